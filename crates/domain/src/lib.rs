@@ -1,0 +1,31 @@
+//! The domain core of Gongshu: the catalog's value types, the lifecycle state
+//! machines of catalog entries and registration records, GB/T 43697 levels and
+//! the working-day calendar.
+//!
+//! **Architecture Invariant:** this crate does no IO, has no `async` and knows
+//! nothing of HTTP, JSON wire formats or SQL. Everything here is a plain
+//! function over plain data, so every rule can be tested in microseconds.
+//! Types derive `Serialize` only where they are a persisted format (the
+//! proposal stored with a change registration).
+
+pub mod calendar;
+pub mod codes;
+pub mod entities;
+pub mod error;
+pub mod org;
+pub mod registration;
+pub mod resource;
+
+pub use calendar::WorkingCalendar;
+pub use codes::{OrgCode, RegionCode, RegistrationCode};
+pub use error::{InvalidTransition, ValidationError, Validations};
+pub use org::{OrgKind, Role};
+pub use registration::{ApplicationKind, RegistrationAction, RegistrationState};
+pub use resource::{
+    DataItem, DataType, IdentifierKind, OpenAttribute, ResourceClass, ResourceDraft,
+    ResourceEvent, ResourceState, SecurityLevel, ShareAttribute, UpdateCycle,
+};
+pub use entities::{
+    ApiToken, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection,
+    ObjectionState, Organization, Registration, Resource, User,
+};

@@ -1,0 +1,189 @@
+//! The metadata store: organizations, users, tokens, catalog entries,
+//! registrations, objections, 一数一源 flags and the history of every
+//! workflow. It is ground state (with the data files and the ledger).
+//!
+//! [`MetadataStore`] is the trait the rest of Gongshu sees. Work happens in a
+//! [`Transaction`]: the application layer authorizes, changes entities and
+//! appends their history in one transaction, and either all of it commits or
+//! none of it does (dropping a transaction rolls it back).
+//!
+//! [`SqlStore`] implements it for both backends: SQLite, the embedded default,
+//! and PostgreSQL for scale-out. The SQL is written once in the subset both
+//! understand and runs through sqlx's `Any` driver; the backends differ only
+//! in connection set-up, transaction start and one column type of the
+//! migration (see `docs/adr/0002-one-sql-text-for-two-backends.md`).
+//!
+//! **Architecture Invariant:** nothing outside this crate writes SQL.
+
+mod error;
+mod migrations;
+mod sql;
+pub mod testing;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use gongshu_domain::{
+    ApiToken, ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
+    Objection, Organization, Registration, RegistrationState, Resource, ResourceState, Role, User,
+};
+
+pub use error::StoreError;
+pub use sql::{Backend, SqlStore};
+
+/// Result of a store operation.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The metadata store.
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// Starts a transaction that will write. On SQLite it takes the write
+    /// lock at once, so a read-then-write never fails half-way.
+    async fn write(&self) -> StoreResult<Box<dyn Transaction>>;
+    /// Starts a transaction that only reads.
+    async fn read(&self) -> StoreResult<Box<dyn Transaction>>;
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+    /// Answers whether the database is reachable (for `/healthz`).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Which catalog entries a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceFilter {
+    /// Only these states; all when empty.
+    pub states: Vec<ResourceState>,
+    /// Only this provider.
+    pub provider_org_id: Option<String>,
+    /// Entries the caller may see: `None` for all, else published entries
+    /// plus those provided by these organizations.
+    pub visible_to_orgs: Option<Vec<String>>,
+    /// Case-insensitive text that the name, abstract, keywords or items contain.
+    pub text: Option<String>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// Which registration records a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct RegistrationFilter {
+    /// Only these states; all when empty.
+    pub states: Vec<RegistrationState>,
+    /// Only for this catalog entry.
+    pub resource_id: Option<String>,
+    /// Only these application kinds; all when empty.
+    pub applications: Vec<ApplicationKind>,
+    /// Only records filed by these organizations; all when `None`.
+    pub registrant_org_ids: Option<Vec<String>>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// A page of results with the total count.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    /// The rows of this page.
+    pub items: Vec<T>,
+    /// How many rows match in all.
+    pub total: i64,
+}
+
+/// An item of another provider's entry with the same identity key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ItemMatch {
+    /// The compared key.
+    pub identity_key: String,
+    /// The item's standard name in the new entry.
+    pub title: String,
+    /// The other provider's entry.
+    pub existing_resource_id: String,
+}
+
+/// Work inside one transaction. Dropping it without [`Transaction::commit`]
+/// rolls everything back.
+#[async_trait]
+pub trait Transaction: Send {
+    /// Makes every change of this transaction durable.
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
+
+    /// Adds an organization.
+    async fn insert_organization(&mut self, org: &Organization) -> StoreResult<()>;
+    /// One organization.
+    async fn organization(&mut self, id: &str) -> StoreResult<Organization>;
+    /// Every organization, by Chinese name.
+    async fn organizations(&mut self) -> StoreResult<Vec<Organization>>;
+
+    /// Adds a user.
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()>;
+    /// One user.
+    async fn user(&mut self, id: &str) -> StoreResult<User>;
+    /// One user, by sign-in name.
+    async fn user_by_username(&mut self, username: &str) -> StoreResult<User>;
+    /// Gives a user a role in an organization (idempotent).
+    async fn insert_membership(&mut self, user_id: &str, org_id: &str, role: Role, at: DateTime<Utc>) -> StoreResult<()>;
+    /// The roles a user holds.
+    async fn memberships(&mut self, user_id: &str) -> StoreResult<Vec<MembershipRecord>>;
+
+    /// Stores a new token's hash.
+    async fn insert_token(&mut self, token: &ApiToken) -> StoreResult<()>;
+    /// The token with this hash.
+    async fn token_by_hash(&mut self, token_hash: &str) -> StoreResult<ApiToken>;
+    /// One token.
+    async fn token(&mut self, id: &str) -> StoreResult<ApiToken>;
+    /// A user's tokens, newest first.
+    async fn tokens_of(&mut self, user_id: &str) -> StoreResult<Vec<ApiToken>>;
+    /// Marks a token revoked.
+    async fn revoke_token(&mut self, id: &str, at: DateTime<Utc>) -> StoreResult<()>;
+
+    /// Adds a catalog entry (and its item rows).
+    async fn insert_resource(&mut self, resource: &Resource) -> StoreResult<()>;
+    /// One catalog entry.
+    async fn resource(&mut self, id: &str) -> StoreResult<Resource>;
+    /// Writes a changed entry if nobody changed it since `resource.row_version`
+    /// was read; bumps the version. Else [`StoreError::Conflict`].
+    async fn update_resource(&mut self, resource: &Resource) -> StoreResult<Resource>;
+    /// Entries matching the filter, newest first.
+    async fn resources(&mut self, filter: &ResourceFilter) -> StoreResult<Page<Resource>>;
+    /// Items of other providers' registered or pending entries that share an
+    /// identity key with the items of `resource_id`.
+    async fn items_registered_elsewhere(&mut self, resource_id: &str, provider_org_id: &str) -> StoreResult<Vec<ItemMatch>>;
+
+    /// Adds a registration record.
+    async fn insert_registration(&mut self, registration: &Registration) -> StoreResult<()>;
+    /// One registration record.
+    async fn registration(&mut self, id: &str) -> StoreResult<Registration>;
+    /// Writes a changed record under the same rule as [`Transaction::update_resource`].
+    async fn update_registration(&mut self, registration: &Registration) -> StoreResult<Registration>;
+    /// Records matching the filter, newest first.
+    async fn registrations(&mut self, filter: &RegistrationFilter) -> StoreResult<Page<Registration>>;
+
+    /// Adds an objection.
+    async fn insert_objection(&mut self, objection: &Objection) -> StoreResult<()>;
+    /// One objection.
+    async fn objection(&mut self, id: &str) -> StoreResult<Objection>;
+    /// Writes an objection's decision.
+    async fn update_objection(&mut self, objection: &Objection) -> StoreResult<()>;
+    /// The objections to a registration, oldest first.
+    async fn objections_of(&mut self, registration_id: &str) -> StoreResult<Vec<Objection>>;
+
+    /// Adds a 一数一源 flag unless the same pair is already flagged; answers
+    /// whether it was added.
+    async fn insert_duplicate_flag(&mut self, flag: &DuplicateFlag) -> StoreResult<bool>;
+    /// One flag.
+    async fn duplicate_flag(&mut self, id: &str) -> StoreResult<DuplicateFlag>;
+    /// Writes a flag's decision.
+    async fn update_duplicate_flag(&mut self, flag: &DuplicateFlag) -> StoreResult<()>;
+    /// Flags in a state (all when `None`), optionally of one entry (on either side).
+    async fn duplicate_flags(&mut self, state: Option<DuplicateFlagState>, resource_id: Option<&str>) -> StoreResult<Vec<DuplicateFlag>>;
+
+    /// The next sequence number for registration codes with this prefix.
+    async fn next_code_sequence(&mut self, prefix: &str) -> StoreResult<i64>;
+
+    /// Appends a history entry; the store assigns `seq`.
+    async fn append_history(&mut self, entry: &HistoryEntry) -> StoreResult<()>;
+    /// The history of one entity, in order.
+    async fn history(&mut self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<HistoryEntry>>;
+}

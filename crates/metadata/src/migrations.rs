@@ -1,0 +1,26 @@
+//! Schema migrations, embedded in the binary and run at start-up.
+
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+use crate::sql::Backend;
+
+/// Every migration, in order. Append; never edit a released one (sqlx
+/// checks their checksums).
+const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+
+/// The migrator for `backend`, with the dialect placeholders filled in.
+pub(crate) fn migrator(backend: Backend) -> Migrator {
+    let serial_primary_key = match backend {
+        Backend::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+        Backend::Postgres => "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    };
+    let migrations = MIGRATIONS
+        .iter()
+        .map(|(version, description, sql)| {
+            let sql = sql.replace("{serial_primary_key}", serial_primary_key);
+            Migration::new(*version, (*description).into(), MigrationType::Simple, AssertSqlSafe(sql).into_sql_str(), false)
+        })
+        .collect();
+    Migrator::with_migrations(migrations)
+}

@@ -1,0 +1,939 @@
+//! [`SqlStore`]: the metadata store on SQLite or PostgreSQL through sqlx's
+//! `Any` driver. Queries use `$n` placeholders, which both drivers accept.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use gongshu_domain::{
+    ApiToken, ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
+    Objection, ObjectionState, OrgCode, OrgKind, Organization, RegionCode, Registration,
+    RegistrationCode, RegistrationState, Resource, ResourceDraft, ResourceState, Role, User,
+    entities::ENTITY_KINDS,
+};
+use serde_json::json;
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
+
+use crate::{
+    ItemMatch, MetadataStore, Page, RegistrationFilter, ResourceFilter, StoreError, StoreResult,
+    Transaction,
+};
+
+/// Which database a [`SqlStore`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite, one file in the data directory, WAL mode.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// The metadata store on SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://…` or `postgres://…`) and brings the
+    /// schema up to date.
+    pub async fn connect(url: &str) -> StoreResult<SqlStore> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Database(sqlx::Error::Configuration(
+                format!("unsupported database url `{}`: use sqlite:// or postgres://", redact(url)).into(),
+            )));
+        };
+        let options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(10));
+        let pool = match backend {
+            Backend::Sqlite => {
+                options
+                    // SQLite allows one writer; more connections only help readers.
+                    .max_connections(8)
+                    .after_connect(|connection, _meta| {
+                        Box::pin(async move {
+                            // WAL lets readers run beside the writer; full
+                            // sync keeps every committed transaction across a
+                            // power cut; the busy timeout makes writers queue
+                            // instead of failing.
+                            connection
+                                .execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                                )
+                                .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?
+            }
+            Backend::Postgres => options.max_connections(16).connect(url).await?,
+        };
+        crate::migrations::migrator(backend).run(&pool).await?;
+        Ok(SqlStore { pool, backend })
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Hides the password of a database URL in messages.
+pub(crate) fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &credentials[..colon], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[async_trait]
+impl MetadataStore for SqlStore {
+    async fn write(&self) -> StoreResult<Box<dyn Transaction>> {
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        };
+        Ok(Box::new(SqlTransaction { tx }))
+    }
+
+    async fn read(&self) -> StoreResult<Box<dyn Transaction>> {
+        Ok(Box::new(SqlTransaction { tx: self.pool.begin().await? }))
+    }
+
+    fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+struct SqlTransaction {
+    tx: sqlx::Transaction<'static, Any>,
+}
+
+/// A value to bind into a query built at run time.
+#[derive(Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// A query built at run time: its text and its binds, numbered `$1…`.
+#[derive(Default)]
+struct DynSql {
+    text: String,
+    binds: Vec<Bind>,
+}
+
+impl DynSql {
+    fn push(&mut self, sql: &str) -> &mut Self {
+        self.text.push_str(sql);
+        self
+    }
+
+    fn bind(&mut self, value: Bind) -> &mut Self {
+        self.binds.push(value);
+        self.text.push_str(&format!("${}", self.binds.len()));
+        self
+    }
+
+    fn bind_list(&mut self, values: impl IntoIterator<Item = String>) -> &mut Self {
+        self.push("(");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(Bind::Text(value));
+        }
+        self.push(")")
+    }
+
+    fn query(&self) -> Query<'_, Any, AnyArguments> {
+        let mut query = sqlx::query(AssertSqlSafe(self.text.clone()));
+        for bind in &self.binds {
+            query = match bind {
+                Bind::Text(text) => query.bind(text.clone()),
+                Bind::Int(int) => query.bind(*int),
+            };
+        }
+        query
+    }
+}
+
+const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+fn ts(at: DateTime<Utc>) -> String {
+    at.format(TIMESTAMP_FORMAT).to_string()
+}
+
+fn opt_ts(at: Option<DateTime<Utc>>) -> Option<String> {
+    at.map(ts)
+}
+
+fn day(date: NaiveDate) -> String {
+    date.format("%Y-%m-%d").to_string()
+}
+
+fn parse_ts(text: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(format!("bad timestamp `{text}`")))
+}
+
+fn parse_opt_ts(text: Option<String>) -> StoreResult<Option<DateTime<Utc>>> {
+    text.as_deref().map(parse_ts).transpose()
+}
+
+fn parse_day(text: &str) -> StoreResult<NaiveDate> {
+    NaiveDate::from_str(text).map_err(|_| StoreError::Corrupt(format!("bad date `{text}`")))
+}
+
+fn parse_opt_day(text: Option<String>) -> StoreResult<Option<NaiveDate>> {
+    text.as_deref().map(parse_day).transpose()
+}
+
+/// Parses a stored code, reporting corruption rather than a user error.
+fn stored<T>(parsed: Result<T, gongshu_domain::ValidationError>) -> StoreResult<T> {
+    parsed.map_err(|error| StoreError::Corrupt(error.to_string()))
+}
+
+/// Stored content is versioned so old rows stay readable after the draft
+/// type grows.
+fn encode_draft(draft: &ResourceDraft) -> String {
+    json!({ "version": 1, "draft": draft }).to_string()
+}
+
+fn decode_draft(text: &str) -> StoreResult<ResourceDraft> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("resource content: {e}")))?;
+    match value.get("version").and_then(|v| v.as_i64()) {
+        Some(1) => serde_json::from_value(value["draft"].take())
+            .map_err(|e| StoreError::Corrupt(format!("resource content v1: {e}"))),
+        other => Err(StoreError::Corrupt(format!("resource content has unknown version {other:?}"))),
+    }
+}
+
+fn not_found(entity: &'static str, id: &str) -> StoreError {
+    StoreError::NotFound { entity, id: id.to_owned() }
+}
+
+fn organization_from_row(row: &AnyRow) -> StoreResult<Organization> {
+    Ok(Organization {
+        id: row.try_get("id")?,
+        code: row.try_get::<Option<String>, _>("code")?.map(|c| stored(OrgCode::parse("code", &c))).transpose()?,
+        name_zh: row.try_get("name_zh")?,
+        name_en: row.try_get("name_en")?,
+        kind: stored(OrgKind::parse("kind", &row.try_get::<String, _>("kind")?))?,
+        region: stored(RegionCode::parse("region_code", &row.try_get::<String, _>("region_code")?))?,
+        parent_id: row.try_get("parent_id")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+    })
+}
+
+fn user_from_row(row: &AnyRow) -> StoreResult<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        password_hash: row.try_get("password_hash")?,
+        system_admin: row.try_get::<i64, _>("system_admin")? != 0,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+    })
+}
+
+fn token_from_row(row: &AnyRow) -> StoreResult<ApiToken> {
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        name: row.try_get("name")?,
+        token_hash: row.try_get("token_hash")?,
+        prefix: row.try_get("prefix")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        expires_at: parse_opt_ts(row.try_get("expires_at")?)?,
+        revoked_at: parse_opt_ts(row.try_get("revoked_at")?)?,
+    })
+}
+
+const RESOURCE_COLUMNS: &str =
+    "id, provider_org_id, state, registration_code, content, created_at, updated_at, published_at, row_version";
+
+fn resource_from_row(row: &AnyRow) -> StoreResult<Resource> {
+    Ok(Resource {
+        id: row.try_get("id")?,
+        provider_org_id: row.try_get("provider_org_id")?,
+        state: stored(ResourceState::parse("state", &row.try_get::<String, _>("state")?))?,
+        registration_code: row
+            .try_get::<Option<String>, _>("registration_code")?
+            .map(|c| stored(RegistrationCode::parse("registration_code", &c)))
+            .transpose()?,
+        draft: decode_draft(&row.try_get::<String, _>("content")?)?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+        published_at: parse_opt_ts(row.try_get("published_at")?)?,
+        row_version: row.try_get("row_version")?,
+    })
+}
+
+const REGISTRATION_COLUMNS: &str = "id, resource_id, application, state, registrant_org_id, reason, proposed, code, \
+     submitted_at, state_since, due_date, publicity_start, publicity_end, updated_at, row_version";
+
+fn registration_from_row(row: &AnyRow) -> StoreResult<Registration> {
+    Ok(Registration {
+        id: row.try_get("id")?,
+        resource_id: row.try_get("resource_id")?,
+        application: stored(ApplicationKind::parse("application", &row.try_get::<String, _>("application")?))?,
+        state: stored(RegistrationState::parse("state", &row.try_get::<String, _>("state")?))?,
+        registrant_org_id: row.try_get("registrant_org_id")?,
+        reason: row.try_get("reason")?,
+        proposed: row.try_get::<Option<String>, _>("proposed")?.as_deref().map(decode_draft).transpose()?,
+        code: row
+            .try_get::<Option<String>, _>("code")?
+            .map(|c| stored(RegistrationCode::parse("code", &c)))
+            .transpose()?,
+        submitted_at: parse_ts(&row.try_get::<String, _>("submitted_at")?)?,
+        state_since: parse_day(&row.try_get::<String, _>("state_since")?)?,
+        due_date: parse_opt_day(row.try_get("due_date")?)?,
+        publicity_start: parse_opt_day(row.try_get("publicity_start")?)?,
+        publicity_end: parse_opt_day(row.try_get("publicity_end")?)?,
+        updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+        row_version: row.try_get("row_version")?,
+    })
+}
+
+fn objection_from_row(row: &AnyRow) -> StoreResult<Objection> {
+    Ok(Objection {
+        id: row.try_get("id")?,
+        registration_id: row.try_get("registration_id")?,
+        objector_user_id: row.try_get("objector_user_id")?,
+        claim: row.try_get("claim")?,
+        state: stored(ObjectionState::parse("state", &row.try_get::<String, _>("state")?))?,
+        opinion: row.try_get("opinion")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        resolved_at: parse_opt_ts(row.try_get("resolved_at")?)?,
+    })
+}
+
+fn flag_from_row(row: &AnyRow) -> StoreResult<DuplicateFlag> {
+    Ok(DuplicateFlag {
+        id: row.try_get("id")?,
+        identity_key: row.try_get("identity_key")?,
+        item_title: row.try_get("item_title")?,
+        resource_id: row.try_get("resource_id")?,
+        existing_resource_id: row.try_get("existing_resource_id")?,
+        state: stored(DuplicateFlagState::parse("state", &row.try_get::<String, _>("state")?))?,
+        lead_org_id: row.try_get("lead_org_id")?,
+        opinion: row.try_get("opinion")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        resolved_at: parse_opt_ts(row.try_get("resolved_at")?)?,
+    })
+}
+
+fn history_from_row(row: &AnyRow) -> StoreResult<HistoryEntry> {
+    let kind: String = row.try_get("entity_kind")?;
+    let entity_kind = ENTITY_KINDS
+        .iter()
+        .find(|known| **known == kind)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown history entity kind `{kind}`")))?;
+    Ok(HistoryEntry {
+        seq: row.try_get("seq")?,
+        entity_kind,
+        entity_id: row.try_get("entity_id")?,
+        actor_user_id: row.try_get("actor_user_id")?,
+        action: row.try_get("action")?,
+        from_state: row.try_get("from_state")?,
+        to_state: row.try_get("to_state")?,
+        opinion: row.try_get("opinion")?,
+        at: parse_ts(&row.try_get::<String, _>("at")?)?,
+    })
+}
+
+/// States in which an entry's items count for 一数一源: submitted or registered.
+const ITEM_COUNTING_STATES: [ResourceState; 4] = [
+    ResourceState::PendingReview,
+    ResourceState::Registered,
+    ResourceState::Published,
+    ResourceState::Unpublished,
+];
+
+impl SqlTransaction {
+    async fn replace_items(&mut self, resource: &Resource) -> StoreResult<()> {
+        sqlx::query("DELETE FROM resource_item WHERE resource_id = $1")
+            .bind(resource.id.clone())
+            .execute(&mut *self.tx)
+            .await?;
+        for (position, item) in resource.draft.items.iter().enumerate() {
+            sqlx::query("INSERT INTO resource_item (resource_id, position, identity_key, title) VALUES ($1, $2, $3, $4)")
+                .bind(resource.id.clone())
+                .bind(position as i64)
+                .bind(item.identity_key())
+                .bind(item.title.clone())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn count(&mut self, sql: &DynSql) -> StoreResult<i64> {
+        let row = sql.query().fetch_one(&mut *self.tx).await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+}
+
+#[async_trait]
+impl Transaction for SqlTransaction {
+    async fn commit(self: Box<Self>) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_organization(&mut self, org: &Organization) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO organization (id, code, name_zh, name_en, kind, region_code, parent_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(org.id.clone())
+        .bind(org.code.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(org.name_zh.clone())
+        .bind(org.name_en.clone())
+        .bind(org.kind.code())
+        .bind(org.region.as_str().to_owned())
+        .bind(org.parent_id.clone())
+        .bind(ts(org.created_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn organization(&mut self, id: &str) -> StoreResult<Organization> {
+        let row = sqlx::query("SELECT * FROM organization WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("organization", id))?;
+        organization_from_row(&row)
+    }
+
+    async fn organizations(&mut self) -> StoreResult<Vec<Organization>> {
+        let rows = sqlx::query("SELECT * FROM organization ORDER BY created_at, name_zh")
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(organization_from_row).collect()
+    }
+
+    async fn insert_user(&mut self, user: &User) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO app_user (id, username, display_name, password_hash, system_admin, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(user.id.clone())
+        .bind(user.username.clone())
+        .bind(user.display_name.clone())
+        .bind(user.password_hash.clone())
+        .bind(i64::from(user.system_admin))
+        .bind(ts(user.created_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn user(&mut self, id: &str) -> StoreResult<User> {
+        let row = sqlx::query("SELECT * FROM app_user WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("user", id))?;
+        user_from_row(&row)
+    }
+
+    async fn user_by_username(&mut self, username: &str) -> StoreResult<User> {
+        let row = sqlx::query("SELECT * FROM app_user WHERE username = $1")
+            .bind(username.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("user", username))?;
+        user_from_row(&row)
+    }
+
+    async fn insert_membership(&mut self, user_id: &str, org_id: &str, role: Role, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO membership (user_id, org_id, role, created_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (user_id, org_id, role) DO NOTHING",
+        )
+        .bind(user_id.to_owned())
+        .bind(org_id.to_owned())
+        .bind(role.code())
+        .bind(ts(at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn memberships(&mut self, user_id: &str) -> StoreResult<Vec<MembershipRecord>> {
+        let rows = sqlx::query(
+            "SELECT m.user_id, m.org_id, m.role, o.kind FROM membership m \
+             JOIN organization o ON o.id = m.org_id WHERE m.user_id = $1 ORDER BY m.created_at, m.org_id, m.role",
+        )
+        .bind(user_id.to_owned())
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MembershipRecord {
+                    user_id: row.try_get("user_id")?,
+                    org_id: row.try_get("org_id")?,
+                    org_kind: stored(OrgKind::parse("kind", &row.try_get::<String, _>("kind")?))?,
+                    role: stored(Role::parse("role", &row.try_get::<String, _>("role")?))?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_token(&mut self, token: &ApiToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_token (id, user_id, name, token_hash, prefix, created_at, expires_at, revoked_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(token.id.clone())
+        .bind(token.user_id.clone())
+        .bind(token.name.clone())
+        .bind(token.token_hash.clone())
+        .bind(token.prefix.clone())
+        .bind(ts(token.created_at))
+        .bind(opt_ts(token.expires_at))
+        .bind(opt_ts(token.revoked_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn token_by_hash(&mut self, token_hash: &str) -> StoreResult<ApiToken> {
+        let row = sqlx::query("SELECT * FROM api_token WHERE token_hash = $1")
+            .bind(token_hash.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("token", "(hash)"))?;
+        token_from_row(&row)
+    }
+
+    async fn token(&mut self, id: &str) -> StoreResult<ApiToken> {
+        let row = sqlx::query("SELECT * FROM api_token WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("token", id))?;
+        token_from_row(&row)
+    }
+
+    async fn tokens_of(&mut self, user_id: &str) -> StoreResult<Vec<ApiToken>> {
+        let rows = sqlx::query("SELECT * FROM api_token WHERE user_id = $1 ORDER BY created_at DESC, id")
+            .bind(user_id.to_owned())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(&mut self, id: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(ts(at))
+            .bind(id.to_owned())
+            .execute(&mut *self.tx)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(not_found("token", id));
+        }
+        Ok(())
+    }
+
+    async fn insert_resource(&mut self, resource: &Resource) -> StoreResult<()> {
+        let draft = &resource.draft;
+        sqlx::query(
+            "INSERT INTO resource (id, provider_org_id, state, registration_code, name_zh, name_en, level, share_kind, \
+             open_kind, content, created_at, updated_at, published_at, row_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(resource.id.clone())
+        .bind(resource.provider_org_id.clone())
+        .bind(resource.state.code())
+        .bind(resource.registration_code.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(draft.name_zh.clone())
+        .bind(draft.name_en.clone())
+        .bind(draft.level().code())
+        .bind(draft.share.parts().0)
+        .bind(draft.open.parts().0)
+        .bind(encode_draft(draft))
+        .bind(ts(resource.created_at))
+        .bind(ts(resource.updated_at))
+        .bind(opt_ts(resource.published_at))
+        .bind(resource.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        self.replace_items(resource).await
+    }
+
+    async fn resource(&mut self, id: &str) -> StoreResult<Resource> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {RESOURCE_COLUMNS} FROM resource WHERE id = $1")))
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("resource", id))?;
+        resource_from_row(&row)
+    }
+
+    async fn update_resource(&mut self, resource: &Resource) -> StoreResult<Resource> {
+        let draft = &resource.draft;
+        let result = sqlx::query(
+            "UPDATE resource SET state = $1, registration_code = $2, name_zh = $3, name_en = $4, level = $5, \
+             share_kind = $6, open_kind = $7, content = $8, updated_at = $9, published_at = $10, \
+             row_version = row_version + 1 WHERE id = $11 AND row_version = $12",
+        )
+        .bind(resource.state.code())
+        .bind(resource.registration_code.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(draft.name_zh.clone())
+        .bind(draft.name_en.clone())
+        .bind(draft.level().code())
+        .bind(draft.share.parts().0)
+        .bind(draft.open.parts().0)
+        .bind(encode_draft(draft))
+        .bind(ts(resource.updated_at))
+        .bind(opt_ts(resource.published_at))
+        .bind(resource.id.clone())
+        .bind(resource.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            self.resource(&resource.id).await?;
+            return Err(StoreError::Conflict(format!("resource `{}` changed since it was read", resource.id)));
+        }
+        self.replace_items(resource).await?;
+        Ok(Resource { row_version: resource.row_version + 1, ..resource.clone() })
+    }
+
+    async fn resources(&mut self, filter: &ResourceFilter) -> StoreResult<Page<Resource>> {
+        let mut conditions = DynSql::default();
+        conditions.push(" WHERE 1 = 1");
+        if !filter.states.is_empty() {
+            conditions.push(" AND state IN ").bind_list(filter.states.iter().map(|s| s.code().to_owned()));
+        }
+        if let Some(provider) = &filter.provider_org_id {
+            conditions.push(" AND provider_org_id = ").bind(Bind::Text(provider.clone()));
+        }
+        if let Some(orgs) = &filter.visible_to_orgs {
+            conditions.push(" AND (state = ").bind(Bind::Text(ResourceState::Published.code().to_owned()));
+            if !orgs.is_empty() {
+                conditions.push(" OR provider_org_id IN ").bind_list(orgs.iter().cloned());
+            }
+            conditions.push(")");
+        }
+        if let Some(text) = &filter.text {
+            let pattern = format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            conditions.push(" AND LOWER(content) LIKE ").bind(Bind::Text(pattern)).push(" ESCAPE '\\'");
+        }
+        let mut count = DynSql { text: "SELECT COUNT(*) FROM resource".into(), binds: vec![] };
+        let mut select = DynSql { text: format!("SELECT {RESOURCE_COLUMNS} FROM resource"), binds: vec![] };
+        for sql in [&mut count, &mut select] {
+            sql.text.push_str(&conditions.text);
+        }
+        // Binds are numbered in order, so both queries share the condition's binds.
+        count.binds = conditions.binds.clone();
+        select.binds = conditions.binds.clone();
+        select.push(" ORDER BY updated_at DESC, id LIMIT ").bind(Bind::Int(filter.limit));
+        select.push(" OFFSET ").bind(Bind::Int(filter.offset));
+        let total = self.count(&count).await?;
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        let items = rows.iter().map(resource_from_row).collect::<StoreResult<_>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn items_registered_elsewhere(&mut self, resource_id: &str, provider_org_id: &str) -> StoreResult<Vec<ItemMatch>> {
+        let mut sql = DynSql::default();
+        sql.push(
+            "SELECT DISTINCT mine.identity_key, mine.title, theirs.resource_id FROM resource_item mine \
+             JOIN resource_item theirs ON theirs.identity_key = mine.identity_key AND theirs.resource_id <> mine.resource_id \
+             JOIN resource other ON other.id = theirs.resource_id \
+             WHERE mine.resource_id = ",
+        )
+        .bind(Bind::Text(resource_id.to_owned()))
+        .push(" AND other.provider_org_id <> ")
+        .bind(Bind::Text(provider_org_id.to_owned()))
+        .push(" AND other.state IN ")
+        .bind_list(ITEM_COUNTING_STATES.iter().map(|s| s.code().to_owned()))
+        .push(" ORDER BY mine.identity_key, theirs.resource_id");
+        let rows = sql.query().fetch_all(&mut *self.tx).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(ItemMatch {
+                    identity_key: row.try_get(0)?,
+                    title: row.try_get(1)?,
+                    existing_resource_id: row.try_get(2)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn insert_registration(&mut self, r: &Registration) -> StoreResult<()> {
+        sqlx::query(AssertSqlSafe(format!(
+            "INSERT INTO registration ({REGISTRATION_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+        )))
+        .bind(r.id.clone())
+        .bind(r.resource_id.clone())
+        .bind(r.application.code())
+        .bind(r.state.code())
+        .bind(r.registrant_org_id.clone())
+        .bind(r.reason.clone())
+        .bind(r.proposed.as_ref().map(encode_draft))
+        .bind(r.code.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(ts(r.submitted_at))
+        .bind(day(r.state_since))
+        .bind(r.due_date.map(day))
+        .bind(r.publicity_start.map(day))
+        .bind(r.publicity_end.map(day))
+        .bind(ts(r.updated_at))
+        .bind(r.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn registration(&mut self, id: &str) -> StoreResult<Registration> {
+        let row = sqlx::query(AssertSqlSafe(format!("SELECT {REGISTRATION_COLUMNS} FROM registration WHERE id = $1")))
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("registration", id))?;
+        registration_from_row(&row)
+    }
+
+    async fn update_registration(&mut self, r: &Registration) -> StoreResult<Registration> {
+        let result = sqlx::query(
+            "UPDATE registration SET state = $1, reason = $2, proposed = $3, code = $4, submitted_at = $5, \
+             state_since = $6, due_date = $7, publicity_start = $8, publicity_end = $9, updated_at = $10, \
+             row_version = row_version + 1 WHERE id = $11 AND row_version = $12",
+        )
+        .bind(r.state.code())
+        .bind(r.reason.clone())
+        .bind(r.proposed.as_ref().map(encode_draft))
+        .bind(r.code.as_ref().map(|c| c.as_str().to_owned()))
+        .bind(ts(r.submitted_at))
+        .bind(day(r.state_since))
+        .bind(r.due_date.map(day))
+        .bind(r.publicity_start.map(day))
+        .bind(r.publicity_end.map(day))
+        .bind(ts(r.updated_at))
+        .bind(r.id.clone())
+        .bind(r.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            self.registration(&r.id).await?;
+            return Err(StoreError::Conflict(format!("registration `{}` changed since it was read", r.id)));
+        }
+        Ok(Registration { row_version: r.row_version + 1, ..r.clone() })
+    }
+
+    async fn registrations(&mut self, filter: &RegistrationFilter) -> StoreResult<Page<Registration>> {
+        let mut conditions = DynSql::default();
+        conditions.push(" WHERE 1 = 1");
+        if !filter.states.is_empty() {
+            conditions.push(" AND state IN ").bind_list(filter.states.iter().map(|s| s.code().to_owned()));
+        }
+        if !filter.applications.is_empty() {
+            conditions.push(" AND application IN ").bind_list(filter.applications.iter().map(|a| a.code().to_owned()));
+        }
+        if let Some(resource_id) = &filter.resource_id {
+            conditions.push(" AND resource_id = ").bind(Bind::Text(resource_id.clone()));
+        }
+        if let Some(orgs) = &filter.registrant_org_ids {
+            if orgs.is_empty() {
+                conditions.push(" AND 1 = 0");
+            } else {
+                conditions.push(" AND registrant_org_id IN ").bind_list(orgs.iter().cloned());
+            }
+        }
+        let mut count = DynSql { text: format!("SELECT COUNT(*) FROM registration{}", conditions.text), binds: vec![] };
+        count.binds = conditions.binds.clone();
+        let mut select = DynSql {
+            text: format!("SELECT {REGISTRATION_COLUMNS} FROM registration{}", conditions.text),
+            binds: conditions.binds.clone(),
+        };
+        select.push(" ORDER BY submitted_at DESC, id LIMIT ").bind(Bind::Int(filter.limit));
+        select.push(" OFFSET ").bind(Bind::Int(filter.offset));
+        let total = self.count(&count).await?;
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        let items = rows.iter().map(registration_from_row).collect::<StoreResult<_>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn insert_objection(&mut self, o: &Objection) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO objection (id, registration_id, objector_user_id, claim, state, opinion, created_at, resolved_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(o.id.clone())
+        .bind(o.registration_id.clone())
+        .bind(o.objector_user_id.clone())
+        .bind(o.claim.clone())
+        .bind(o.state.code())
+        .bind(o.opinion.clone())
+        .bind(ts(o.created_at))
+        .bind(opt_ts(o.resolved_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn objection(&mut self, id: &str) -> StoreResult<Objection> {
+        let row = sqlx::query("SELECT * FROM objection WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("objection", id))?;
+        objection_from_row(&row)
+    }
+
+    async fn update_objection(&mut self, o: &Objection) -> StoreResult<()> {
+        sqlx::query("UPDATE objection SET state = $1, opinion = $2, resolved_at = $3 WHERE id = $4")
+            .bind(o.state.code())
+            .bind(o.opinion.clone())
+            .bind(opt_ts(o.resolved_at))
+            .bind(o.id.clone())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn objections_of(&mut self, registration_id: &str) -> StoreResult<Vec<Objection>> {
+        let rows = sqlx::query("SELECT * FROM objection WHERE registration_id = $1 ORDER BY created_at, id")
+            .bind(registration_id.to_owned())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(objection_from_row).collect()
+    }
+
+    async fn insert_duplicate_flag(&mut self, f: &DuplicateFlag) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "INSERT INTO duplicate_flag (id, identity_key, item_title, resource_id, existing_resource_id, state, \
+             lead_org_id, opinion, created_at, resolved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (identity_key, resource_id, existing_resource_id) DO NOTHING",
+        )
+        .bind(f.id.clone())
+        .bind(f.identity_key.clone())
+        .bind(f.item_title.clone())
+        .bind(f.resource_id.clone())
+        .bind(f.existing_resource_id.clone())
+        .bind(f.state.code())
+        .bind(f.lead_org_id.clone())
+        .bind(f.opinion.clone())
+        .bind(ts(f.created_at))
+        .bind(opt_ts(f.resolved_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn duplicate_flag(&mut self, id: &str) -> StoreResult<DuplicateFlag> {
+        let row = sqlx::query("SELECT * FROM duplicate_flag WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("duplicate flag", id))?;
+        flag_from_row(&row)
+    }
+
+    async fn update_duplicate_flag(&mut self, f: &DuplicateFlag) -> StoreResult<()> {
+        sqlx::query("UPDATE duplicate_flag SET state = $1, lead_org_id = $2, opinion = $3, resolved_at = $4 WHERE id = $5")
+            .bind(f.state.code())
+            .bind(f.lead_org_id.clone())
+            .bind(f.opinion.clone())
+            .bind(opt_ts(f.resolved_at))
+            .bind(f.id.clone())
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn duplicate_flags(&mut self, state: Option<DuplicateFlagState>, resource_id: Option<&str>) -> StoreResult<Vec<DuplicateFlag>> {
+        let mut sql = DynSql::default();
+        sql.push("SELECT * FROM duplicate_flag WHERE 1 = 1");
+        if let Some(state) = state {
+            sql.push(" AND state = ").bind(Bind::Text(state.code().to_owned()));
+        }
+        if let Some(resource_id) = resource_id {
+            sql.push(" AND (resource_id = ").bind(Bind::Text(resource_id.to_owned()));
+            sql.push(" OR existing_resource_id = ").bind(Bind::Text(resource_id.to_owned())).push(")");
+        }
+        sql.push(" ORDER BY created_at, id");
+        let rows = sql.query().fetch_all(&mut *self.tx).await?;
+        rows.iter().map(flag_from_row).collect()
+    }
+
+    async fn next_code_sequence(&mut self, prefix: &str) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "INSERT INTO code_counter (prefix, last_sequence) VALUES ($1, 1) \
+             ON CONFLICT (prefix) DO UPDATE SET last_sequence = code_counter.last_sequence + 1 \
+             RETURNING last_sequence",
+        )
+        .bind(prefix.to_owned())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get(0)?)
+    }
+
+    async fn append_history(&mut self, e: &HistoryEntry) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO history (entity_kind, entity_id, actor_user_id, action, from_state, to_state, opinion, at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(e.entity_kind)
+        .bind(e.entity_id.clone())
+        .bind(e.actor_user_id.clone())
+        .bind(e.action.clone())
+        .bind(e.from_state.clone())
+        .bind(e.to_state.clone())
+        .bind(e.opinion.clone())
+        .bind(ts(e.at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn history(&mut self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<HistoryEntry>> {
+        let rows = sqlx::query("SELECT * FROM history WHERE entity_kind = $1 AND entity_id = $2 ORDER BY seq")
+            .bind(entity_kind.to_owned())
+            .bind(entity_id.to_owned())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(history_from_row).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_are_hidden_in_database_urls() {
+        assert_eq!(redact("postgres://app:secret@db:5432/x"), "postgres://app:***@db:5432/x");
+        assert_eq!(redact("postgres://postgres@127.0.0.1/test"), "postgres://postgres@127.0.0.1/test");
+        assert_eq!(redact("sqlite://./data/gongshu.db"), "sqlite://./data/gongshu.db");
+    }
+}

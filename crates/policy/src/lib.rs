@@ -1,0 +1,212 @@
+//! Authorization decisions: given who is asking (a [`Subject`]) and what they
+//! want to do (an [`Action`]), [`decide`] answers allow or deny, with a reason
+//! a person can read.
+//!
+//! **Architecture Invariant:** this crate is pure. It depends on `domain`
+//! only; callers load the subject's memberships and the target's owner and
+//! hand them in. Deny is the default: an action is allowed only by a rule
+//! below that names it.
+
+use gongshu_domain::{OrgKind, ResourceState, Role};
+
+/// One role a user holds in one organization.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    /// The organization.
+    pub org_id: String,
+    /// What kind of organization it is.
+    pub org_kind: OrgKind,
+    /// The role held there.
+    pub role: Role,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Subject {
+    /// Nobody signed in: the public.
+    Anonymous,
+    /// A signed-in user.
+    User {
+        /// The user's id.
+        user_id: String,
+        /// Platform operators (系统管理员) may do everything.
+        system_admin: bool,
+        /// Roles held in organizations.
+        memberships: Vec<Membership>,
+    },
+}
+
+/// What the subject wants to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action<'a> {
+    /// Create an organization.
+    CreateOrganization,
+    /// Create users in, or give roles in, this organization.
+    ManageMembers {
+        /// The organization.
+        org_id: &'a str,
+    },
+    /// Create a catalog entry provided by this organization.
+    CreateResource {
+        /// The providing organization.
+        provider_org_id: &'a str,
+    },
+    /// Edit a draft, submit it, withdraw it, or file a change, correction or
+    /// cancellation registration for it.
+    ManageResource {
+        /// The providing organization.
+        provider_org_id: &'a str,
+    },
+    /// Read a catalog entry and its history.
+    ViewResource {
+        /// The providing organization.
+        provider_org_id: &'a str,
+        /// Its state: published entries are public.
+        state: ResourceState,
+    },
+    /// Accept, review, return, reject or code a registration; decide an
+    /// objection or a 一数一源 flag; publish or unpublish an entry.
+    Review,
+    /// Object to a registration in publicity.
+    Object,
+    /// See everything, including pending work of every organization.
+    ViewAll,
+}
+
+/// The answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// Not allowed, and why.
+    Deny {
+        /// Why, in English.
+        reason_en: &'static str,
+        /// Why, in Chinese.
+        reason_zh: &'static str,
+    },
+}
+
+impl Decision {
+    /// Whether the action is allowed.
+    pub fn is_allowed(&self) -> bool {
+        matches!(self, Decision::Allow)
+    }
+}
+
+const SIGN_IN: Decision = Decision::Deny {
+    reason_en: "sign in first: this needs an API token",
+    reason_zh: "请先登录：此操作需要 API 令牌",
+};
+
+/// Decides whether `subject` may perform `action`.
+pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
+    let Subject::User { system_admin, memberships, .. } = subject else {
+        return match action {
+            Action::ViewResource { state: ResourceState::Published, .. } => Decision::Allow,
+            _ => SIGN_IN,
+        };
+    };
+    if *system_admin {
+        return Decision::Allow;
+    }
+    let holds = |org_id: &str, roles: &[Role]| {
+        memberships.iter().any(|m| m.org_id == org_id && roles.contains(&m.role))
+    };
+    let in_bureau_as = |roles: &[Role]| {
+        memberships.iter().any(|m| m.org_kind == OrgKind::DataBureau && roles.contains(&m.role))
+    };
+    let oversees = memberships
+        .iter()
+        .any(|m| matches!(m.org_kind, OrgKind::DataBureau | OrgKind::Auditor));
+    let allowed = match action {
+        Action::CreateOrganization => in_bureau_as(&[Role::Admin]),
+        Action::ManageMembers { org_id } => holds(org_id, &[Role::Admin]) || in_bureau_as(&[Role::Admin]),
+        Action::CreateResource { provider_org_id } | Action::ManageResource { provider_org_id } => {
+            holds(provider_org_id, &[Role::Admin, Role::Cataloguer])
+        }
+        Action::ViewResource { provider_org_id, state } => {
+            state == ResourceState::Published
+                || oversees
+                || memberships.iter().any(|m| m.org_id == provider_org_id)
+        }
+        Action::Review => in_bureau_as(&[Role::Reviewer]),
+        Action::Object => true,
+        Action::ViewAll => oversees,
+    };
+    if allowed {
+        return Decision::Allow;
+    }
+    match action {
+        Action::CreateOrganization => Decision::Deny {
+            reason_en: "only an administrator of the data bureau may create organizations",
+            reason_zh: "只有数据管理机构的管理员可以创建组织",
+        },
+        Action::ManageMembers { .. } => Decision::Deny {
+            reason_en: "only an administrator of this organization or of the data bureau may manage its members",
+            reason_zh: "只有本组织或数据管理机构的管理员可以管理成员",
+        },
+        Action::CreateResource { .. } | Action::ManageResource { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of the providing organization may manage its resources",
+            reason_zh: "只有提供单位的编目员或管理员可以管理其数据资源",
+        },
+        Action::ViewResource { .. } | Action::ViewAll => Decision::Deny {
+            reason_en: "this is visible only to its provider, the data bureau and auditors until it is published",
+            reason_zh: "发布前仅提供单位、数据管理机构和审计机构可以查看",
+        },
+        Action::Review => Decision::Deny {
+            reason_en: "only reviewers of the data bureau may do this",
+            reason_zh: "只有数据管理机构的审核员可以执行此操作",
+        },
+        Action::Object => SIGN_IN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(memberships: &[(&str, OrgKind, Role)]) -> Subject {
+        Subject::User {
+            user_id: "u".into(),
+            system_admin: false,
+            memberships: memberships
+                .iter()
+                .map(|(org, kind, role)| Membership { org_id: (*org).into(), org_kind: *kind, role: *role })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn departments_manage_only_their_own_resources() {
+        let cataloguer = user(&[("mz", OrgKind::Department, Role::Cataloguer)]);
+        assert!(decide(&cataloguer, Action::ManageResource { provider_org_id: "mz" }).is_allowed());
+        assert!(!decide(&cataloguer, Action::ManageResource { provider_org_id: "tj" }).is_allowed());
+        assert!(!decide(&cataloguer, Action::Review).is_allowed());
+        let viewer = user(&[("mz", OrgKind::Department, Role::Viewer)]);
+        assert!(!decide(&viewer, Action::ManageResource { provider_org_id: "mz" }).is_allowed());
+    }
+
+    #[test]
+    fn only_bureau_reviewers_review() {
+        let bureau_reviewer = user(&[("sjj", OrgKind::DataBureau, Role::Reviewer)]);
+        assert!(decide(&bureau_reviewer, Action::Review).is_allowed());
+        let department_reviewer = user(&[("mz", OrgKind::Department, Role::Reviewer)]);
+        assert!(!decide(&department_reviewer, Action::Review).is_allowed());
+        assert!(!decide(&bureau_reviewer, Action::ManageResource { provider_org_id: "mz" }).is_allowed());
+    }
+
+    #[test]
+    fn the_public_sees_published_entries_only() {
+        let published = Action::ViewResource { provider_org_id: "mz", state: ResourceState::Published };
+        let draft = Action::ViewResource { provider_org_id: "mz", state: ResourceState::Draft };
+        assert!(decide(&Subject::Anonymous, published).is_allowed());
+        assert!(!decide(&Subject::Anonymous, draft).is_allowed());
+        assert!(!decide(&Subject::Anonymous, Action::Object).is_allowed());
+        let other_department = user(&[("tj", OrgKind::Department, Role::Admin)]);
+        assert!(!decide(&other_department, draft).is_allowed());
+        let auditor = user(&[("sj", OrgKind::Auditor, Role::Viewer)]);
+        assert!(decide(&auditor, draft).is_allowed());
+        assert!(!decide(&auditor, Action::Review).is_allowed());
+    }
+}
