@@ -1,0 +1,72 @@
+//! Errors of the use cases, each one a thing a caller can act on.
+
+use gongshu_domain::{InvalidTransition, Validations};
+use gongshu_metadata::StoreError;
+
+/// Why a use case did not happen. Nothing was written in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The input is invalid; every problem is listed.
+    #[error("invalid input: {0}")]
+    Validation(#[from] Validations),
+    /// No valid token was presented.
+    #[error("not signed in: {0}")]
+    Unauthenticated(&'static str),
+    /// The policy denied the action.
+    #[error("forbidden: {en}")]
+    Forbidden {
+        /// Why, in English.
+        en: &'static str,
+        /// Why, in Chinese.
+        zh: &'static str,
+    },
+    /// No such entity (or the caller may not know it exists).
+    #[error("{entity} `{id}` not found")]
+    NotFound {
+        /// Kind of entity.
+        entity: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The entity's state does not allow the action.
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// The action conflicts with existing data or with a rule that depends
+    /// on other records (a pending registration, an open objection …).
+    #[error("conflict: {en}")]
+    Conflict {
+        /// What conflicts, in English.
+        en: String,
+        /// What conflicts, in Chinese.
+        zh: String,
+    },
+    /// The store failed; the details are logged, not shown.
+    #[error("internal error: {0}")]
+    Internal(StoreError),
+}
+
+impl AppError {
+    /// A conflict said in both languages.
+    pub fn conflict(en: impl Into<String>, zh: impl Into<String>) -> Self {
+        AppError::Conflict { en: en.into(), zh: zh.into() }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::NotFound { entity, id } => AppError::NotFound { entity, id },
+            StoreError::Conflict(message) => AppError::Conflict {
+                zh: format!("与现有数据冲突：{message}"),
+                en: message,
+            },
+            other => AppError::Internal(other),
+        }
+    }
+}
+
+impl From<gongshu_domain::ValidationError> for AppError {
+    fn from(error: gongshu_domain::ValidationError) -> Self {
+        AppError::Validation(error.into())
+    }
+}

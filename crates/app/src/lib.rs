@@ -1,0 +1,173 @@
+//! The use cases of Gongshu. Every one that changes state follows the same
+//! three steps inside one store transaction: **authorize** (a pure
+//! [`gongshu_policy::decide`]), **act** (a pure state-machine step from
+//! [`gongshu_domain`]), **record** (a history entry for every state that
+//! changed). The transaction commits all of it or nothing.
+//!
+//! **API Boundary:** the HTTP API, the CLI and the demo loader call these
+//! functions with domain arguments; none of them touches a store.
+
+mod auth;
+mod catalog;
+pub mod clock;
+pub mod demo;
+mod error;
+mod orgs;
+mod registrations;
+
+use std::sync::Arc;
+
+use chrono::{FixedOffset, NaiveDate};
+use gongshu_domain::{HistoryEntry, RegionCode, WorkingCalendar};
+use gongshu_metadata::{MetadataStore, Transaction};
+use gongshu_policy::{Action, Decision, Subject};
+
+pub use auth::{IssuedToken, NewToken};
+pub use catalog::{FileRegistration, ResourceList, ResourceQuery, ResourceView};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::AppError;
+pub use orgs::{NewOrganization, NewUser};
+pub use registrations::{
+    DuplicateDecision, ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView,
+};
+
+/// Result of a use case.
+pub type AppResult<T> = Result<T, AppError>;
+
+/// The id recorded as the actor of what the platform itself does (CLI
+/// bootstrap, demo loading).
+pub const SYSTEM_ACTOR: &str = "system";
+
+/// Rules of the registration workflow that each jurisdiction sets.
+#[derive(Debug, Clone)]
+pub struct RegistrationRules {
+    /// Working days the bureau has to accept (受理) a submission.
+    pub acceptance_working_days: u32,
+    /// Working days for formal review (形式审核).
+    pub review_working_days: u32,
+    /// Length of publicity (公示) in working days.
+    pub publicity_working_days: u32,
+    /// Working days to verify an objection.
+    pub objection_working_days: u32,
+    /// The registry's division; registration codes begin with it.
+    pub registry_region: RegionCode,
+    /// Offset of the jurisdiction's local time from UTC; days and deadlines
+    /// are counted in local time.
+    pub utc_offset: FixedOffset,
+}
+
+impl Default for RegistrationRules {
+    fn default() -> Self {
+        RegistrationRules {
+            acceptance_working_days: 2,
+            review_working_days: 5,
+            publicity_working_days: 5,
+            objection_working_days: 5,
+            registry_region: RegionCode::parse("registry_region", "110000").expect("valid default"),
+            utc_offset: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
+        }
+    }
+}
+
+/// The application: the store, the clock and the jurisdiction's rules.
+#[derive(Clone)]
+pub struct App {
+    store: Arc<dyn MetadataStore>,
+    clock: Arc<dyn Clock>,
+    calendar: WorkingCalendar,
+    rules: RegistrationRules,
+}
+
+impl App {
+    /// Wires the application.
+    pub fn new(
+        store: Arc<dyn MetadataStore>,
+        clock: Arc<dyn Clock>,
+        calendar: WorkingCalendar,
+        rules: RegistrationRules,
+    ) -> Self {
+        App { store, clock, calendar, rules }
+    }
+
+    /// The same application with another clock (the demo replays the past).
+    pub fn with_clock(&self, clock: Arc<dyn Clock>) -> Self {
+        App { clock, ..self.clone() }
+    }
+
+    /// Whether the metadata store answers.
+    pub async fn healthy(&self) -> AppResult<()> {
+        Ok(self.store.ping().await?)
+    }
+
+    /// The working-day calendar in force.
+    pub fn calendar(&self) -> &WorkingCalendar {
+        &self.calendar
+    }
+
+    /// Today in the jurisdiction's local time.
+    pub fn today(&self) -> NaiveDate {
+        self.clock.now().with_timezone(&self.rules.utc_offset).date_naive()
+    }
+
+    fn due(&self, working_days: u32) -> NaiveDate {
+        self.calendar.add_working_days(self.today(), working_days)
+    }
+}
+
+/// Checks the policy; a denial becomes [`AppError::Forbidden`] (or
+/// [`AppError::Unauthenticated`] for the public).
+fn authorize(subject: &Subject, action: Action<'_>) -> AppResult<()> {
+    match gongshu_policy::decide(subject, action) {
+        Decision::Allow => Ok(()),
+        Decision::Deny { .. } if *subject == Subject::Anonymous => {
+            Err(AppError::Unauthenticated("this needs an API token"))
+        }
+        Decision::Deny { reason_en, reason_zh } => Err(AppError::Forbidden { en: reason_en, zh: reason_zh }),
+    }
+}
+
+/// The user id to record as the actor.
+fn actor_id(subject: &Subject) -> Option<String> {
+    match subject {
+        Subject::User { user_id, .. } => Some(user_id.clone()),
+        Subject::Anonymous => None,
+    }
+}
+
+/// The subject of the platform itself: allowed everything, recorded as
+/// [`SYSTEM_ACTOR`].
+pub fn system_subject() -> Subject {
+    Subject::User { user_id: SYSTEM_ACTOR.into(), system_admin: true, memberships: vec![] }
+}
+
+/// One step to write into the history, built by the use cases.
+struct Step<'a> {
+    entity_kind: &'static str,
+    entity_id: &'a str,
+    action: &'a str,
+    from_state: Option<&'a str>,
+    to_state: Option<&'a str>,
+    opinion: Option<&'a str>,
+}
+
+impl App {
+    async fn record(&self, tx: &mut Box<dyn Transaction>, subject: &Subject, step: Step<'_>) -> AppResult<()> {
+        let entry = HistoryEntry {
+            seq: 0,
+            entity_kind: step.entity_kind,
+            entity_id: step.entity_id.to_owned(),
+            actor_user_id: actor_id(subject),
+            action: step.action.to_owned(),
+            from_state: step.from_state.map(str::to_owned),
+            to_state: step.to_state.map(str::to_owned),
+            opinion: step.opinion.map(str::to_owned),
+            at: self.clock.now(),
+        };
+        tx.append_history(&entry).await?;
+        Ok(())
+    }
+}
+
+fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
