@@ -2,8 +2,8 @@
 //! random bits shown once; only their SHA-256 is stored, which is enough for
 //! a secret that is never chosen by a person.
 
-use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
 use chrono::Duration;
 use gongshu_domain::{ApiToken, ValidationError, error::required_text};
 use gongshu_metadata::StoreError;
@@ -35,12 +35,9 @@ pub struct IssuedToken {
 
 pub(crate) fn hash_password(password: &str) -> AppResult<String> {
     if password.chars().count() < 10 {
-        return Err(ValidationError::new(
-            "password",
-            "must have at least 10 characters",
-            "密码至少需要 10 个字符",
-        )
-        .into());
+        return Err(
+            ValidationError::new("password", "must have at least 10 characters", "密码至少需要 10 个字符").into()
+        );
     }
     Argon2::default()
         .hash_password(password.as_bytes())
@@ -73,7 +70,9 @@ impl App {
         let mut tx = self.store.read().await?;
         let token = match tx.token_by_hash(&token_hash(secret.trim())).await {
             Ok(token) => token,
-            Err(StoreError::NotFound { .. }) => return Err(AppError::Unauthenticated("unknown API token")),
+            Err(StoreError::NotFound { .. }) => {
+                return Err(AppError::Unauthenticated("unknown API token"));
+            }
             Err(other) => return Err(other.into()),
         };
         let now = self.clock.now();
@@ -99,7 +98,9 @@ impl App {
             let mut tx = self.store.read().await?;
             match tx.user_by_username(username.trim()).await {
                 Ok(user) => user,
-                Err(StoreError::NotFound { .. }) => return Err(AppError::Unauthenticated("wrong user name or password")),
+                Err(StoreError::NotFound { .. }) => {
+                    return Err(AppError::Unauthenticated("wrong user name or password"));
+                }
                 Err(other) => return Err(other.into()),
             }
         };
@@ -141,7 +142,14 @@ impl App {
         let mut tx = self.store.write().await?;
         tx.user(user_id).await?;
         tx.insert_token(&token).await?;
-        let step = Step { entity_kind: "token", entity_id: &token.id, action: "issue", from_state: None, to_state: Some("active"), opinion: None };
+        let step = Step {
+            entity_kind: "token",
+            entity_id: &token.id,
+            action: "issue",
+            from_state: None,
+            to_state: Some("active"),
+            opinion: None,
+        };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(IssuedToken { token, secret })
@@ -164,7 +172,14 @@ impl App {
         }
         let now = self.clock.now();
         tx.revoke_token(token_id, now).await?;
-        let step = Step { entity_kind: "token", entity_id: token_id, action: "revoke", from_state: Some("active"), to_state: Some("revoked"), opinion: None };
+        let step = Step {
+            entity_kind: "token",
+            entity_id: token_id,
+            action: "revoke",
+            from_state: Some("active"),
+            to_state: Some("revoked"),
+            opinion: None,
+        };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(ApiToken { revoked_at: Some(now), ..token })

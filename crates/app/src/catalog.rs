@@ -3,9 +3,8 @@
 
 use gongshu_domain::error::{optional_text, required_text};
 use gongshu_domain::{
-    ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, OrgKind, Registration,
-    RegistrationAction, RegistrationState, Resource, ResourceDraft, ResourceEvent, ResourceState,
-    ValidationError,
+    ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, OrgKind, Registration, RegistrationAction,
+    RegistrationState, Resource, ResourceDraft, ResourceEvent, ResourceState, ValidationError,
 };
 use gongshu_metadata::{RegistrationFilter, ResourceFilter, StoreError, Transaction};
 use gongshu_policy::{Action, Subject};
@@ -85,7 +84,12 @@ pub(crate) fn visible_orgs(subject: &Subject) -> Option<Vec<String>> {
 
 impl App {
     /// Creates a draft entry provided by `provider_org_id`.
-    pub async fn create_resource(&self, subject: &Subject, provider_org_id: &str, draft: ResourceDraft) -> AppResult<Resource> {
+    pub async fn create_resource(
+        &self,
+        subject: &Subject,
+        provider_org_id: &str,
+        draft: ResourceDraft,
+    ) -> AppResult<Resource> {
         authorize(subject, Action::CreateResource { provider_org_id })?;
         draft.validate()?;
         let mut tx = self.store.write().await?;
@@ -104,7 +108,10 @@ impl App {
         if !matches!(provider.kind, OrgKind::Department | OrgKind::DataBureau | OrgKind::ImplementingBody) {
             return Err(ValidationError::new(
                 "provider_org_id",
-                format!("a {} cannot provide catalog entries; data providers are government departments", provider.kind),
+                format!(
+                    "a {} cannot provide catalog entries; data providers are government departments",
+                    provider.kind
+                ),
                 format!("{}不能作为数据资源提供单位，提供单位应为政务部门", provider.kind.label_zh()),
             )
             .into());
@@ -123,7 +130,14 @@ impl App {
             row_version: 0,
         };
         tx.insert_resource(&resource).await?;
-        let step = Step { entity_kind: "resource", entity_id: &resource.id, action: "create", from_state: None, to_state: Some(resource.state.code()), opinion: None };
+        let step = Step {
+            entity_kind: "resource",
+            entity_id: &resource.id,
+            action: "create",
+            from_state: None,
+            to_state: Some(resource.state.code()),
+            opinion: None,
+        };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(resource)
@@ -131,18 +145,36 @@ impl App {
 
     /// Replaces the content of a draft. Registered entries change only
     /// through a change or correction registration.
-    pub async fn update_draft(&self, subject: &Subject, resource_id: &str, draft: ResourceDraft) -> AppResult<Resource> {
+    pub async fn update_draft(
+        &self,
+        subject: &Subject,
+        resource_id: &str,
+        draft: ResourceDraft,
+    ) -> AppResult<Resource> {
         let mut tx = self.store.write().await?;
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
         authorize(subject, Action::ManageResource { provider_org_id: &resource.provider_org_id })?;
         if !resource.state.is_editable() {
-            return Err(gongshu_domain::InvalidTransition { entity: "resource", action: "edit", current: resource.state.code() }.into());
+            return Err(gongshu_domain::InvalidTransition {
+                entity: "resource",
+                action: "edit",
+                current: resource.state.code(),
+            }
+            .into());
         }
         draft.validate()?;
         check_lead_collector(&mut tx, &draft).await?;
+        let draft = keep_designations(&resource.draft, draft);
         let updated = Resource { draft, updated_at: self.clock.now(), ..resource };
         let updated = tx.update_resource(&updated).await?;
-        let step = Step { entity_kind: "resource", entity_id: resource_id, action: "edit", from_state: Some(updated.state.code()), to_state: Some(updated.state.code()), opinion: None };
+        let step = Step {
+            entity_kind: "resource",
+            entity_id: resource_id,
+            action: "edit",
+            from_state: Some(updated.state.code()),
+            to_state: Some(updated.state.code()),
+            opinion: None,
+        };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(updated)
@@ -211,9 +243,23 @@ impl App {
         let registration = match returned {
             Some(returned) => {
                 let to = returned.state.apply(RegistrationAction::Resubmit)?;
-                let resubmitted = Registration { state: to, submitted_at: now, state_since: today, due_date, updated_at: now, ..returned };
+                let resubmitted = Registration {
+                    state: to,
+                    submitted_at: now,
+                    state_since: today,
+                    due_date,
+                    updated_at: now,
+                    ..returned
+                };
                 let resubmitted = tx.update_registration(&resubmitted).await?;
-                let step = Step { entity_kind: "registration", entity_id: &resubmitted.id, action: RegistrationAction::Resubmit.code(), from_state: Some(RegistrationState::Returned.code()), to_state: Some(to.code()), opinion: None };
+                let step = Step {
+                    entity_kind: "registration",
+                    entity_id: &resubmitted.id,
+                    action: RegistrationAction::Resubmit.code(),
+                    from_state: Some(RegistrationState::Returned.code()),
+                    to_state: Some(to.code()),
+                    opinion: None,
+                };
                 self.record(&mut tx, subject, step).await?;
                 resubmitted
             }
@@ -236,14 +282,28 @@ impl App {
                     row_version: 0,
                 };
                 tx.insert_registration(&registration).await?;
-                let step = Step { entity_kind: "registration", entity_id: &registration.id, action: "submit", from_state: None, to_state: Some(registration.state.code()), opinion: None };
+                let step = Step {
+                    entity_kind: "registration",
+                    entity_id: &registration.id,
+                    action: "submit",
+                    from_state: None,
+                    to_state: Some(registration.state.code()),
+                    opinion: None,
+                };
                 self.record(&mut tx, subject, step).await?;
                 registration
             }
         };
         let from = resource.state;
         let submitted = tx.update_resource(&Resource { state: next, updated_at: now, ..resource }).await?;
-        let step = Step { entity_kind: "resource", entity_id: resource_id, action: ResourceEvent::Submit.code(), from_state: Some(from.code()), to_state: Some(next.code()), opinion: None };
+        let step = Step {
+            entity_kind: "resource",
+            entity_id: resource_id,
+            action: ResourceEvent::Submit.code(),
+            from_state: Some(from.code()),
+            to_state: Some(next.code()),
+            opinion: None,
+        };
         self.record(&mut tx, subject, step).await?;
         self.flag_duplicates(&mut tx, subject, &submitted).await?;
         tx.commit().await?;
@@ -251,11 +311,22 @@ impl App {
     }
 
     /// Publishes a registered entry in the catalog, or takes it out.
-    pub async fn set_published(&self, subject: &Subject, resource_id: &str, publish: bool, opinion: Option<&str>) -> AppResult<Resource> {
+    pub async fn set_published(
+        &self,
+        subject: &Subject,
+        resource_id: &str,
+        publish: bool,
+        opinion: Option<&str>,
+    ) -> AppResult<Resource> {
         authorize(subject, Action::Review)?;
         let opinion = optional_text("opinion", opinion, 2000)?;
         if !publish && opinion.is_none() {
-            return Err(ValidationError::new("opinion", "say why the entry is taken out of the catalog", "请说明下架原因").into());
+            return Err(ValidationError::new(
+                "opinion",
+                "say why the entry is taken out of the catalog",
+                "请说明下架原因",
+            )
+            .into());
         }
         let event = if publish { ResourceEvent::Publish } else { ResourceEvent::Unpublish };
         let mut tx = self.store.write().await?;
@@ -265,7 +336,14 @@ impl App {
         let from = resource.state;
         let published_at = if publish { Some(now) } else { resource.published_at };
         let updated = tx.update_resource(&Resource { state: next, updated_at: now, published_at, ..resource }).await?;
-        let step = Step { entity_kind: "resource", entity_id: resource_id, action: event.code(), from_state: Some(from.code()), to_state: Some(next.code()), opinion: opinion.as_deref() };
+        let step = Step {
+            entity_kind: "resource",
+            entity_id: resource_id,
+            action: event.code(),
+            from_state: Some(from.code()),
+            to_state: Some(next.code()),
+            opinion: opinion.as_deref(),
+        };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(updated)
@@ -273,7 +351,12 @@ impl App {
 
     /// Files a change (变更), correction (更正) or cancellation (注销)
     /// registration against a registered entry.
-    pub async fn file_registration(&self, subject: &Subject, resource_id: &str, filing: FileRegistration) -> AppResult<Registration> {
+    pub async fn file_registration(
+        &self,
+        subject: &Subject,
+        resource_id: &str,
+        filing: FileRegistration,
+    ) -> AppResult<Registration> {
         let application = ApplicationKind::parse("application", &filing.application)?;
         if application == ApplicationKind::Initial {
             return Err(ValidationError::new(
@@ -287,10 +370,20 @@ impl App {
         let proposed = match (application, filing.proposed) {
             (ApplicationKind::Cancellation, None) => None,
             (ApplicationKind::Cancellation, Some(_)) => {
-                return Err(ValidationError::new("proposed", "a cancellation proposes no content", "注销登记不应包含变更内容").into());
+                return Err(ValidationError::new(
+                    "proposed",
+                    "a cancellation proposes no content",
+                    "注销登记不应包含变更内容",
+                )
+                .into());
             }
             (_, None) => {
-                return Err(ValidationError::new("proposed", "a change or correction needs the proposed content", "变更或更正登记须提供变更后的内容").into());
+                return Err(ValidationError::new(
+                    "proposed",
+                    "a change or correction needs the proposed content",
+                    "变更或更正登记须提供变更后的内容",
+                )
+                .into());
             }
             (_, Some(proposed)) => {
                 proposed.validate()?;
@@ -301,17 +394,31 @@ impl App {
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
         authorize(subject, Action::ManageResource { provider_org_id: &resource.provider_org_id })?;
         if !resource.state.is_registered() {
-            return Err(gongshu_domain::InvalidTransition { entity: "resource", action: application.code(), current: resource.state.code() }.into());
+            return Err(gongshu_domain::InvalidTransition {
+                entity: "resource",
+                action: application.code(),
+                current: resource.state.code(),
+            }
+            .into());
         }
         if let Some(pending) = pending_registration(&mut tx, resource_id).await? {
             return Err(AppError::conflict(
-                format!("registration {} ({}) of this entry is still {}; finish or withdraw it first", pending.id, pending.application, pending.state),
-                format!("该资源的{}（{}）仍处于“{}”，请先办结或撤回", pending.application.label_zh(), pending.id, pending.state.label_zh()),
+                format!(
+                    "registration {} ({}) of this entry is still {}; finish or withdraw it first",
+                    pending.id, pending.application, pending.state
+                ),
+                format!(
+                    "该资源的{}（{}）仍处于“{}”，请先办结或撤回",
+                    pending.application.label_zh(),
+                    pending.id,
+                    pending.state.label_zh()
+                ),
             ));
         }
         if let Some(proposed) = &proposed {
             check_lead_collector(&mut tx, proposed).await?;
         }
+        let proposed = proposed.map(|proposed| keep_designations(&resource.draft, proposed));
         let now = self.clock.now();
         let registration = Registration {
             id: new_id(),
@@ -331,7 +438,14 @@ impl App {
             row_version: 0,
         };
         tx.insert_registration(&registration).await?;
-        let step = Step { entity_kind: "registration", entity_id: &registration.id, action: "submit", from_state: None, to_state: Some(registration.state.code()), opinion: registration.reason.as_deref() };
+        let step = Step {
+            entity_kind: "registration",
+            entity_id: &registration.id,
+            action: "submit",
+            from_state: None,
+            to_state: Some(registration.state.code()),
+            opinion: registration.reason.as_deref(),
+        };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(registration)
@@ -339,7 +453,12 @@ impl App {
 
     /// Reads an entry if the subject may see it; otherwise answers "not
     /// found", so that drafts of others do not leak even their existence.
-    pub(crate) async fn visible_resource(&self, tx: &mut Box<dyn Transaction>, subject: &Subject, resource_id: &str) -> AppResult<Resource> {
+    pub(crate) async fn visible_resource(
+        &self,
+        tx: &mut Box<dyn Transaction>,
+        subject: &Subject,
+        resource_id: &str,
+    ) -> AppResult<Resource> {
         let resource = tx.resource(resource_id).await?;
         let action = Action::ViewResource { provider_org_id: &resource.provider_org_id, state: resource.state };
         if gongshu_policy::decide(subject, action).is_allowed() {
@@ -349,7 +468,12 @@ impl App {
         }
     }
 
-    async fn flag_duplicates(&self, tx: &mut Box<dyn Transaction>, subject: &Subject, resource: &Resource) -> AppResult<()> {
+    async fn flag_duplicates(
+        &self,
+        tx: &mut Box<dyn Transaction>,
+        subject: &Subject,
+        resource: &Resource,
+    ) -> AppResult<()> {
         let matches = tx.items_registered_elsewhere(&resource.id, &resource.provider_org_id).await?;
         for found in matches {
             let flag = DuplicateFlag {
@@ -366,7 +490,14 @@ impl App {
             };
             if tx.insert_duplicate_flag(&flag).await? {
                 tracing::info!(resource_id = %resource.id, item = %flag.item_title, existing = %flag.existing_resource_id, "一数一源 duplicate flagged");
-                let step = Step { entity_kind: "duplicate_flag", entity_id: &flag.id, action: "flag", from_state: None, to_state: Some(flag.state.code()), opinion: None };
+                let step = Step {
+                    entity_kind: "duplicate_flag",
+                    entity_id: &flag.id,
+                    action: "flag",
+                    from_state: None,
+                    to_state: Some(flag.state.code()),
+                    opinion: None,
+                };
                 self.record(tx, subject, step).await?;
             }
         }
@@ -374,8 +505,26 @@ impl App {
     }
 }
 
+/// Carries the bureau's 一数一源 designations over to new content: clients
+/// cannot set `source_resource_id`, and editing must not drop it.
+fn keep_designations(current: &ResourceDraft, mut proposed: ResourceDraft) -> ResourceDraft {
+    for item in &mut proposed.items {
+        item.source_resource_id = current
+            .items
+            .iter()
+            .find(|old| old.identity_key() == item.identity_key())
+            .and_then(|old| old.source_resource_id.clone());
+    }
+    if proposed.lead_collector_org_id.is_none() {
+        proposed.lead_collector_org_id = current.lead_collector_org_id.clone();
+    }
+    proposed
+}
+
 async fn check_lead_collector(tx: &mut Box<dyn Transaction>, draft: &ResourceDraft) -> AppResult<()> {
-    let Some(lead) = &draft.lead_collector_org_id else { return Ok(()) };
+    let Some(lead) = &draft.lead_collector_org_id else {
+        return Ok(());
+    };
     match tx.organization(lead).await {
         Ok(_) => Ok(()),
         Err(StoreError::NotFound { .. }) => Err(ValidationError::new(
@@ -388,8 +537,16 @@ async fn check_lead_collector(tx: &mut Box<dyn Transaction>, draft: &ResourceDra
     }
 }
 
-pub(crate) async fn pending_registration(tx: &mut Box<dyn Transaction>, resource_id: &str) -> AppResult<Option<Registration>> {
+pub(crate) async fn pending_registration(
+    tx: &mut Box<dyn Transaction>,
+    resource_id: &str,
+) -> AppResult<Option<Registration>> {
     let pending_states = gongshu_domain::RegistrationState::ALL.iter().copied().filter(|s| s.is_pending()).collect();
-    let filter = RegistrationFilter { resource_id: Some(resource_id.to_owned()), states: pending_states, limit: 1, ..Default::default() };
+    let filter = RegistrationFilter {
+        resource_id: Some(resource_id.to_owned()),
+        states: pending_states,
+        limit: 1,
+        ..Default::default()
+    };
     Ok(tx.registrations(&filter).await?.items.pop())
 }

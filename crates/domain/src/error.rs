@@ -30,11 +30,7 @@ impl ValidationError {
 
     /// The field is longer than `max` characters.
     pub fn too_long(field: impl Into<String>, max: usize) -> Self {
-        Self::new(
-            field,
-            format!("must be at most {max} characters"),
-            format!("长度不能超过 {max} 个字符"),
-        )
+        Self::new(field, format!("must be at most {max} characters"), format!("长度不能超过 {max} 个字符"))
     }
 
     /// The field holds a value outside a closed list of codes.
@@ -133,11 +129,7 @@ pub fn required_text(field: &str, value: &str, max: usize) -> Result<String, Val
 }
 
 /// Like [`required_text`] but a blank value is `None`.
-pub fn optional_text(
-    field: &str,
-    value: Option<&str>,
-    max: usize,
-) -> Result<Option<String>, ValidationError> {
+pub fn optional_text(field: &str, value: Option<&str>, max: usize) -> Result<Option<String>, ValidationError> {
     match value.map(str::trim) {
         None | Some("") => Ok(None),
         Some(text) => required_text(field, text, max).map(Some),

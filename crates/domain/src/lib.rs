@@ -18,14 +18,14 @@ pub mod resource;
 
 pub use calendar::WorkingCalendar;
 pub use codes::{OrgCode, RegionCode, RegistrationCode};
+pub use entities::{
+    ApiToken, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection, ObjectionState,
+    Organization, Registration, Resource, User,
+};
 pub use error::{InvalidTransition, ValidationError, Validations};
 pub use org::{OrgKind, Role};
 pub use registration::{ApplicationKind, RegistrationAction, RegistrationState};
 pub use resource::{
-    DataItem, DataType, IdentifierKind, OpenAttribute, ResourceClass, ResourceDraft,
-    ResourceEvent, ResourceState, SecurityLevel, ShareAttribute, UpdateCycle,
-};
-pub use entities::{
-    ApiToken, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection,
-    ObjectionState, Organization, Registration, Resource, User,
+    DataItem, DataType, IdentifierKind, OpenAttribute, ResourceClass, ResourceDraft, ResourceEvent, ResourceState,
+    SecurityLevel, ShareAttribute, UpdateCycle,
 };

@@ -99,11 +99,7 @@ impl RegistrationState {
             (S::Publicity, A::AssignCode) => S::Active,
             (S::Active, A::Supersede) => S::Superseded,
             _ => {
-                return Err(InvalidTransition {
-                    entity: "registration",
-                    action: action.code(),
-                    current: self.code(),
-                });
+                return Err(InvalidTransition { entity: "registration", action: action.code(), current: self.code() });
             }
         };
         Ok(next)
@@ -127,9 +123,7 @@ impl RegistrationState {
     pub fn awaits_bureau(self) -> bool {
         matches!(
             self,
-            RegistrationState::Submitted
-                | RegistrationState::FormalReview
-                | RegistrationState::ObjectionReview
+            RegistrationState::Submitted | RegistrationState::FormalReview | RegistrationState::ObjectionReview
         )
     }
 }
@@ -233,7 +227,9 @@ mod tests {
                 match (state.apply(action), expected) {
                     (Ok(to), Some(expected)) => assert_eq!(to, expected, "{state} {action}"),
                     (Err(refused), None) => assert_eq!(refused.current, state.code()),
-                    (got, expected) => panic!("{state} --{action}--> {got:?}, expected {expected:?}"),
+                    (got, expected) => {
+                        panic!("{state} --{action}--> {got:?}, expected {expected:?}")
+                    }
                 }
             }
         }

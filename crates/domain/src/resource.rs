@@ -424,11 +424,7 @@ impl ResourceState {
             (S::Published, E::Unpublish) => S::Unpublished,
             (S::Registered | S::Published | S::Unpublished, E::Cancel) => S::Cancelled,
             _ => {
-                return Err(InvalidTransition {
-                    entity: "resource",
-                    action: event.code(),
-                    current: self.code(),
-                });
+                return Err(InvalidTransition { entity: "resource", action: event.code(), current: self.code() });
             }
         };
         Ok(next)
@@ -510,7 +506,10 @@ mod tests {
         );
         assert!(important.validate().is_ok());
         let named = draft(
-            vec![item("ok", SecurityLevel::General1, IdentifierKind::None), item("姓名", SecurityLevel::General3, IdentifierKind::Direct)],
+            vec![
+                item("ok", SecurityLevel::General1, IdentifierKind::None),
+                item("姓名", SecurityLevel::General3, IdentifierKind::Direct),
+            ],
             OpenAttribute::Unconditional,
         );
         let problems = named.validate().unwrap_err();
@@ -521,7 +520,10 @@ mod tests {
     #[test]
     fn duplicate_item_names_and_empty_items_are_reported_together() {
         let d = draft(
-            vec![item("Code", SecurityLevel::General1, IdentifierKind::None), item("code", SecurityLevel::General1, IdentifierKind::None)],
+            vec![
+                item("Code", SecurityLevel::General1, IdentifierKind::None),
+                item("code", SecurityLevel::General1, IdentifierKind::None),
+            ],
             OpenAttribute::Unconditional,
         );
         assert_eq!(d.validate().unwrap_err().0[0].field, "items[1].name");
@@ -551,7 +553,9 @@ mod tests {
                 match (state.apply(event), expected) {
                     (Ok(to), Some(expected)) => assert_eq!(to, expected, "{state} {event}"),
                     (Err(refused), None) => assert_eq!(refused.current, state.code()),
-                    (got, expected) => panic!("{state} --{event}--> {got:?}, expected {expected:?}"),
+                    (got, expected) => {
+                        panic!("{state} --{event}--> {got:?}, expected {expected:?}")
+                    }
                 }
             }
         }

@@ -23,8 +23,8 @@ pub mod testing;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gongshu_domain::{
-    ApiToken, ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
-    Objection, Organization, Registration, RegistrationState, Resource, ResourceState, Role, User,
+    ApiToken, ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection,
+    Organization, Registration, RegistrationState, Resource, ResourceState, Role, User,
 };
 
 pub use error::StoreError;
@@ -123,7 +123,13 @@ pub trait Transaction: Send {
     /// One user, by sign-in name.
     async fn user_by_username(&mut self, username: &str) -> StoreResult<User>;
     /// Gives a user a role in an organization (idempotent).
-    async fn insert_membership(&mut self, user_id: &str, org_id: &str, role: Role, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn insert_membership(
+        &mut self,
+        user_id: &str,
+        org_id: &str,
+        role: Role,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// The roles a user holds.
     async fn memberships(&mut self, user_id: &str) -> StoreResult<Vec<MembershipRecord>>;
 
@@ -149,7 +155,11 @@ pub trait Transaction: Send {
     async fn resources(&mut self, filter: &ResourceFilter) -> StoreResult<Page<Resource>>;
     /// Items of other providers' registered or pending entries that share an
     /// identity key with the items of `resource_id`.
-    async fn items_registered_elsewhere(&mut self, resource_id: &str, provider_org_id: &str) -> StoreResult<Vec<ItemMatch>>;
+    async fn items_registered_elsewhere(
+        &mut self,
+        resource_id: &str,
+        provider_org_id: &str,
+    ) -> StoreResult<Vec<ItemMatch>>;
 
     /// Adds a registration record.
     async fn insert_registration(&mut self, registration: &Registration) -> StoreResult<()>;
@@ -177,7 +187,11 @@ pub trait Transaction: Send {
     /// Writes a flag's decision.
     async fn update_duplicate_flag(&mut self, flag: &DuplicateFlag) -> StoreResult<()>;
     /// Flags in a state (all when `None`), optionally of one entry (on either side).
-    async fn duplicate_flags(&mut self, state: Option<DuplicateFlagState>, resource_id: Option<&str>) -> StoreResult<Vec<DuplicateFlag>>;
+    async fn duplicate_flags(
+        &mut self,
+        state: Option<DuplicateFlagState>,
+        resource_id: Option<&str>,
+    ) -> StoreResult<Vec<DuplicateFlag>>;
 
     /// The next sequence number for registration codes with this prefix.
     async fn next_code_sequence(&mut self, prefix: &str) -> StoreResult<i64>;

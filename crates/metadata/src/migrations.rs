@@ -1,7 +1,7 @@
 //! Schema migrations, embedded in the binary and run at start-up.
 
-use sqlx::{AssertSqlSafe, SqlSafeStr};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
 
 use crate::sql::Backend;
 
@@ -19,7 +19,13 @@ pub(crate) fn migrator(backend: Backend) -> Migrator {
         .iter()
         .map(|(version, description, sql)| {
             let sql = sql.replace("{serial_primary_key}", serial_primary_key);
-            Migration::new(*version, (*description).into(), MigrationType::Simple, AssertSqlSafe(sql).into_sql_str(), false)
+            Migration::new(
+                *version,
+                (*description).into(),
+                MigrationType::Simple,
+                AssertSqlSafe(sql).into_sql_str(),
+                false,
+            )
         })
         .collect();
     Migrator::with_migrations(migrations)

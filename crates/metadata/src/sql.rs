@@ -7,20 +7,16 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use gongshu_domain::{
-    ApiToken, ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
-    Objection, ObjectionState, OrgCode, OrgKind, Organization, RegionCode, Registration,
-    RegistrationCode, RegistrationState, Resource, ResourceDraft, ResourceState, Role, User,
-    entities::ENTITY_KINDS,
+    ApiToken, ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection,
+    ObjectionState, OrgCode, OrgKind, Organization, RegionCode, Registration, RegistrationCode, RegistrationState,
+    Resource, ResourceDraft, ResourceState, Role, User, entities::ENTITY_KINDS,
 };
 use serde_json::json;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 
-use crate::{
-    ItemMatch, MetadataStore, Page, RegistrationFilter, ResourceFilter, StoreError, StoreResult,
-    Transaction,
-};
+use crate::{ItemMatch, MetadataStore, Page, RegistrationFilter, ResourceFilter, StoreError, StoreResult, Transaction};
 
 /// Which database a [`SqlStore`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -367,12 +363,8 @@ fn history_from_row(row: &AnyRow) -> StoreResult<HistoryEntry> {
 }
 
 /// States in which an entry's items count for 一数一源: submitted or registered.
-const ITEM_COUNTING_STATES: [ResourceState; 4] = [
-    ResourceState::PendingReview,
-    ResourceState::Registered,
-    ResourceState::Published,
-    ResourceState::Unpublished,
-];
+const ITEM_COUNTING_STATES: [ResourceState; 4] =
+    [ResourceState::PendingReview, ResourceState::Registered, ResourceState::Published, ResourceState::Unpublished];
 
 impl SqlTransaction {
     async fn replace_items(&mut self, resource: &Resource) -> StoreResult<()> {
@@ -381,13 +373,15 @@ impl SqlTransaction {
             .execute(&mut *self.tx)
             .await?;
         for (position, item) in resource.draft.items.iter().enumerate() {
-            sqlx::query("INSERT INTO resource_item (resource_id, position, identity_key, title) VALUES ($1, $2, $3, $4)")
-                .bind(resource.id.clone())
-                .bind(position as i64)
-                .bind(item.identity_key())
-                .bind(item.title.clone())
-                .execute(&mut *self.tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO resource_item (resource_id, position, identity_key, title) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(resource.id.clone())
+            .bind(position as i64)
+            .bind(item.identity_key())
+            .bind(item.title.clone())
+            .execute(&mut *self.tx)
+            .await?;
         }
         Ok(())
     }
@@ -433,9 +427,8 @@ impl Transaction for SqlTransaction {
     }
 
     async fn organizations(&mut self) -> StoreResult<Vec<Organization>> {
-        let rows = sqlx::query("SELECT * FROM organization ORDER BY created_at, name_zh")
-            .fetch_all(&mut *self.tx)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM organization ORDER BY created_at, name_zh").fetch_all(&mut *self.tx).await?;
         rows.iter().map(organization_from_row).collect()
     }
 
@@ -473,7 +466,13 @@ impl Transaction for SqlTransaction {
         user_from_row(&row)
     }
 
-    async fn insert_membership(&mut self, user_id: &str, org_id: &str, role: Role, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn insert_membership(
+        &mut self,
+        user_id: &str,
+        org_id: &str,
+        role: Role,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO membership (user_id, org_id, role, created_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (user_id, org_id, role) DO NOTHING",
@@ -644,7 +643,8 @@ impl Transaction for SqlTransaction {
             conditions.push(")");
         }
         if let Some(text) = &filter.text {
-            let pattern = format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+            let pattern =
+                format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
             conditions.push(" AND LOWER(content) LIKE ").bind(Bind::Text(pattern)).push(" ESCAPE '\\'");
         }
         let mut count = DynSql { text: "SELECT COUNT(*) FROM resource".into(), binds: vec![] };
@@ -663,7 +663,11 @@ impl Transaction for SqlTransaction {
         Ok(Page { items, total })
     }
 
-    async fn items_registered_elsewhere(&mut self, resource_id: &str, provider_org_id: &str) -> StoreResult<Vec<ItemMatch>> {
+    async fn items_registered_elsewhere(
+        &mut self,
+        resource_id: &str,
+        provider_org_id: &str,
+    ) -> StoreResult<Vec<ItemMatch>> {
         let mut sql = DynSql::default();
         sql.push(
             "SELECT DISTINCT mine.identity_key, mine.title, theirs.resource_id FROM resource_item mine \
@@ -860,18 +864,24 @@ impl Transaction for SqlTransaction {
     }
 
     async fn update_duplicate_flag(&mut self, f: &DuplicateFlag) -> StoreResult<()> {
-        sqlx::query("UPDATE duplicate_flag SET state = $1, lead_org_id = $2, opinion = $3, resolved_at = $4 WHERE id = $5")
-            .bind(f.state.code())
-            .bind(f.lead_org_id.clone())
-            .bind(f.opinion.clone())
-            .bind(opt_ts(f.resolved_at))
-            .bind(f.id.clone())
-            .execute(&mut *self.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE duplicate_flag SET state = $1, lead_org_id = $2, opinion = $3, resolved_at = $4 WHERE id = $5",
+        )
+        .bind(f.state.code())
+        .bind(f.lead_org_id.clone())
+        .bind(f.opinion.clone())
+        .bind(opt_ts(f.resolved_at))
+        .bind(f.id.clone())
+        .execute(&mut *self.tx)
+        .await?;
         Ok(())
     }
 
-    async fn duplicate_flags(&mut self, state: Option<DuplicateFlagState>, resource_id: Option<&str>) -> StoreResult<Vec<DuplicateFlag>> {
+    async fn duplicate_flags(
+        &mut self,
+        state: Option<DuplicateFlagState>,
+        resource_id: Option<&str>,
+    ) -> StoreResult<Vec<DuplicateFlag>> {
         let mut sql = DynSql::default();
         sql.push("SELECT * FROM duplicate_flag WHERE 1 = 1");
         if let Some(state) = state {

@@ -33,7 +33,9 @@ pub async fn sqlite() -> TestStore {
 pub async fn postgres() -> Option<TestStore> {
     let Ok(base_url) = std::env::var("GONGSHU_TEST_POSTGRES_URL") else {
         if std::env::var_os("GONGSHU_REQUIRE_POSTGRES").is_some() {
-            panic!("GONGSHU_REQUIRE_POSTGRES is set but GONGSHU_TEST_POSTGRES_URL is not: the PostgreSQL suite must run");
+            panic!(
+                "GONGSHU_REQUIRE_POSTGRES is set but GONGSHU_TEST_POSTGRES_URL is not: the PostgreSQL suite must run"
+            );
         }
         eprintln!("notice: GONGSHU_TEST_POSTGRES_URL is not set; skipping the PostgreSQL run of this test");
         return None;
@@ -68,7 +70,9 @@ macro_rules! both_backends {
 
             #[tokio::test]
             async fn postgres() {
-                let Some(test_store) = $crate::testing::postgres().await else { return };
+                let Some(test_store) = $crate::testing::postgres().await else {
+                    return;
+                };
                 ($body)(test_store.store.clone()).await;
             }
         }

@@ -4,8 +4,8 @@
 use chrono::{TimeZone, Utc};
 use gongshu_domain::resource::{DataItem, ResourceDraft};
 use gongshu_domain::{
-    DataType, HistoryEntry, IdentifierKind, OpenAttribute, OrgKind, Organization, RegionCode,
-    Resource, ResourceClass, ResourceState, Role, SecurityLevel, ShareAttribute, UpdateCycle, User,
+    DataType, HistoryEntry, IdentifierKind, OpenAttribute, OrgKind, Organization, RegionCode, Resource, ResourceClass,
+    ResourceState, Role, SecurityLevel, ShareAttribute, UpdateCycle, User,
 };
 use gongshu_metadata::{MetadataStore, ResourceFilter, SqlStore, StoreError, both_backends};
 
@@ -78,7 +78,8 @@ both_backends!(cjk_extension_text_round_trips_unchanged, |store: SqlStore| async
     let mut tx = store.read().await.unwrap();
     assert_eq!(tx.organization("o1").await.unwrap().name_zh, "民政局𠀀");
     assert_eq!(tx.resource("r1").await.unwrap().draft.name_zh, name);
-    let found = tx.resources(&ResourceFilter { text: Some("𪚥村".into()), limit: 10, ..Default::default() }).await.unwrap();
+    let found =
+        tx.resources(&ResourceFilter { text: Some("𪚥村".into()), limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(found.total, 1);
 });
 

@@ -110,15 +110,11 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
     if *system_admin {
         return Decision::Allow;
     }
-    let holds = |org_id: &str, roles: &[Role]| {
-        memberships.iter().any(|m| m.org_id == org_id && roles.contains(&m.role))
-    };
-    let in_bureau_as = |roles: &[Role]| {
-        memberships.iter().any(|m| m.org_kind == OrgKind::DataBureau && roles.contains(&m.role))
-    };
-    let oversees = memberships
-        .iter()
-        .any(|m| matches!(m.org_kind, OrgKind::DataBureau | OrgKind::Auditor));
+    let holds =
+        |org_id: &str, roles: &[Role]| memberships.iter().any(|m| m.org_id == org_id && roles.contains(&m.role));
+    let in_bureau_as =
+        |roles: &[Role]| memberships.iter().any(|m| m.org_kind == OrgKind::DataBureau && roles.contains(&m.role));
+    let oversees = memberships.iter().any(|m| matches!(m.org_kind, OrgKind::DataBureau | OrgKind::Auditor));
     let allowed = match action {
         Action::CreateOrganization => in_bureau_as(&[Role::Admin]),
         Action::ManageMembers { org_id } => holds(org_id, &[Role::Admin]) || in_bureau_as(&[Role::Admin]),
@@ -126,9 +122,7 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
             holds(provider_org_id, &[Role::Admin, Role::Cataloguer])
         }
         Action::ViewResource { provider_org_id, state } => {
-            state == ResourceState::Published
-                || oversees
-                || memberships.iter().any(|m| m.org_id == provider_org_id)
+            state == ResourceState::Published || oversees || memberships.iter().any(|m| m.org_id == provider_org_id)
         }
         Action::Review => in_bureau_as(&[Role::Reviewer]),
         Action::Object => true,

@@ -7,8 +7,8 @@ use chrono::{NaiveDate, TimeZone, Utc};
 use gongshu_app::{App, ManualClock, NewOrganization, NewUser, RegistrationRules, system_subject};
 use gongshu_domain::resource::{DataItem, ResourceDraft};
 use gongshu_domain::{
-    DataType, IdentifierKind, OpenAttribute, RegionCode, RegistrationState, ResourceClass,
-    SecurityLevel, ShareAttribute, UpdateCycle, WorkingCalendar,
+    DataType, IdentifierKind, OpenAttribute, RegionCode, RegistrationState, ResourceClass, SecurityLevel,
+    ShareAttribute, UpdateCycle, WorkingCalendar,
 };
 use gongshu_metadata::SqlStore;
 use gongshu_policy::Subject;
@@ -62,15 +62,27 @@ impl World {
     pub(crate) async fn new(store: SqlStore) -> World {
         // Monday 2 March 2026, 09:00 in Beijing.
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0).unwrap()));
-        let rules = RegistrationRules { registry_region: RegionCode::parse("r", "330100").unwrap(), ..RegistrationRules::default() };
+        let rules = RegistrationRules {
+            registry_region: RegionCode::parse("r", "330100").unwrap(),
+            ..RegistrationRules::default()
+        };
         let app = App::new(Arc::new(store), clock.clone(), WorkingCalendar::default(), rules);
         let system = system_subject();
-        let org = |name: &str, kind: &str| NewOrganization { name_zh: name.into(), kind: kind.into(), region: "330100".into(), ..Default::default() };
+        let org = |name: &str, kind: &str| NewOrganization {
+            name_zh: name.into(),
+            kind: kind.into(),
+            region: "330100".into(),
+            ..Default::default()
+        };
         let bureau_org = app.create_organization(&system, org("杭州市数据资源管理局", "data_bureau")).await.unwrap().id;
         let civil_org = app.create_organization(&system, org("杭州市民政局", "department")).await.unwrap().id;
         let statistics_org = app.create_organization(&system, org("杭州市统计局", "department")).await.unwrap().id;
         let mut subjects = Vec::new();
-        for (username, org_id, role) in [("sjj-reviewer", &bureau_org, "reviewer"), ("mz-editor", &civil_org, "cataloguer"), ("tj-editor", &statistics_org, "cataloguer")] {
+        for (username, org_id, role) in [
+            ("sjj-reviewer", &bureau_org, "reviewer"),
+            ("mz-editor", &civil_org, "cataloguer"),
+            ("tj-editor", &statistics_org, "cataloguer"),
+        ] {
             let user = NewUser {
                 username: username.into(),
                 display_name: username.into(),
@@ -79,7 +91,10 @@ impl World {
                 roles: vec![(org_id.clone(), role.into())],
             };
             let user = app.create_user(&system, user).await.unwrap();
-            let token = app.issue_token(&system, &user.id, gongshu_app::NewToken { name: "test".into(), expires_in_days: None }).await.unwrap();
+            let token = app
+                .issue_token(&system, &user.id, gongshu_app::NewToken { name: "test".into(), expires_in_days: None })
+                .await
+                .unwrap();
             subjects.push(app.authenticate(&token.secret).await.unwrap());
         }
         let statistics = subjects.pop().unwrap();

@@ -20,7 +20,10 @@ fn assert_transition_refused<T: std::fmt::Debug>(result: Result<T, AppError>, cu
 }
 
 fn assert_forbidden<T: std::fmt::Debug>(result: Result<T, AppError>) {
-    assert!(matches!(result, Err(AppError::Forbidden { .. }) | Err(AppError::Unauthenticated(_))), "expected forbidden, got {result:?}");
+    assert!(
+        matches!(result, Err(AppError::Forbidden { .. }) | Err(AppError::Unauthenticated(_))),
+        "expected forbidden, got {result:?}"
+    );
 }
 
 both_backends!(initial_registration_from_draft_to_published, |store: SqlStore| async move {
@@ -42,7 +45,10 @@ both_backends!(initial_registration_from_draft_to_published, |store: SqlStore| a
     let objection = w.app.object(&w.statistics, &registration.id, "区划代码与统计用区划代码重复").await.unwrap();
     let view = w.app.registration(&w.reviewer, &registration.id).await.unwrap();
     assert_eq!(view.registration.state, RegistrationState::ObjectionReview);
-    w.app.decide_objection(&w.reviewer, &objection.id, ObjectionDecision::Dismiss, "用途不同，不构成重复").await.unwrap();
+    w.app
+        .decide_objection(&w.reviewer, &objection.id, ObjectionDecision::Dismiss, "用途不同，不构成重复")
+        .await
+        .unwrap();
     let view = w.app.registration(&w.reviewer, &registration.id).await.unwrap();
     assert_eq!(view.registration.state, RegistrationState::Publicity);
 
@@ -63,7 +69,10 @@ both_backends!(initial_registration_from_draft_to_published, |store: SqlStore| a
     // Until published, the public does not see it; then it does.
     assert!(matches!(w.app.resource(&Subject::Anonymous, &resource.id).await, Err(AppError::NotFound { .. })));
     w.app.set_published(&w.reviewer, &resource.id, true, None).await.unwrap();
-    assert_eq!(w.app.resource(&Subject::Anonymous, &resource.id).await.unwrap().resource.state, ResourceState::Published);
+    assert_eq!(
+        w.app.resource(&Subject::Anonymous, &resource.id).await.unwrap().resource.state,
+        ResourceState::Published
+    );
     let unpublish_without_reason = w.app.set_published(&w.reviewer, &resource.id, false, None).await;
     assert!(matches!(unpublish_without_reason, Err(AppError::Validation(_))));
     let r = w.app.set_published(&w.reviewer, &resource.id, false, Some("数据更新中")).await.unwrap();
@@ -96,7 +105,10 @@ both_backends!(return_resubmit_reject_withdraw_and_refuse, |store: SqlStore| asy
     // Returned for correction: the draft is editable again and resubmits the same record.
     let resource = w.app.create_resource(&w.civil, &w.civil_org, draft("养老机构名录", "机构名称")).await.unwrap();
     let registration = w.app.submit_resource(&w.civil, &resource.id).await.unwrap();
-    assert!(matches!(w.app.act_on_registration(&w.reviewer, &registration.id, "return", None).await, Err(AppError::Validation(_))));
+    assert!(matches!(
+        w.app.act_on_registration(&w.reviewer, &registration.id, "return", None).await,
+        Err(AppError::Validation(_))
+    ));
     w.app.act_on_registration(&w.reviewer, &registration.id, "return", Some("摘要过于简略")).await.unwrap();
     assert_eq!(w.app.resource(&w.civil, &resource.id).await.unwrap().resource.state, ResourceState::Draft);
     let mut fixed = draft("养老机构名录", "机构名称");
@@ -133,12 +145,27 @@ both_backends!(invalid_transitions_name_the_current_state, |store: SqlStore| asy
     assert_transition_refused(w.app.file_registration(&w.civil, &resource.id, reason).await, "draft");
     let registration = w.app.submit_resource(&w.civil, &resource.id).await.unwrap();
     assert_transition_refused(w.app.submit_resource(&w.civil, &resource.id).await, "pending_review");
-    assert_transition_refused(w.app.update_draft(&w.civil, &resource.id, draft("改名", "机构名称")).await, "pending_review");
-    assert_transition_refused(w.app.act_on_registration(&w.reviewer, &registration.id, "assign_code", None).await, "submitted");
-    assert_transition_refused(w.app.act_on_registration(&w.reviewer, &registration.id, "pass_review", None).await, "submitted");
+    assert_transition_refused(
+        w.app.update_draft(&w.civil, &resource.id, draft("改名", "机构名称")).await,
+        "pending_review",
+    );
+    assert_transition_refused(
+        w.app.act_on_registration(&w.reviewer, &registration.id, "assign_code", None).await,
+        "submitted",
+    );
+    assert_transition_refused(
+        w.app.act_on_registration(&w.reviewer, &registration.id, "pass_review", None).await,
+        "submitted",
+    );
     w.app.act_on_registration(&w.reviewer, &registration.id, "accept", None).await.unwrap();
-    assert_transition_refused(w.app.act_on_registration(&w.reviewer, &registration.id, "accept", None).await, "formal_review");
-    assert_transition_refused(w.app.act_on_registration(&w.civil, &registration.id, "withdraw", None).await, "formal_review");
+    assert_transition_refused(
+        w.app.act_on_registration(&w.reviewer, &registration.id, "accept", None).await,
+        "formal_review",
+    );
+    assert_transition_refused(
+        w.app.act_on_registration(&w.civil, &registration.id, "withdraw", None).await,
+        "formal_review",
+    );
     let unknown = w.app.act_on_registration(&w.reviewer, &registration.id, "approve", None).await;
     assert!(matches!(&unknown, Err(AppError::Validation(v)) if v.0[0].field == "action"), "{unknown:?}");
 });
@@ -150,14 +177,21 @@ both_backends!(forbidden_actions_are_refused_and_leave_no_trace, |store: SqlStor
     assert_forbidden(w.app.create_resource(&Subject::Anonymous, &w.civil_org, draft("匿名资源", "名称")).await);
     let resource = w.app.create_resource(&w.civil, &w.civil_org, draft("低保对象", "姓名")).await.unwrap();
     // Another department does not even learn that the draft exists.
-    assert!(matches!(w.app.update_draft(&w.statistics, &resource.id, draft("x", "y")).await, Err(AppError::NotFound { .. })));
+    assert!(matches!(
+        w.app.update_draft(&w.statistics, &resource.id, draft("x", "y")).await,
+        Err(AppError::NotFound { .. })
+    ));
     assert!(matches!(w.app.submit_resource(&w.statistics, &resource.id).await, Err(AppError::NotFound { .. })));
     let registration = w.app.submit_resource(&w.civil, &resource.id).await.unwrap();
     assert_forbidden(w.app.act_on_registration(&w.civil, &registration.id, "accept", None).await);
-    assert_forbidden(w.app.act_on_registration(&w.statistics, &registration.id, "accept", None).await.map(|_| ()).or_else(|e| match e {
-        AppError::NotFound { .. } => Err(AppError::Forbidden { en: "", zh: "" }),
-        other => Err(other),
-    }));
+    assert_forbidden(
+        w.app.act_on_registration(&w.statistics, &registration.id, "accept", None).await.map(|_| ()).or_else(
+            |e| match e {
+                AppError::NotFound { .. } => Err(AppError::Forbidden { en: "", zh: "" }),
+                other => Err(other),
+            },
+        ),
+    );
     w.app.act_on_registration(&w.reviewer, &registration.id, "accept", None).await.unwrap();
     w.app.act_on_registration(&w.reviewer, &registration.id, "pass_review", None).await.unwrap();
     assert_forbidden(w.app.object(&Subject::Anonymous, &registration.id, "匿名异议").await);
@@ -175,7 +209,8 @@ both_backends!(forbidden_actions_are_refused_and_leave_no_trace, |store: SqlStor
 both_backends!(one_item_one_source_flags_the_second_provider, |store: SqlStore| async move {
     let w = World::new(store).await;
     let lead = w.register(&w.civil, &w.civil_org, draft("县级行政区划", "行政区划代码")).await;
-    let second = w.app.create_resource(&w.statistics, &w.statistics_org, draft("统计用区划代码", "行政区划代码")).await.unwrap();
+    let second =
+        w.app.create_resource(&w.statistics, &w.statistics_org, draft("统计用区划代码", "行政区划代码")).await.unwrap();
     // The same provider registering the item twice is not a duplicate of another source.
     let own = w.app.create_resource(&w.civil, &w.civil_org, draft("乡级行政区划", "行政区划代码")).await.unwrap();
     w.app.submit_resource(&w.civil, &own.id).await.unwrap();
@@ -201,21 +236,41 @@ both_backends!(one_item_one_source_flags_the_second_provider, |store: SqlStore| 
 
     assert_forbidden(w.app.decide_duplicate(&w.statistics, &flag.id, DuplicateDecision::Dismiss, "不是").await);
     let wrong_lead = DuplicateDecision::DesignateLead { lead_org_id: w.bureau_org.clone() };
-    assert!(matches!(w.app.decide_duplicate(&w.reviewer, &flag.id, wrong_lead, "x").await, Err(AppError::Validation(_))));
+    assert!(matches!(
+        w.app.decide_duplicate(&w.reviewer, &flag.id, wrong_lead, "x").await,
+        Err(AppError::Validation(_))
+    ));
     let decision = DuplicateDecision::DesignateLead { lead_org_id: w.civil_org.clone() };
-    let decided = w.app.decide_duplicate(&w.reviewer, &flag.id, decision.clone(), "民政部门为区划代码法定采集单位").await.unwrap();
+    let decided = w
+        .app
+        .decide_duplicate(&w.reviewer, &flag.id, decision.clone(), "民政部门为区划代码法定采集单位")
+        .await
+        .unwrap();
     assert_eq!(decided.lead_org_id.as_deref(), Some(w.civil_org.as_str()));
-    assert_transition_refused(w.app.decide_duplicate(&w.reviewer, &flag.id, decision, "again").await, "lead_designated");
+    assert_transition_refused(
+        w.app.decide_duplicate(&w.reviewer, &flag.id, decision, "again").await,
+        "lead_designated",
+    );
 
-    let still_blocked = w.app.act_on_registration(&w.reviewer, &registration.id, "assign_code", None).await;
-    assert!(matches!(&still_blocked, Err(AppError::Conflict { en, .. }) if en.contains("1 一数一源")), "{still_blocked:?}");
-    w.app.decide_duplicate(&w.reviewer, &other_flag.id, DuplicateDecision::Dismiss, "乡级区划另行认定").await.unwrap();
+    // Designating the lead settles the item's flag against the lead's other entry too.
+    let settled = w.app.duplicate_flags(&w.reviewer, Some("lead_designated")).await.unwrap();
+    assert_eq!(settled.iter().map(|f| f.id.as_str()).collect::<Vec<_>>().len(), 2, "{settled:?}");
+    assert!(settled.iter().any(|f| f.id == other_flag.id));
 
     let follower = w.app.resource(&w.statistics, &second.id).await.unwrap().resource;
     assert_eq!(follower.draft.items[0].source_resource_id.as_deref(), Some(lead.as_str()));
     assert_eq!(follower.draft.lead_collector_org_id.as_deref(), Some(w.civil_org.as_str()));
     let coded = w.app.act_on_registration(&w.reviewer, &registration.id, "assign_code", None).await.unwrap();
     assert_eq!(coded.state, RegistrationState::Active);
+
+    // A later change keeps the designation even though clients cannot send it.
+    let filing = FileRegistration {
+        application: "change".into(),
+        reason: "补充英文名称".into(),
+        proposed: Some(draft("统计用区划代码", "行政区划代码")),
+    };
+    let change = w.app.file_registration(&w.statistics, &second.id, filing).await.unwrap();
+    assert_eq!(change.proposed.unwrap().items[0].source_resource_id.as_deref(), Some(lead.as_str()));
 });
 
 both_backends!(change_correction_and_cancellation_registrations, |store: SqlStore| async move {
@@ -225,27 +280,46 @@ both_backends!(change_correction_and_cancellation_registrations, |store: SqlStor
 
     let mut changed = draft("社区居委会名录", "居委会名称");
     changed.open = gongshu_domain::OpenAttribute::Conditional { conditions: "仅限科研用途".into() };
-    let filing = FileRegistration { application: "change".into(), reason: "开放属性调整".into(), proposed: Some(changed.clone()) };
+    let filing = FileRegistration {
+        application: "change".into(),
+        reason: "开放属性调整".into(),
+        proposed: Some(changed.clone()),
+    };
     let change = w.app.file_registration(&w.civil, &resource_id, filing.clone()).await.unwrap();
     // One registration at a time per entry.
     assert!(matches!(w.app.file_registration(&w.civil, &resource_id, filing).await, Err(AppError::Conflict { .. })));
     // The registered content stays until the change is coded.
-    assert_eq!(w.app.resource(&w.civil, &resource_id).await.unwrap().resource.draft.open, gongshu_domain::OpenAttribute::Unconditional);
+    assert_eq!(
+        w.app.resource(&w.civil, &resource_id).await.unwrap().resource.draft.open,
+        gongshu_domain::OpenAttribute::Unconditional
+    );
     w.complete(&change.id).await;
     let after = w.app.resource(&w.civil, &resource_id).await.unwrap().resource;
     assert_eq!(after.draft.open, changed.open);
     assert_eq!(after.registration_code.as_ref(), Some(&code));
-    let initial = w.app.registrations(&w.reviewer, gongshu_app::RegistrationQuery { resource_id: Some(resource_id.clone()), ..Default::default() }).await.unwrap();
+    let initial = w
+        .app
+        .registrations(
+            &w.reviewer,
+            gongshu_app::RegistrationQuery { resource_id: Some(resource_id.clone()), ..Default::default() },
+        )
+        .await
+        .unwrap();
     let states: Vec<_> = initial.items.iter().map(|(r, _)| (r.application.code(), r.state.code())).collect();
     assert_eq!(states, [("change", "active"), ("initial", "superseded")]);
 
-    let correction = FileRegistration { application: "correction".into(), reason: "英文名称有误".into(), proposed: Some(draft("社区居委会名录", "居委会名称")) };
+    let correction = FileRegistration {
+        application: "correction".into(),
+        reason: "英文名称有误".into(),
+        proposed: Some(draft("社区居委会名录", "居委会名称")),
+    };
     let correction = w.app.file_registration(&w.civil, &resource_id, correction).await.unwrap();
     w.complete(&correction.id).await;
 
     let missing = FileRegistration { application: "change".into(), reason: "x".into(), proposed: None };
     assert!(matches!(w.app.file_registration(&w.civil, &resource_id, missing).await, Err(AppError::Validation(_))));
-    let cancel = FileRegistration { application: "cancellation".into(), reason: "数据已停止采集".into(), proposed: None };
+    let cancel =
+        FileRegistration { application: "cancellation".into(), reason: "数据已停止采集".into(), proposed: None };
     let cancel = w.app.file_registration(&w.civil, &resource_id, cancel).await.unwrap();
     w.complete(&cancel.id).await;
     assert_eq!(w.app.resource(&w.civil, &resource_id).await.unwrap().resource.state, ResourceState::Cancelled);
@@ -254,18 +328,32 @@ both_backends!(change_correction_and_cancellation_registrations, |store: SqlStor
 both_backends!(tokens_are_shown_once_revocable_and_expire, |store: SqlStore| async move {
     let w = World::new(store).await;
     let user = w.app.user_by_username("mz-editor").await.unwrap();
-    let issued = w.app.login("mz-editor", helpers::PASSWORD, NewToken { name: "laptop".into(), expires_in_days: Some(1) }).await.unwrap();
+    let issued = w
+        .app
+        .login("mz-editor", helpers::PASSWORD, NewToken { name: "laptop".into(), expires_in_days: Some(1) })
+        .await
+        .unwrap();
     assert!(issued.secret.starts_with("gs_"));
     assert_ne!(issued.token.token_hash, issued.secret);
-    assert!(matches!(w.app.login("mz-editor", "wrong password!", NewToken { name: "x".into(), expires_in_days: None }).await, Err(AppError::Unauthenticated(_))));
+    assert!(matches!(
+        w.app.login("mz-editor", "wrong password!", NewToken { name: "x".into(), expires_in_days: None }).await,
+        Err(AppError::Unauthenticated(_))
+    ));
     let subject = w.app.authenticate(&issued.secret).await.unwrap();
     assert!(matches!(subject, Subject::User { ref user_id, .. } if *user_id == user.id));
     w.clock.advance(Duration::days(2));
-    assert!(matches!(w.app.authenticate(&issued.secret).await, Err(AppError::Unauthenticated("this API token has expired"))));
+    assert!(matches!(
+        w.app.authenticate(&issued.secret).await,
+        Err(AppError::Unauthenticated("this API token has expired"))
+    ));
 
-    let lasting = w.app.issue_token(&w.civil, &user.id, NewToken { name: "ci".into(), expires_in_days: None }).await.unwrap();
+    let lasting =
+        w.app.issue_token(&w.civil, &user.id, NewToken { name: "ci".into(), expires_in_days: None }).await.unwrap();
     assert_forbidden(w.app.revoke_token(&w.statistics, &lasting.token.id).await);
     w.app.revoke_token(&w.civil, &lasting.token.id).await.unwrap();
-    assert!(matches!(w.app.authenticate(&lasting.secret).await, Err(AppError::Unauthenticated("this API token was revoked"))));
+    assert!(matches!(
+        w.app.authenticate(&lasting.secret).await,
+        Err(AppError::Unauthenticated("this API token was revoked"))
+    ));
     assert!(matches!(w.app.authenticate("gs_not-a-token").await, Err(AppError::Unauthenticated(_))));
 });

@@ -1,0 +1,240 @@
+//! The one typed configuration, layered: defaults < file < environment <
+//! command line. This is the only module that reads the environment, and it
+//! takes the environment as an argument so tests can give their own.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use chrono::{FixedOffset, NaiveDate};
+use gongshu_app::RegistrationRules;
+use gongshu_domain::{RegionCode, WorkingCalendar};
+use serde::Deserialize;
+
+/// The built-in holiday list of mainland China.
+const DEFAULT_CALENDAR: &str = include_str!("../../../config/holidays-cn.toml");
+
+/// Everything an instance is configured with.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Config {
+    pub(crate) server: ServerConfig,
+    pub(crate) storage: StorageConfig,
+    pub(crate) registration: RegistrationConfig,
+    pub(crate) calendar: Option<CalendarConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct ServerConfig {
+    pub(crate) listen: SocketAddr,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct StorageConfig {
+    pub(crate) data_dir: PathBuf,
+    pub(crate) database_url: String,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { data_dir: PathBuf::from("gongshu-data"), database_url: String::new() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RegistrationConfig {
+    pub(crate) registry_region: String,
+    pub(crate) acceptance_working_days: u32,
+    pub(crate) review_working_days: u32,
+    pub(crate) publicity_working_days: u32,
+    pub(crate) objection_working_days: u32,
+    pub(crate) utc_offset_hours: i32,
+}
+
+impl Default for RegistrationConfig {
+    fn default() -> Self {
+        RegistrationConfig {
+            registry_region: "330100".into(),
+            acceptance_working_days: 2,
+            review_working_days: 5,
+            publicity_working_days: 5,
+            objection_working_days: 5,
+            utc_offset_hours: 8,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct CalendarConfig {
+    pub(crate) holidays: Vec<NaiveDate>,
+    pub(crate) makeup_workdays: Vec<NaiveDate>,
+}
+
+/// Values given on the command line, which win over everything.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Overrides {
+    pub(crate) config_file: Option<PathBuf>,
+    pub(crate) listen: Option<SocketAddr>,
+    pub(crate) data_dir: Option<PathBuf>,
+    pub(crate) database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads the configuration from its layers.
+    pub(crate) fn load(overrides: &Overrides, env: &HashMap<String, String>) -> anyhow::Result<Config> {
+        let file = overrides.config_file.clone().or_else(|| env.get("GONGSHU_CONFIG").map(PathBuf::from));
+        let mut config = match &file {
+            Some(path) => Config::parse_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(listen) = env.get("GONGSHU_LISTEN") {
+            config.server.listen = listen
+                .parse()
+                .with_context(|| format!("GONGSHU_LISTEN `{listen}` is not an address like 127.0.0.1:8080"))?;
+        }
+        if let Some(dir) = env.get("GONGSHU_DATA_DIR") {
+            config.storage.data_dir = PathBuf::from(dir);
+        }
+        if let Some(url) = env.get("GONGSHU_DATABASE_URL") {
+            config.storage.database_url = url.clone();
+        }
+        if let Some(listen) = overrides.listen {
+            config.server.listen = listen;
+        }
+        if let Some(dir) = &overrides.data_dir {
+            config.storage.data_dir = dir.clone();
+        }
+        if let Some(url) = &overrides.database_url {
+            config.storage.database_url = url.clone();
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn parse_file(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("invalid configuration file {}", path.display()))
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        let url = &self.storage.database_url;
+        if !url.is_empty()
+            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
+        {
+            bail!(
+                "database_url must start with postgres://, postgresql:// or sqlite: (got `{}`)",
+                url.split('@').next_back().unwrap_or("")
+            );
+        }
+        RegionCode::parse("registration.registry_region", &self.registration.registry_region)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        if !(-12..=14).contains(&self.registration.utc_offset_hours) {
+            bail!("registration.utc_offset_hours must be between -12 and 14");
+        }
+        if self.registration.publicity_working_days == 0 {
+            bail!("registration.publicity_working_days must be at least 1: publicity cannot be skipped");
+        }
+        Ok(())
+    }
+
+    /// The database URL: the configured one, or SQLite in the data directory.
+    pub(crate) fn database_url(&self) -> String {
+        if self.storage.database_url.is_empty() {
+            format!("sqlite://{}?mode=rwc", self.storage.data_dir.join("gongshu.db").display())
+        } else {
+            self.storage.database_url.clone()
+        }
+    }
+
+    /// The registration rules.
+    pub(crate) fn rules(&self) -> anyhow::Result<RegistrationRules> {
+        let r = &self.registration;
+        Ok(RegistrationRules {
+            acceptance_working_days: r.acceptance_working_days,
+            review_working_days: r.review_working_days,
+            publicity_working_days: r.publicity_working_days,
+            objection_working_days: r.objection_working_days,
+            registry_region: RegionCode::parse("registration.registry_region", &r.registry_region)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            utc_offset: FixedOffset::east_opt(r.utc_offset_hours * 3600).context("utc offset out of range")?,
+        })
+    }
+
+    /// The working-day calendar: the configured one or the built-in list.
+    pub(crate) fn calendar(&self) -> anyhow::Result<WorkingCalendar> {
+        let calendar = match &self.calendar {
+            Some(calendar) => calendar.clone(),
+            None => {
+                toml::from_str::<CalendarConfig>(DEFAULT_CALENDAR).context("the built-in holiday list is invalid")?
+            }
+        };
+        Ok(WorkingCalendar::new(calendar.holidays, calendar.makeup_workdays))
+    }
+}
+
+/// The process environment, read once.
+#[allow(clippy::disallowed_methods, reason = "the config module is where the environment is read")]
+pub(crate) fn process_env() -> HashMap<String, String> {
+    std::env::vars().filter(|(key, _)| key.starts_with("GONGSHU_")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_configuration_parses_and_matches_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/example.toml");
+        let config = Config::parse_file(&path).unwrap();
+        let defaults = Config::default();
+        assert_eq!(config.server.listen, defaults.server.listen);
+        assert_eq!(config.storage.data_dir, defaults.storage.data_dir);
+        assert_eq!(config.registration.publicity_working_days, defaults.registration.publicity_working_days);
+        assert_eq!(config.registration.registry_region, defaults.registration.registry_region);
+        assert!(config.calendar.is_none());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let mut env = HashMap::new();
+        env.insert("GONGSHU_LISTEN".to_owned(), "127.0.0.1:9000".to_owned());
+        env.insert("GONGSHU_DATABASE_URL".to_owned(), "postgres://postgres@127.0.0.1/test".to_owned());
+        let config = Config::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(config.server.listen.port(), 9000);
+        assert_eq!(config.database_url(), "postgres://postgres@127.0.0.1/test");
+        let overrides = Overrides { listen: Some("127.0.0.1:9100".parse().unwrap()), ..Default::default() };
+        assert_eq!(Config::load(&overrides, &env).unwrap().server.listen.port(), 9100);
+        let sqlite = Config::load(&Overrides::default(), &HashMap::new()).unwrap();
+        assert!(sqlite.database_url().starts_with("sqlite://gongshu-data"));
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let mut env = HashMap::new();
+        env.insert("GONGSHU_DATABASE_URL".to_owned(), "mysql://root@x/db".to_owned());
+        let error = Config::load(&Overrides::default(), &env).unwrap_err().to_string();
+        assert!(error.contains("database_url"), "{error}");
+        let unknown: Result<Config, _> = toml::from_str("[server]\nlisten = \"127.0.0.1:1\"\nport = 3\n");
+        assert!(unknown.unwrap_err().to_string().contains("unknown field `port`"));
+    }
+
+    #[test]
+    fn the_built_in_calendar_knows_national_day() {
+        let calendar = Config::default().calendar().unwrap();
+        let day = |m, d| NaiveDate::from_ymd_opt(2025, m, d).unwrap();
+        assert!(!calendar.is_working_day(day(10, 6)));
+        assert!(calendar.is_working_day(day(10, 11)));
+    }
+}

@@ -1,0 +1,299 @@
+//! `gongshu`: the one binary. `serve` runs the JSON API (and, later, the
+//! portal); the other commands bootstrap an instance without a browser.
+//!
+//! It only wires things together: configuration, logging, the metadata
+//! store, the application and the router. Everything it does is a call into
+//! `gongshu-app`.
+
+mod config;
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+use gongshu_app::{App, NewOrganization, NewToken, NewUser, SystemClock, demo, system_subject};
+use gongshu_metadata::SqlStore;
+
+use crate::config::{Config, Overrides};
+
+/// Gongshu (公数): a platform for developing and using public data resources.
+#[derive(Debug, Parser)]
+#[command(name = "gongshu", version, about)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Configuration file (TOML; see config/example.toml). Env: GONGSHU_CONFIG.
+    #[arg(long, global = true)]
+    config: Option<std::path::PathBuf>,
+    /// Data directory [default: ./gongshu-data]. Env: GONGSHU_DATA_DIR.
+    #[arg(long, global = true)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Metadata database, postgres://… [default: SQLite in the data directory]. Env: GONGSHU_DATABASE_URL.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]. Env: GONGSHU_LISTEN.
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        /// On first start in an empty data directory, load the demo catalog.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage organizations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgCommand {
+    /// Create an organization; prints its id.
+    Create {
+        /// Chinese name.
+        #[arg(long)]
+        name_zh: String,
+        /// English name.
+        #[arg(long)]
+        name_en: Option<String>,
+        /// data_bureau, implementing_body, department, operator, enterprise or auditor.
+        #[arg(long)]
+        kind: String,
+        /// GB/T 2260 division code, e.g. 330100.
+        #[arg(long)]
+        region: String,
+        /// Unified social credit code (18 characters).
+        #[arg(long)]
+        code: Option<String>,
+        /// Parent organization id.
+        #[arg(long)]
+        parent: Option<String>,
+    },
+    /// List organizations.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user; prints its id. The password is read from standard input.
+    Create {
+        /// Sign-in name.
+        #[arg(long)]
+        username: String,
+        /// Name shown to people.
+        #[arg(long)]
+        display_name: String,
+        /// Read a password (first line of standard input); without it the user signs in with tokens only.
+        #[arg(long)]
+        password_stdin: bool,
+        /// Make the user a system administrator.
+        #[arg(long)]
+        system_admin: bool,
+        /// Role in an organization as ORG_ID:ROLE (admin, cataloguer, reviewer, viewer); repeatable.
+        #[arg(long = "role")]
+        roles: Vec<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue an API token; prints it once.
+    Create {
+        /// The user's sign-in name.
+        #[arg(long)]
+        username: String,
+        /// A name for the token.
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Days until it expires [default: never].
+        #[arg(long)]
+        expires_in_days: Option<u32>,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        /// Token id.
+        id: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let listen = match &cli.command {
+        Command::Serve { listen, .. } => *listen,
+        _ => None,
+    };
+    let overrides = Overrides {
+        config_file: cli.global.config.clone(),
+        listen,
+        data_dir: cli.global.data_dir.clone(),
+        database_url: cli.global.database_url.clone(),
+    };
+    let config = Config::load(&overrides, &config::process_env())?;
+    let app = open(&config).await?;
+    let system = system_subject();
+    let mut stdout = std::io::stdout().lock();
+    match cli.command {
+        Command::Serve { demo, .. } => {
+            drop(stdout);
+            serve(&config, app, demo).await?;
+        }
+        Command::Migrate => writeln!(stdout, "schema is up to date")?,
+        Command::Org(OrgCommand::Create { name_zh, name_en, kind, region, code, parent }) => {
+            let org = app
+                .create_organization(
+                    &system,
+                    NewOrganization { code, name_zh, name_en, kind, region, parent_id: parent },
+                )
+                .await?;
+            writeln!(stdout, "{}", org.id)?;
+        }
+        Command::Org(OrgCommand::List) => {
+            for org in app.organizations().await? {
+                writeln!(stdout, "{}\t{}\t{}\t{}", org.id, org.kind, org.region.as_str(), org.name_zh)?;
+            }
+        }
+        Command::User(UserCommand::Create { username, display_name, password_stdin, system_admin, roles }) => {
+            let password = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().read_line(&mut line).context("cannot read the password from standard input")?;
+                Some(line.trim_end_matches(['\r', '\n']).to_owned())
+            } else {
+                None
+            };
+            let mut parsed_roles = Vec::new();
+            for role in roles {
+                let Some((org_id, role)) = role.rsplit_once(':') else {
+                    bail!("--role `{role}` must be ORG_ID:ROLE, e.g. 0190…:cataloguer");
+                };
+                parsed_roles.push((org_id.to_owned(), role.to_owned()));
+            }
+            let user = app
+                .create_user(&system, NewUser { username, display_name, password, system_admin, roles: parsed_roles })
+                .await?;
+            writeln!(stdout, "{}", user.id)?;
+        }
+        Command::Token(TokenCommand::Create { username, name, expires_in_days }) => {
+            let user = app.user_by_username(&username).await?;
+            let issued = app.issue_token(&system, &user.id, NewToken { name, expires_in_days }).await?;
+            writeln!(stdout, "{}", issued.secret)?;
+            eprintln!("token {} issued to {username}; it is shown only this once", issued.token.id);
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            app.revoke_token(&system, &id).await?;
+            writeln!(stdout, "revoked {id}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Opens the metadata store (creating the data directory for SQLite) and
+/// wires the application.
+async fn open(config: &Config) -> anyhow::Result<App> {
+    std::fs::create_dir_all(&config.storage.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", config.storage.data_dir.display()))?;
+    let url = config.database_url();
+    let store = SqlStore::connect(&url).await.context("cannot open the metadata database")?;
+    Ok(App::new(Arc::new(store), Arc::new(SystemClock), config.calendar()?, config.rules()?))
+}
+
+async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()> {
+    if load_demo {
+        let token_path = config.storage.data_dir.join("demo-admin-token");
+        if demo::is_loaded(&app).await? {
+            match std::fs::metadata(&token_path) {
+                Ok(_) => eprintln!(
+                    "demo: keeping the data already in {}; admin token in {}",
+                    config.storage.data_dir.display(),
+                    token_path.display()
+                ),
+                Err(_) => eprintln!(
+                    "demo: {} already holds data, so the demo was not loaded",
+                    config.storage.data_dir.display()
+                ),
+            }
+        } else {
+            let summary = demo::load(&app).await.context("cannot load the demo")?;
+            write_secret(&token_path, &summary.admin_token)?;
+            eprintln!(
+                "demo: loaded {} catalog entries; admin API token written to {}",
+                summary.resources,
+                token_path.display()
+            );
+        }
+    }
+    let router = gongshu_http_api::router(app).layer(tower_http::trace::TraceLayer::new_for_http());
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.server.listen))?;
+    eprintln!("gongshu listening on http://{}  (API: /api/v1, OpenAPI: /api/v1/openapi.json)", listener.local_addr()?);
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await.context("server failed")?;
+    Ok(())
+}
+
+/// Writes a secret readable by its owner only, replacing the file whole.
+fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
+    let temporary = path.with_extension("tmp");
+    {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temporary).with_context(|| format!("cannot write {}", temporary.display()))?;
+        writeln!(file, "{secret}")?;
+        file.sync_all()?;
+    }
+    std::fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        tokio::signal::ctrl_c().await.ok();
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

@@ -1,0 +1,13 @@
+//! Routers, one per resource, merged in [`crate::router`].
+
+pub(crate) mod accounts;
+pub(crate) mod meta;
+pub(crate) mod registrations;
+pub(crate) mod resources;
+
+/// Splits `a,b` query values into a list.
+pub(crate) fn split_list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect())
+        .unwrap_or_default()
+}

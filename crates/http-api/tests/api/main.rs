@@ -1,0 +1,246 @@
+//! The JSON API, in-process: status codes, the error body, authorization,
+//! and snapshots of what clients see. Issue 2.
+
+mod helpers;
+
+use axum::http::{Method, StatusCode};
+use chrono::Duration;
+use insta::assert_json_snapshot;
+use serde_json::json;
+
+use helpers::{TestApp, new_resource};
+
+#[tokio::test]
+async fn health_and_openapi() {
+    let t = TestApp::with_demo().await;
+    let health = t.get("/healthz", None).await;
+    assert_eq!((health.status, health.body.clone()), (StatusCode::OK, json!({"status": "ok"})));
+    let openapi = t.get("/api/v1/openapi.json", None).await;
+    assert_eq!(openapi.status, StatusCode::OK);
+    assert_eq!(openapi.body["openapi"].as_str().unwrap().chars().next(), Some('3'));
+    let mut paths: Vec<String> = openapi.body["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object().unwrap().keys().map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    paths.sort();
+    assert_json_snapshot!("openapi_paths", paths);
+}
+
+#[tokio::test]
+async fn the_public_sees_the_published_demo_catalog() {
+    let t = TestApp::with_demo().await;
+    let list = t.get("/api/v1/resources?limit=100", None).await;
+    assert_eq!(list.status, StatusCode::OK);
+    let names: Vec<&str> =
+        list.body["items"].as_array().unwrap().iter().map(|r| r["name_zh"].as_str().unwrap()).collect();
+    assert_eq!(list.body["total"], 5, "{names:?}");
+    assert!(list.body["items"].as_array().unwrap().iter().all(|r| r["state"] == "published"));
+    let first = &list.body["items"].as_array().unwrap().iter().find(|r| r["name_zh"] == "省级行政区划代码").unwrap();
+    assert_json_snapshot!("published_resource", first, {
+        ".id" => "[id]", ".provider_org_id" => "[id]", ".lead_collector_org_id" => "[id]",
+        ".registration_code" => "[code]", ".created_at" => "[time]", ".updated_at" => "[time]", ".published_at" => "[time]",
+    });
+    // Search finds Chinese text.
+    let found = t.get("/api/v1/resources?q=%E5%A4%A9%E6%B0%94", None).await;
+    assert_eq!(found.body["total"], 1);
+    // The admin sees every entry, in every state.
+    let all = t.get("/api/v1/resources?limit=100", Some(&t.admin_token)).await;
+    assert_eq!(all.body["total"], 13);
+    let mut states: Vec<&str> =
+        all.body["items"].as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
+    states.sort();
+    states.dedup();
+    assert_eq!(states, ["cancelled", "draft", "pending_review", "published", "registered", "rejected", "unpublished"]);
+    // Publicity is public, and so is what is in it.
+    let publicity = t.get("/api/v1/registrations?state=publicity,objection_review", None).await;
+    assert_eq!(publicity.body["total"], 2, "{}", publicity.body);
+    let private = t.get("/api/v1/registrations?state=submitted", None).await;
+    assert_eq!(private.body["total"], 0);
+}
+
+#[tokio::test]
+async fn bad_input_names_the_field_in_both_languages() {
+    let t = TestApp::with_demo().await;
+    let editor = t.login("mz-editor").await;
+    let civil = t.org_id("杭州市民政局").await;
+
+    let mut unknown = new_resource(&civil);
+    unknown["colour"] = json!("red");
+    let response = t.post("/api/v1/resources", Some(&editor), unknown).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_json_snapshot!("unknown_field", response.body);
+
+    let mut invalid = new_resource(&civil);
+    invalid["name_zh"] = json!("  ");
+    invalid["items"][1]["level"] = json!("high");
+    invalid["spatial_coverage"] = json!("3301");
+    invalid["open"] = json!({"kind": "conditional"});
+    let response = t.post("/api/v1/resources", Some(&editor), invalid).await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_json_snapshot!("invalid_fields", response.body);
+
+    let mut wrong_type = new_resource(&civil);
+    wrong_type["items"][0]["name"] = json!(42);
+    let response = t.post("/api/v1/resources", Some(&editor), wrong_type).await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(response.body["error"]["details"][0]["field"], "items[0].name");
+
+    let not_json = t.request(Method::POST, "/api/v1/resources", Some(&editor), None).await;
+    assert_eq!(not_json.status, StatusCode::BAD_REQUEST);
+    let bad_query = t.get("/api/v1/resources?limit=many", None).await;
+    assert_eq!(
+        (bad_query.status, bad_query.body["error"]["details"][0]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("limit"))
+    );
+    let out_of_range = t.get("/api/v1/resources?limit=1000", None).await;
+    assert_eq!(out_of_range.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Nothing was written by any of these.
+    let mine = t.get(&format!("/api/v1/resources?provider={civil}&q=%E5%85%BB%E8%80%81"), Some(&editor)).await;
+    assert_eq!(mine.body["total"], 0);
+}
+
+#[tokio::test]
+async fn registration_over_http_from_draft_to_published() {
+    let t = TestApp::with_demo().await;
+    let editor = t.login("mz-editor").await;
+    let reviewer = t.login("sjj-reviewer").await;
+    let civil = t.org_id("杭州市民政局").await;
+
+    let created = t.post("/api/v1/resources", Some(&editor), new_resource(&civil)).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.body["state"], "draft");
+
+    // Publishing a draft is refused with its current state.
+    let refused = t.post(&format!("/api/v1/resources/{id}/publish"), Some(&reviewer), json!({})).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT);
+    assert_json_snapshot!("invalid_transition", refused.body);
+
+    let submitted = t.post(&format!("/api/v1/resources/{id}/submit"), Some(&editor), json!({})).await;
+    assert_eq!(submitted.status, StatusCode::CREATED);
+    let registration = submitted.body["id"].as_str().unwrap().to_owned();
+    // Departments cannot review.
+    let forbidden =
+        t.post(&format!("/api/v1/registrations/{registration}/actions/accept"), Some(&editor), json!({})).await;
+    assert_eq!(
+        (forbidden.status, forbidden.body["error"]["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("forbidden"))
+    );
+    for action in ["accept", "pass_review"] {
+        let response = t
+            .request(
+                Method::POST,
+                &format!("/api/v1/registrations/{registration}/actions/{action}"),
+                Some(&reviewer),
+                None,
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::OK, "{action}: {}", response.body);
+    }
+    let missing_opinion =
+        t.post(&format!("/api/v1/registrations/{registration}/actions/return"), Some(&reviewer), json!({})).await;
+    assert_eq!(missing_opinion.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let early =
+        t.post(&format!("/api/v1/registrations/{registration}/actions/assign_code"), Some(&reviewer), json!({})).await;
+    assert_eq!(early.status, StatusCode::CONFLICT);
+    assert!(early.body["error"]["message_zh"].as_str().unwrap().contains("公示期"), "{}", early.body);
+
+    t.clock.advance(Duration::days(10));
+    let coded =
+        t.post(&format!("/api/v1/registrations/{registration}/actions/assign_code"), Some(&reviewer), json!({})).await;
+    assert_eq!(coded.status, StatusCode::OK, "{}", coded.body);
+    assert_eq!(coded.body["code"].as_str().unwrap().len(), 22);
+    let published = t.post(&format!("/api/v1/resources/{id}/publish"), Some(&reviewer), json!({})).await;
+    assert_eq!(published.body["state"], "published");
+
+    let public = t.get(&format!("/api/v1/resources/{id}"), None).await;
+    assert_eq!(public.status, StatusCode::OK);
+    let history = t.get(&format!("/api/v1/resources/{id}/history"), None).await;
+    let actions: Vec<&str> = history.body.as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["create", "submit", "register", "publish"]);
+
+    // Registered content changes only through a change registration.
+    let edit = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/resources/{id}"),
+            Some(&editor),
+            Some(new_resource(&civil)["items"].clone()),
+        )
+        .await;
+    assert_eq!(edit.status, StatusCode::BAD_REQUEST);
+    let mut content = new_resource(&civil);
+    content.as_object_mut().unwrap().remove("provider_org_id");
+    let edit = t.request(Method::PUT, &format!("/api/v1/resources/{id}"), Some(&editor), Some(content.clone())).await;
+    assert_eq!((edit.status, edit.body["error"]["current_state"].clone()), (StatusCode::CONFLICT, json!("published")));
+    let change = t
+        .post(
+            &format!("/api/v1/resources/{id}/registrations"),
+            Some(&editor),
+            json!({"application": "change", "reason": "更新摘要", "proposed": content}),
+        )
+        .await;
+    assert_eq!(change.status, StatusCode::CREATED, "{}", change.body);
+    assert_eq!(change.body["application_zh"], "变更登记");
+}
+
+#[tokio::test]
+async fn tokens_authentication_and_visibility() {
+    let t = TestApp::with_demo().await;
+    let bad = t.get("/api/v1/me", Some("gs_0000")).await;
+    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
+    assert_json_snapshot!("unauthenticated", bad.body);
+    let anonymous = t.get("/api/v1/me", None).await;
+    assert_eq!(anonymous.body, json!({"user": null}));
+
+    let token = t.login("tj-editor").await;
+    let me = t.get("/api/v1/me", Some(&token)).await;
+    assert_eq!(me.body["user"]["username"], "tj-editor");
+    let wrong =
+        t.post("/api/v1/auth/tokens", None, json!({"username": "tj-editor", "password": "not the password"})).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+
+    // Tokens: listed without secrets, revocable, then refused.
+    let second = t.post("/api/v1/me/tokens", Some(&token), json!({"name": "script", "expires_in_days": 30})).await;
+    assert_eq!(second.status, StatusCode::CREATED);
+    let second_token = second.body["token"].as_str().unwrap().to_owned();
+    let listed = t.get("/api/v1/me/tokens", Some(&token)).await;
+    assert!(listed.body.as_array().unwrap().iter().all(|t| t.get("token").is_none() && t.get("token_hash").is_none()));
+    let id = second.body["id"].as_str().unwrap();
+    let revoked = t.request(Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&token), None).await;
+    assert_eq!(revoked.status, StatusCode::OK);
+    assert_eq!(t.get("/api/v1/me", Some(&second_token)).await.status, StatusCode::UNAUTHORIZED);
+
+    // Another department's draft is not found; the provider's own is.
+    let drafts = t.get("/api/v1/resources?state=draft", Some(&t.admin_token)).await;
+    let draft_id = drafts.body["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(t.get(&format!("/api/v1/resources/{draft_id}"), Some(&token)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(t.get(&format!("/api/v1/resources/{draft_id}"), None).await.status, StatusCode::NOT_FOUND);
+
+    // The 一数一源 flags of the demo wait for the bureau.
+    let flags = t.get("/api/v1/duplicate-flags?state=open", Some(&token)).await;
+    assert!(!flags.body.as_array().unwrap().is_empty());
+    assert_eq!(t.get("/api/v1/duplicate-flags", None).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_the_error_body() {
+    let t = TestApp::with_demo().await;
+    let missing = t.get("/api/v1/nothing", None).await;
+    assert_eq!(
+        (missing.status, missing.body["error"]["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("route_not_found"))
+    );
+    let method = t.request(Method::DELETE, "/api/v1/organizations", None, None).await;
+    assert_eq!(
+        (method.status, method.body["error"]["code"].clone()),
+        (StatusCode::METHOD_NOT_ALLOWED, json!("method_not_allowed"))
+    );
+    let deadline = t.get("/api/v1/calendar/deadline?from=2026-09-30&days=2", None).await;
+    assert_eq!(deadline.body["deadline"], "2026-10-02", "an empty calendar counts only weekends");
+}
