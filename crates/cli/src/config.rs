@@ -130,9 +130,8 @@ impl Config {
 
     fn validate(&self) -> anyhow::Result<()> {
         let url = &self.storage.database_url;
-        if !url.is_empty()
-            && !(url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"))
-        {
+        let supported = ["postgres://", "postgresql://", "sqlite:"].iter().any(|scheme| url.starts_with(scheme));
+        if !url.is_empty() && !supported {
             bail!(
                 "database_url must start with postgres://, postgresql:// or sqlite: (got `{}`)",
                 url.split('@').next_back().unwrap_or("")

@@ -98,12 +98,17 @@ fn bad_input(path: Option<String>, whole: &str, message: &str) -> ApiError {
         None => message,
     };
     let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(str::to_owned);
+    // serde_path_to_error already ends the path of an unknown field with the
+    // field; a missing field's path ends at its parent.
     let join = |name: &str| match &path {
+        Some(path) if path == name || path.ends_with(&format!(".{name}")) => path.clone(),
         Some(parent) => format!("{parent}.{name}"),
         None => name.to_owned(),
     };
+    let expected = message.split_once(", expected ").map(|(_, expected)| expected.replace("one of ", ""));
     let (field, zh) = if let Some(name) = quoted("unknown field `") {
-        (join(&name), format!("未知字段 `{name}`"))
+        let hint = expected.map(|e| format!("，可用字段：{e}")).unwrap_or_default();
+        (join(&name), format!("未知字段 `{name}`{hint}"))
     } else if let Some(name) = quoted("missing field `") {
         (join(&name), format!("缺少必填字段 `{name}`"))
     } else if message.starts_with("invalid type") {

@@ -3,9 +3,8 @@
 //! SQLite always runs, in a temporary directory. PostgreSQL runs when
 //! `GONGSHU_TEST_POSTGRES_URL` names a server; each store gets its own schema
 //! there, so tests run in parallel without seeing each other. Without the URL
-//! the PostgreSQL half is skipped with a notice, unless
-//! `GONGSHU_REQUIRE_POSTGRES` is set (CI sets it), in which case skipping is
-//! a failure.
+//! the PostgreSQL half is skipped with a notice, except in CI (`CI=true`) or
+//! with `GONGSHU_REQUIRE_POSTGRES` set, where skipping is a failure.
 
 use sqlx::{AssertSqlSafe, Connection};
 
@@ -32,9 +31,10 @@ pub async fn sqlite() -> TestStore {
 #[allow(clippy::disallowed_methods, reason = "test configuration comes from the environment")]
 pub async fn postgres() -> Option<TestStore> {
     let Ok(base_url) = std::env::var("GONGSHU_TEST_POSTGRES_URL") else {
-        if std::env::var_os("GONGSHU_REQUIRE_POSTGRES").is_some() {
+        let in_ci = std::env::var("CI").is_ok_and(|ci| ci == "true" || ci == "1");
+        if in_ci || std::env::var_os("GONGSHU_REQUIRE_POSTGRES").is_some() {
             panic!(
-                "GONGSHU_REQUIRE_POSTGRES is set but GONGSHU_TEST_POSTGRES_URL is not: the PostgreSQL suite must run"
+                "GONGSHU_TEST_POSTGRES_URL is not set, but in CI (or with GONGSHU_REQUIRE_POSTGRES) the PostgreSQL suite must run"
             );
         }
         eprintln!("notice: GONGSHU_TEST_POSTGRES_URL is not set; skipping the PostgreSQL run of this test");

@@ -1,0 +1,142 @@
+//! The binary end to end, on a real socket: the README's quick start
+//! (`serve --demo`), restarting on the same data directory, and
+//! bootstrapping an instance from the command line. Issue 2.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn gongshu(data_dir: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gongshu"));
+    command.arg("--data-dir").arg(data_dir).env("RUST_LOG", "warn").env_remove("GONGSHU_DATABASE_URL");
+    command
+}
+
+/// A running server, stopped on drop.
+struct Server {
+    child: Child,
+    address: String,
+    stderr: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+}
+
+fn serve(data_dir: &Path, demo: bool) -> Server {
+    let mut command = gongshu(data_dir);
+    command.args(["serve", "--listen", "127.0.0.1:0"]).stderr(Stdio::piped()).stdout(Stdio::null());
+    if demo {
+        command.arg("--demo");
+    }
+    let mut child = command.spawn().expect("start gongshu");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut stderr = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let Some(Ok(line)) = lines.next() else { break };
+        stderr.push(line.clone());
+        if let Some(rest) = line.strip_prefix("gongshu listening on http://") {
+            let address = rest.split_whitespace().next().unwrap().to_owned();
+            // Keep draining stderr so the server never blocks on a full pipe.
+            std::thread::spawn(move || for _ in lines {});
+            return Server { child, address, stderr };
+        }
+    }
+    child.kill().ok();
+    child.wait().ok();
+    panic!("gongshu did not start:\n{}", stderr.join("\n"));
+}
+
+/// A minimal HTTP/1.1 GET; answers status and body.
+fn get(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\n{auth}Connection: close\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_demo_then_restart_keeps_the_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let token_path = dir.path().join("demo-admin-token");
+    let token = {
+        let server = serve(dir.path(), true);
+        assert!(server.stderr.iter().any(|l| l.contains("demo-admin-token")), "{:?}", server.stderr);
+        let (status, body) = get(&server.address, "/healthz", None);
+        assert_eq!((status, body.contains("ok")), (200, true));
+        let (status, body) = get(&server.address, "/api/v1/resources", None);
+        assert_eq!(status, 200);
+        assert!(body.contains("省级行政区划代码"), "{body}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&token_path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let token = std::fs::read_to_string(&token_path).unwrap().trim().to_owned();
+        let (status, body) = get(&server.address, "/api/v1/resources?limit=100", Some(&token));
+        assert_eq!(status, 200);
+        assert!(body.contains("\"total\":13"), "{body}");
+        token
+    };
+    let server = serve(dir.path(), true);
+    assert!(server.stderr.iter().any(|l| l.contains("keeping the data")), "{:?}", server.stderr);
+    let (status, body) = get(&server.address, "/api/v1/resources?limit=100", Some(&token));
+    assert_eq!(status, 200);
+    assert!(body.contains("\"total\":13"), "the restart must neither lose nor duplicate: {body}");
+}
+
+#[test]
+fn bootstrap_an_instance_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = gongshu(dir.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        }
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8(output.stdout).unwrap().trim().to_owned(),
+            String::from_utf8(output.stderr).unwrap(),
+        )
+    };
+    let (ok, bureau, _) =
+        run(&["org", "create", "--name-zh", "某市数据局", "--kind", "data_bureau", "--region", "330100"], None);
+    assert!(ok);
+    let (ok, _, stderr) = run(&["org", "create", "--name-zh", "某部门", "--kind", "ministry", "--region", "33"], None);
+    assert!(!ok);
+    assert!(stderr.contains("kind") && stderr.contains("region"), "both problems are named: {stderr}");
+    let role = format!("{bureau}:admin");
+    let (ok, _, stderr) = run(
+        &["user", "create", "--username", "ops", "--display-name", "运维", "--password-stdin", "--role", &role],
+        Some("a long enough password\n"),
+    );
+    assert!(ok, "{stderr}");
+    let (ok, token, _) = run(&["token", "create", "--username", "ops", "--name", "bootstrap"], None);
+    assert!(ok && token.starts_with("gs_"), "{token}");
+    let (ok, listing, _) = run(&["org", "list"], None);
+    assert!(ok && listing.contains("某市数据局"));
+
+    let server = serve(dir.path(), false);
+    let (status, body) = get(&server.address, "/api/v1/me", Some(&token));
+    assert_eq!(status, 200);
+    assert!(body.contains("\"username\":\"ops\""), "{body}");
+}
