@@ -50,6 +50,13 @@ pub struct ResourceList {
     pub offset: i64,
 }
 
+/// What a new registration record applies for.
+struct NewFiling {
+    application: ApplicationKind,
+    reason: Option<String>,
+    proposed: Option<ResourceDraft>,
+}
+
 /// A change, correction or cancellation to file against a registered entry.
 #[derive(Debug, Clone)]
 pub struct FileRegistration {
@@ -264,34 +271,8 @@ impl App {
                 resubmitted
             }
             None => {
-                let registration = Registration {
-                    id: new_id(),
-                    resource_id: resource_id.to_owned(),
-                    application: ApplicationKind::Initial,
-                    state: RegistrationState::Submitted,
-                    registrant_org_id: resource.provider_org_id.clone(),
-                    reason: None,
-                    proposed: None,
-                    code: None,
-                    submitted_at: now,
-                    state_since: today,
-                    due_date,
-                    publicity_start: None,
-                    publicity_end: None,
-                    updated_at: now,
-                    row_version: 0,
-                };
-                tx.insert_registration(&registration).await?;
-                let step = Step {
-                    entity_kind: "registration",
-                    entity_id: &registration.id,
-                    action: "submit",
-                    from_state: None,
-                    to_state: Some(registration.state.code()),
-                    opinion: None,
-                };
-                self.record(&mut tx, subject, step).await?;
-                registration
+                let filing = NewFiling { application: ApplicationKind::Initial, reason: None, proposed: None };
+                self.insert_filing(&mut tx, subject, &resource, filing).await?
             }
         };
         let from = resource.state;
@@ -419,15 +400,30 @@ impl App {
             check_lead_collector(&mut tx, proposed).await?;
         }
         let proposed = proposed.map(|proposed| keep_designations(&resource.draft, proposed));
+        let filing = NewFiling { application, reason: Some(reason), proposed };
+        let registration = self.insert_filing(&mut tx, subject, &resource, filing).await?;
+        tx.commit().await?;
+        Ok(registration)
+    }
+
+    /// Files a new registration record for `resource`, submitted today, and
+    /// records the submission.
+    async fn insert_filing(
+        &self,
+        tx: &mut Box<dyn Transaction>,
+        subject: &Subject,
+        resource: &Resource,
+        filing: NewFiling,
+    ) -> AppResult<Registration> {
         let now = self.clock.now();
         let registration = Registration {
             id: new_id(),
-            resource_id: resource_id.to_owned(),
-            application,
+            resource_id: resource.id.clone(),
+            application: filing.application,
             state: RegistrationState::Submitted,
             registrant_org_id: resource.provider_org_id.clone(),
-            reason: Some(reason),
-            proposed,
+            reason: filing.reason,
+            proposed: filing.proposed,
             code: None,
             submitted_at: now,
             state_since: self.today(),
@@ -446,8 +442,7 @@ impl App {
             to_state: Some(registration.state.code()),
             opinion: registration.reason.as_deref(),
         };
-        self.record(&mut tx, subject, step).await?;
-        tx.commit().await?;
+        self.record(tx, subject, step).await?;
         Ok(registration)
     }
 

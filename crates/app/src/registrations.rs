@@ -350,9 +350,10 @@ impl App {
         let Subject::User { user_id, .. } = subject else { unreachable!("authorize refused the public") };
         let mut tx = self.store.write().await?;
         let registration = self.visible_registration(&mut tx, subject, registration_id).await?;
+        // Objections are heard during publicity only; the state machine
+        // refuses the other states with their name.
         if let Some(end) = registration.publicity_end
             && self.today() > end
-            && registration.state == RegistrationState::Publicity
         {
             return Err(AppError::conflict(
                 format!("publicity closed on {end}; objections are no longer accepted"),

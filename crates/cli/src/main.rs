@@ -54,6 +54,8 @@ enum Command {
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Print the OpenAPI document of the API (for client generators).
+    Openapi,
     /// Manage organizations.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -148,6 +150,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Openapi = cli.command {
+        // Needs no configuration or database.
+        println!("{}", gongshu_http_api::openapi_json());
+        return Ok(());
+    }
     let listen = match &cli.command {
         Command::Serve { listen, .. } => *listen,
         _ => None,
@@ -168,6 +175,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&config, app, demo).await?;
         }
         Command::Migrate => writeln!(stdout, "schema is up to date")?,
+        Command::Openapi => unreachable!("answered before opening the store"),
         Command::Org(OrgCommand::Create { name_zh, name_en, kind, region, code, parent }) => {
             let org = app
                 .create_organization(

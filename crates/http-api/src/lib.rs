@@ -54,14 +54,24 @@ impl utoipa::Modify for BearerAuth {
     }
 }
 
-/// The API router with its OpenAPI document.
-pub fn router(app: App) -> Router {
-    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+/// The routes of `/api/v1` with the OpenAPI document they describe.
+fn api() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(routes::meta::router())
         .merge(routes::accounts::router())
         .merge(routes::resources::router())
         .merge(routes::registrations::router())
-        .split_for_parts();
+        .split_for_parts()
+}
+
+/// The OpenAPI document of the API, as served at `/api/v1/openapi.json`.
+pub fn openapi_json() -> String {
+    api().1.to_pretty_json().expect("the OpenAPI document serializes")
+}
+
+/// The API router with its OpenAPI document.
+pub fn router(app: App) -> Router {
+    let (api, openapi) = api();
     let openapi_json = openapi.to_pretty_json().expect("the OpenAPI document serializes");
     Router::new()
         .route("/healthz", axum::routing::get(routes::meta::healthz))

@@ -56,6 +56,8 @@ both_backends!(initial_registration_from_draft_to_published, |store: SqlStore| a
     let early = w.app.act_on_registration(&w.reviewer, &registration.id, "assign_code", None).await;
     assert!(matches!(&early, Err(AppError::Conflict { en, .. }) if en.contains("publicity runs until")), "{early:?}");
     w.advance_past(publicity_end);
+    let late = w.app.object(&w.statistics, &registration.id, "公示期后的异议").await;
+    assert!(matches!(&late, Err(AppError::Conflict { zh, .. }) if zh.contains("公示期已于")), "{late:?}");
     let coded = w.app.act_on_registration(&w.reviewer, &registration.id, "assign_code", None).await.unwrap();
     assert_eq!(coded.state, RegistrationState::Active);
     let code = coded.code.unwrap();

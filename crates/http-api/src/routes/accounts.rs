@@ -36,7 +36,7 @@ fn user_id(subject: &Subject) -> ApiResult<&str> {
 }
 
 /// Who the token speaks for; `user` is null for the public.
-#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, body = MeDto)))]
+#[utoipa::path(get, path = "/api/v1/me", tag = "accounts", responses((status = 200, description = "Success", body = MeDto)))]
 async fn me(State(state): State<ApiState>, Caller(subject): Caller) -> ApiResult<Json<MeDto>> {
     let user = match &subject {
         Subject::User { user_id, .. } if user_id != gongshu_app::SYSTEM_ACTOR => {
@@ -50,7 +50,7 @@ async fn me(State(state): State<ApiState>, Caller(subject): Caller) -> ApiResult
 
 /// Signs in with a password; answers a new API token (shown once).
 #[utoipa::path(post, path = "/api/v1/auth/tokens", tag = "accounts", request_body = LoginInput, security(()),
-    responses((status = 201, body = TokenDto), (status = 401, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = TokenDto), (status = 401, description = "No valid token: `unauthenticated`", body = ErrorBody)))]
 async fn login(
     State(state): State<ApiState>,
     ApiJson(input): ApiJson<LoginInput>,
@@ -67,14 +67,14 @@ async fn login(
 }
 
 /// The caller's tokens.
-#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts", responses((status = 200, body = Vec<TokenDto>), (status = 401, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/me/tokens", tag = "accounts", responses((status = 200, description = "Success", body = Vec<TokenDto>), (status = 401, description = "No valid token: `unauthenticated`", body = ErrorBody)))]
 async fn my_tokens(State(state): State<ApiState>, Caller(subject): Caller) -> ApiResult<Json<Vec<TokenDto>>> {
     let tokens = state.app.tokens(&subject, user_id(&subject)?).await?;
     Ok(Json(tokens.iter().map(TokenDto::from).collect()))
 }
 
 /// Issues another token to the caller (shown once).
-#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "accounts", request_body = TokenInput, responses((status = 201, body = TokenDto), (status = 422, body = ErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/me/tokens", tag = "accounts", request_body = TokenInput, responses((status = 201, description = "Created", body = TokenDto), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn create_my_token(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -92,7 +92,7 @@ async fn create_my_token(
 }
 
 /// Revokes a token at once.
-#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", params(("id" = String, Path)), responses((status = 200, body = TokenDto), (status = 404, body = ErrorBody)))]
+#[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "accounts", params(("id" = String, Path)), responses((status = 200, description = "Success", body = TokenDto), (status = 404, description = "Not found or not visible: `not_found`", body = ErrorBody)))]
 async fn revoke_token(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -102,14 +102,14 @@ async fn revoke_token(
 }
 
 /// Every organization.
-#[utoipa::path(get, path = "/api/v1/organizations", tag = "accounts", security(()), responses((status = 200, body = Vec<OrganizationDto>)))]
+#[utoipa::path(get, path = "/api/v1/organizations", tag = "accounts", security(()), responses((status = 200, description = "Success", body = Vec<OrganizationDto>)))]
 async fn list_organizations(State(state): State<ApiState>) -> ApiResult<Json<Vec<OrganizationDto>>> {
     Ok(Json(state.app.organizations().await?.iter().map(OrganizationDto::from).collect()))
 }
 
 /// Creates an organization (bureau administrators).
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "accounts", request_body = OrganizationInput,
-    responses((status = 201, body = OrganizationDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = OrganizationDto), (status = 403, description = "Not allowed: `forbidden`", body = ErrorBody), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn create_organization(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -128,14 +128,14 @@ async fn create_organization(
 }
 
 /// One organization.
-#[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "accounts", security(()), params(("id" = String, Path)), responses((status = 200, body = OrganizationDto), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "accounts", security(()), params(("id" = String, Path)), responses((status = 200, description = "Success", body = OrganizationDto), (status = 404, description = "Not found or not visible: `not_found`", body = ErrorBody)))]
 async fn get_organization(State(state): State<ApiState>, Path(id): Path<String>) -> ApiResult<Json<OrganizationDto>> {
     Ok(Json(OrganizationDto::from(&state.app.organization(&id).await?)))
 }
 
 /// Creates a user with roles (administrators of those organizations).
 #[utoipa::path(post, path = "/api/v1/users", tag = "accounts", request_body = UserInput,
-    responses((status = 201, body = UserDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = UserDto), (status = 403, description = "Not allowed: `forbidden`", body = ErrorBody), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn create_user(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -154,7 +154,7 @@ async fn create_user(
 }
 
 /// A user and their roles (themselves, or anyone for overseers).
-#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = String, Path)), responses((status = 200, body = UserDto), (status = 404, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/users/{id}", tag = "accounts", params(("id" = String, Path)), responses((status = 200, description = "Success", body = UserDto), (status = 404, description = "Not found or not visible: `not_found`", body = ErrorBody)))]
 async fn get_user(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -171,7 +171,7 @@ async fn get_user(
 
 /// Gives a user a role in an organization.
 #[utoipa::path(post, path = "/api/v1/users/{id}/roles", tag = "accounts", params(("id" = String, Path)), request_body = RoleDto,
-    responses((status = 200, body = UserDto), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = UserDto), (status = 403, description = "Not allowed: `forbidden`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn grant_role(
     State(state): State<ApiState>,
     Caller(subject): Caller,

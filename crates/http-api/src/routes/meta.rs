@@ -62,7 +62,7 @@ macro_rules! terms {
 }
 
 /// The code lists, with Chinese labels.
-#[utoipa::path(get, path = "/api/v1/vocabularies", tag = "meta", responses((status = 200, body = Vocabularies)))]
+#[utoipa::path(get, path = "/api/v1/vocabularies", tag = "meta", responses((status = 200, description = "Success", body = Vocabularies)))]
 async fn vocabularies() -> Json<Vocabularies> {
     Json(Vocabularies {
         org_kinds: terms!(OrgKind),
@@ -79,6 +79,7 @@ async fn vocabularies() -> Json<Vocabularies> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WorkingDaysQuery {
     /// Start day, `YYYY-MM-DD` (not counted).
@@ -95,7 +96,7 @@ pub(crate) struct Deadline {
 }
 
 /// The deadline `days` working days after `from`, in this instance's calendar.
-#[utoipa::path(get, path = "/api/v1/calendar/deadline", tag = "meta", params(WorkingDaysQuery), responses((status = 200, body = Deadline), (status = 422, body = crate::error::ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/calendar/deadline", tag = "meta", params(WorkingDaysQuery), responses((status = 200, description = "Success", body = Deadline), (status = 422, description = "Invalid input: `validation_failed`", body = crate::error::ErrorBody)))]
 async fn working_days(
     State(state): State<ApiState>,
     ApiQuery(query): ApiQuery<WorkingDaysQuery>,

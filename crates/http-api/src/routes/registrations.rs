@@ -32,6 +32,7 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// States, comma-separated; `publicity` lists what is in 公示 now.
@@ -46,7 +47,7 @@ pub(crate) struct ListQuery {
 
 /// Registration records. The public sees those in publicity and in force.
 #[utoipa::path(get, path = "/api/v1/registrations", tag = "registrations", params(ListQuery), security((), ("bearer" = [])),
-    responses((status = 200, body = PageDto<RegistrationDto>), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = PageDto<RegistrationDto>), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn list_registrations(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -70,7 +71,7 @@ async fn list_registrations(
 
 /// One record with its entry and objections.
 #[utoipa::path(get, path = "/api/v1/registrations/{id}", tag = "registrations", params(("id" = String, Path)), security((), ("bearer" = [])),
-    responses((status = 200, body = RegistrationDetailDto), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = RegistrationDetailDto), (status = 404, description = "Not found or not visible: `not_found`", body = ErrorBody)))]
 async fn get_registration(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -82,7 +83,7 @@ async fn get_registration(
 
 /// Every step of the record.
 #[utoipa::path(get, path = "/api/v1/registrations/{id}/history", tag = "registrations", params(("id" = String, Path)), security((), ("bearer" = [])),
-    responses((status = 200, body = Vec<HistoryDto>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = Vec<HistoryDto>), (status = 404, description = "Not found or not visible: `not_found`", body = ErrorBody)))]
 async fn registration_history(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -96,7 +97,7 @@ async fn registration_history(
 #[utoipa::path(post, path = "/api/v1/registrations/{id}/actions/{action}", tag = "registrations",
     params(("id" = String, Path), ("action" = String, Path, description = "accept | refuse | return | pass_review | reject | assign_code | withdraw | resubmit")),
     request_body(content = OpinionInput, description = "`opinion` is required for refuse, return and reject"),
-    responses((status = 200, body = RegistrationDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = RegistrationDto), (status = 403, description = "Not allowed: `forbidden`", body = ErrorBody), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn act(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -110,7 +111,7 @@ async fn act(
 
 /// Objects to a registration in publicity (any signed-in user).
 #[utoipa::path(post, path = "/api/v1/registrations/{id}/objections", tag = "registrations", params(("id" = String, Path)), request_body = ObjectionInput,
-    responses((status = 201, body = ObjectionDto), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = ObjectionDto), (status = 401, description = "No valid token: `unauthenticated`", body = ErrorBody), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody)))]
 async fn raise_objection(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -123,7 +124,7 @@ async fn raise_objection(
 
 /// The bureau's finding on an objection.
 #[utoipa::path(post, path = "/api/v1/objections/{id}/decision", tag = "registrations", params(("id" = String, Path)), request_body = ObjectionDecisionInput,
-    responses((status = 200, body = ObjectionDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ObjectionDto), (status = 403, description = "Not allowed: `forbidden`", body = ErrorBody), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn decide_objection(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -147,6 +148,7 @@ async fn decide_objection(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct FlagQuery {
     /// `open`, `lead_designated` or `dismissed`.
@@ -155,7 +157,7 @@ pub(crate) struct FlagQuery {
 
 /// 一数一源 flags: the bureau sees all, a department those involving it.
 #[utoipa::path(get, path = "/api/v1/duplicate-flags", tag = "registrations", params(FlagQuery),
-    responses((status = 200, body = Vec<DuplicateFlagDto>), (status = 401, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = Vec<DuplicateFlagDto>), (status = 401, description = "No valid token: `unauthenticated`", body = ErrorBody)))]
 async fn list_duplicate_flags(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -167,7 +169,7 @@ async fn list_duplicate_flags(
 
 /// The bureau designates the lead collector (`designate_lead`) or finds the items different (`dismiss`).
 #[utoipa::path(post, path = "/api/v1/duplicate-flags/{id}/decision", tag = "registrations", params(("id" = String, Path)), request_body = DuplicateDecisionInput,
-    responses((status = 200, body = DuplicateFlagDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = DuplicateFlagDto), (status = 403, description = "Not allowed: `forbidden`", body = ErrorBody), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn decide_duplicate(
     State(state): State<ApiState>,
     Caller(subject): Caller,

@@ -30,6 +30,7 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// States, comma-separated (e.g. `published,registered`).
@@ -46,7 +47,7 @@ pub(crate) struct ListQuery {
 
 /// Catalog entries the caller may see: the public sees published ones.
 #[utoipa::path(get, path = "/api/v1/resources", tag = "resources", params(ListQuery), security((), ("bearer" = [])),
-    responses((status = 200, body = PageDto<ResourceDto>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = PageDto<ResourceDto>), (status = 400, description = "Malformed request: `bad_request`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn list_resources(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -70,7 +71,7 @@ async fn list_resources(
 
 /// Creates a draft entry (the provider's cataloguers).
 #[utoipa::path(post, path = "/api/v1/resources", tag = "resources", request_body = ResourceInput,
-    responses((status = 201, body = ResourceDto), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = ResourceDto), (status = 400, description = "Malformed request: `bad_request`", body = ErrorBody), (status = 403, description = "Not allowed: `forbidden`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn create_resource(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -86,7 +87,7 @@ async fn create_resource(
 
 /// One entry, with its pending registration and 一数一源 flags.
 #[utoipa::path(get, path = "/api/v1/resources/{id}", tag = "resources", params(("id" = String, Path)), security((), ("bearer" = [])),
-    responses((status = 200, body = ResourceDetailDto), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ResourceDetailDto), (status = 404, description = "Not found or not visible: `not_found`", body = ErrorBody)))]
 async fn get_resource(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -98,7 +99,7 @@ async fn get_resource(
 
 /// Replaces a draft's content. Registered entries answer 409: file a change registration.
 #[utoipa::path(put, path = "/api/v1/resources/{id}", tag = "resources", params(("id" = String, Path)), request_body = ResourceInput,
-    responses((status = 200, body = ResourceDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ResourceDto), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn update_resource(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -119,7 +120,7 @@ async fn update_resource(
 
 /// Every step of the entry's lifecycle.
 #[utoipa::path(get, path = "/api/v1/resources/{id}/history", tag = "resources", params(("id" = String, Path)), security((), ("bearer" = [])),
-    responses((status = 200, body = Vec<HistoryDto>), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = Vec<HistoryDto>), (status = 404, description = "Not found or not visible: `not_found`", body = ErrorBody)))]
 async fn resource_history(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -130,7 +131,7 @@ async fn resource_history(
 
 /// Submits a draft for its initial registration (首次登记).
 #[utoipa::path(post, path = "/api/v1/resources/{id}/submit", tag = "resources", params(("id" = String, Path)),
-    responses((status = 201, body = RegistrationDto), (status = 409, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = RegistrationDto), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody)))]
 async fn submit_resource(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -142,7 +143,7 @@ async fn submit_resource(
 
 /// Publishes a registered entry in the catalog (bureau reviewers).
 #[utoipa::path(post, path = "/api/v1/resources/{id}/publish", tag = "resources", params(("id" = String, Path)), request_body(content = OpinionInput, description = "optional"),
-    responses((status = 200, body = ResourceDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ResourceDto), (status = 403, description = "Not allowed: `forbidden`", body = ErrorBody), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody)))]
 async fn publish_resource(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -155,7 +156,7 @@ async fn publish_resource(
 
 /// Takes an entry out of the catalog; `opinion` says why.
 #[utoipa::path(post, path = "/api/v1/resources/{id}/unpublish", tag = "resources", params(("id" = String, Path)), request_body = OpinionInput,
-    responses((status = 200, body = ResourceDto), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ResourceDto), (status = 403, description = "Not allowed: `forbidden`", body = ErrorBody), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn unpublish_resource(
     State(state): State<ApiState>,
     Caller(subject): Caller,
@@ -167,7 +168,7 @@ async fn unpublish_resource(
 
 /// Files a change (变更), correction (更正) or cancellation (注销) registration.
 #[utoipa::path(post, path = "/api/v1/resources/{id}/registrations", tag = "resources", params(("id" = String, Path)), request_body = FilingInput,
-    responses((status = 201, body = RegistrationDto), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "Created", body = RegistrationDto), (status = 409, description = "State or data conflict: `invalid_transition`, `conflict`", body = ErrorBody), (status = 422, description = "Invalid input: `validation_failed`", body = ErrorBody)))]
 async fn file_registration(
     State(state): State<ApiState>,
     Caller(subject): Caller,
