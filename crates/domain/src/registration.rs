@@ -235,6 +235,37 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever is tried in whatever order, a record ends in force only
+        /// through publicity and coding, terminal states stay terminal, and
+        /// a refused action leaves the state as it was.
+        #[test]
+        fn random_walks_respect_the_workflow(actions in proptest::collection::vec(0..RegistrationAction::ALL.len(), 0..40)) {
+            use RegistrationState as S;
+            let terminal = [S::NotAccepted, S::Rejected, S::Withdrawn, S::Superseded];
+            let mut state = S::Submitted;
+            let mut went_through_publicity = false;
+            for index in actions {
+                let action = RegistrationAction::ALL[index];
+                match state.apply(action) {
+                    Ok(next) => {
+                        proptest::prop_assert!(!terminal.contains(&state), "{state} is terminal but allowed {action}");
+                        if next == S::Active {
+                            proptest::prop_assert_eq!(state, S::Publicity);
+                            proptest::prop_assert!(went_through_publicity);
+                        }
+                        went_through_publicity |= next == S::Publicity;
+                        if next == S::Submitted {
+                            went_through_publicity = false;
+                        }
+                        state = next;
+                    }
+                    Err(refused) => proptest::prop_assert_eq!(refused.current, state.code()),
+                }
+            }
+        }
+    }
+
     #[test]
     fn coding_waits_for_the_window_objections_and_duplicates() {
         let end = NaiveDate::from_ymd_opt(2026, 3, 10).unwrap();
