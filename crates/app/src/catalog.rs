@@ -3,12 +3,14 @@
 
 use gongshu_domain::error::{optional_text, required_text};
 use gongshu_domain::{
-    ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, OrgKind, Registration, RegistrationAction,
-    RegistrationState, Resource, ResourceDraft, ResourceEvent, ResourceState, ValidationError,
+    ApplicationKind, DuplicateFlag, HistoryEntry, OrgKind, Registration, RegistrationAction, RegistrationState,
+    Resource, ResourceDraft, ResourceEvent, ResourceState, SecurityLevel, ValidationError,
 };
 use gongshu_metadata::{RegistrationFilter, ResourceFilter, StoreError, Transaction};
 use gongshu_policy::{Action, Subject};
 
+use crate::one_source::keep_designations;
+use crate::registrations::may_see_registration;
 use crate::{App, AppError, AppResult, Step, authorize, new_id};
 
 /// A catalog entry with what is pending on it.
@@ -191,8 +193,12 @@ impl App {
     pub async fn resource(&self, subject: &Subject, resource_id: &str) -> AppResult<ResourceView> {
         let mut tx = self.store.read().await?;
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
-        let pending = pending_registration(&mut tx, resource_id).await?;
-        let duplicate_flags = tx.duplicate_flags(None, Some(resource_id)).await?;
+        // A change or cancellation under way is the registrant's and the
+        // bureau's business until it reaches publicity.
+        let pending = pending_registration(&mut tx, resource_id).await?.filter(|r| may_see_registration(subject, r));
+        let flags = tx.duplicate_flags(None, Some(resource_id)).await?;
+        let duplicate_flags =
+            if *subject == Subject::Anonymous { vec![] } else { self.visible_flags(&mut tx, subject, flags).await? };
         Ok(ResourceView { resource, pending_registration: pending, duplicate_flags })
     }
 
@@ -220,8 +226,9 @@ impl App {
     /// The history of an entry.
     pub async fn resource_history(&self, subject: &Subject, resource_id: &str) -> AppResult<Vec<HistoryEntry>> {
         let mut tx = self.store.read().await?;
-        self.visible_resource(&mut tx, subject, resource_id).await?;
-        Ok(tx.history("resource", resource_id).await?)
+        let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
+        let history = tx.history("resource", resource_id).await?;
+        Ok(redact_actors(subject, &resource.provider_org_id, history))
     }
 
     /// Submits a draft for its initial registration (首次登记), or resubmits
@@ -286,7 +293,7 @@ impl App {
             opinion: None,
         };
         self.record(&mut tx, subject, step).await?;
-        self.flag_duplicates(&mut tx, subject, &submitted).await?;
+        self.raise_flags(&mut tx, subject, &submitted.id, &submitted.provider_org_id, &submitted.draft.items).await?;
         tx.commit().await?;
         Ok(registration)
     }
@@ -313,6 +320,12 @@ impl App {
         let mut tx = self.store.write().await?;
         let resource = tx.resource(resource_id).await?;
         let next = resource.state.apply(event)?;
+        if publish && resource.draft.level() == SecurityLevel::Core {
+            return Err(AppError::conflict(
+                "core data (核心数据) is not listed in the public catalog",
+                "核心数据目录不对外发布",
+            ));
+        }
         let now = self.clock.now();
         let from = resource.state;
         let published_at = if publish { Some(now) } else { resource.published_at };
@@ -367,7 +380,11 @@ impl App {
                 .into());
             }
             (_, Some(proposed)) => {
-                proposed.validate()?;
+                proposed.validate().map_err(|problems| {
+                    let prefixed =
+                        problems.0.into_iter().map(|p| ValidationError { field: format!("proposed.{}", p.field), ..p });
+                    AppError::Validation(gongshu_domain::Validations(prefixed.collect()))
+                })?;
                 Some(proposed)
             }
         };
@@ -400,8 +417,14 @@ impl App {
             check_lead_collector(&mut tx, proposed).await?;
         }
         let proposed = proposed.map(|proposed| keep_designations(&resource.draft, proposed));
+        if let Some(proposed) = &proposed {
+            self.raise_flags(&mut tx, subject, &resource.id, &resource.provider_org_id, &proposed.items).await?;
+        }
+        // Touching the entry serializes filings: of two at once, one fails
+        // as stale instead of both passing the "one at a time" check.
+        let touched = tx.update_resource(&Resource { updated_at: self.clock.now(), ..resource }).await?;
         let filing = NewFiling { application, reason: Some(reason), proposed };
-        let registration = self.insert_filing(&mut tx, subject, &resource, filing).await?;
+        let registration = self.insert_filing(&mut tx, subject, &touched, filing).await?;
         tx.commit().await?;
         Ok(registration)
     }
@@ -462,58 +485,6 @@ impl App {
             Err(AppError::NotFound { entity: "resource", id: resource_id.to_owned() })
         }
     }
-
-    async fn flag_duplicates(
-        &self,
-        tx: &mut Box<dyn Transaction>,
-        subject: &Subject,
-        resource: &Resource,
-    ) -> AppResult<()> {
-        let matches = tx.items_registered_elsewhere(&resource.id, &resource.provider_org_id).await?;
-        for found in matches {
-            let flag = DuplicateFlag {
-                id: new_id(),
-                identity_key: found.identity_key,
-                item_title: found.title,
-                resource_id: resource.id.clone(),
-                existing_resource_id: found.existing_resource_id,
-                state: DuplicateFlagState::Open,
-                lead_org_id: None,
-                opinion: None,
-                created_at: self.clock.now(),
-                resolved_at: None,
-            };
-            if tx.insert_duplicate_flag(&flag).await? {
-                tracing::info!(resource_id = %resource.id, item = %flag.item_title, existing = %flag.existing_resource_id, "一数一源 duplicate flagged");
-                let step = Step {
-                    entity_kind: "duplicate_flag",
-                    entity_id: &flag.id,
-                    action: "flag",
-                    from_state: None,
-                    to_state: Some(flag.state.code()),
-                    opinion: None,
-                };
-                self.record(tx, subject, step).await?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Carries the bureau's 一数一源 designations over to new content: clients
-/// cannot set `source_resource_id`, and editing must not drop it.
-fn keep_designations(current: &ResourceDraft, mut proposed: ResourceDraft) -> ResourceDraft {
-    for item in &mut proposed.items {
-        item.source_resource_id = current
-            .items
-            .iter()
-            .find(|old| old.identity_key() == item.identity_key())
-            .and_then(|old| old.source_resource_id.clone());
-    }
-    if proposed.lead_collector_org_id.is_none() {
-        proposed.lead_collector_org_id = current.lead_collector_org_id.clone();
-    }
-    proposed
 }
 
 async fn check_lead_collector(tx: &mut Box<dyn Transaction>, draft: &ResourceDraft) -> AppResult<()> {
@@ -544,4 +515,24 @@ pub(crate) async fn pending_registration(
         ..Default::default()
     };
     Ok(tx.registrations(&filter).await?.items.pop())
+}
+
+/// History as `subject` may read it: who acted is shown to the bureau,
+/// auditors and the entry's provider; the public and other departments see
+/// what happened and when, not who did it (objectors stay anonymous).
+pub(crate) fn redact_actors(
+    subject: &Subject,
+    owner_org_id: &str,
+    mut history: Vec<HistoryEntry>,
+) -> Vec<HistoryEntry> {
+    let sees_actors = match visible_orgs(subject) {
+        None => true,
+        Some(orgs) => orgs.iter().any(|org| org == owner_org_id),
+    };
+    if !sees_actors {
+        for entry in &mut history {
+            entry.actor_user_id = None;
+        }
+    }
+    history
 }

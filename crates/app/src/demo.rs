@@ -557,7 +557,6 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
     };
 
     let mut ids = std::collections::HashMap::new();
-    let mut registrations = std::collections::HashMap::new();
     let entries = resources();
     let count = entries.len();
     for (key, entry) in entries {
@@ -566,6 +565,17 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         ids.insert(key, resource.id);
     }
     let at = |days_ago: i64| clock.set(now - Duration::days(days_ago));
+    // How many days back a review must pass for its publicity to be over
+    // by yesterday, whatever holidays fall in between.
+    let today = app.today();
+    let settled_since = |at_least: i64| {
+        (at_least..)
+            .find(|days| {
+                let start = today - Duration::days(*days);
+                app.calendar.add_working_days(start, app.rules.publicity_working_days) < today - Duration::days(1)
+            })
+            .expect("some day far enough back exists")
+    };
     let complete = |key: &'static str| {
         let past = past.clone();
         let ids = ids.clone();
@@ -592,13 +602,14 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         complete(key).await?;
     }
     // The airports list was registered last week and awaits publication.
-    at(9);
+    at(settled_since(9));
     complete("airports").await?;
     at(20);
     for key in ["provinces", "cities", "areas", "villages", "smoking", "weather", "old_provinces"] {
         past.set_published(reviewer, &ids[key], true, None).await?;
     }
-    at(12);
+    let cancellation_reviewed = settled_since(11);
+    at(cancellation_reviewed + 1);
     past.set_published(reviewer, &ids["villages"], false, Some("抽样数据与最新区划调整核对中，暂时下架")).await?;
     let cancel = FileRegistration {
         application: "cancellation".into(),
@@ -606,7 +617,6 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         proposed: None,
     };
     let cancellation = past.file_registration(editor_of(CIVIL), &ids["old_provinces"], cancel).await?;
-    registrations.insert("cancellation", cancellation.id.clone());
 
     // A request to register personal contacts was refused.
     at(25);
@@ -621,7 +631,7 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
     .await?;
 
     // The cancellation was coded after its publicity.
-    at(11);
+    at(cancellation_reviewed);
     past.act_on_registration(reviewer, &cancellation.id, "accept", None).await?;
     let reviewed = past.act_on_registration(reviewer, &cancellation.id, "pass_review", None).await?;
     let after = reviewed.publicity_end.expect("publicity set").succ_opt().expect("valid date");

@@ -13,7 +13,7 @@ pub enum AppError {
     #[error("not signed in: {0}")]
     Unauthenticated(&'static str),
     /// The policy denied the action.
-    #[error("forbidden: {en}")]
+    #[error("forbidden: {en} / {zh}")]
     Forbidden {
         /// Why, in English.
         en: &'static str,
@@ -21,7 +21,7 @@ pub enum AppError {
         zh: &'static str,
     },
     /// No such entity (or the caller may not know it exists).
-    #[error("{entity} `{id}` not found")]
+    #[error("{entity} `{id}` not found / 未找到")]
     NotFound {
         /// Kind of entity.
         entity: &'static str,
@@ -33,7 +33,7 @@ pub enum AppError {
     InvalidTransition(#[from] InvalidTransition),
     /// The action conflicts with existing data or with a rule that depends
     /// on other records (a pending registration, an open objection …).
-    #[error("conflict: {en}")]
+    #[error("conflict: {en} / {zh}")]
     Conflict {
         /// What conflicts, in English.
         en: String,
@@ -56,9 +56,15 @@ impl From<StoreError> for AppError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound { entity, id } => AppError::NotFound { entity, id },
-            StoreError::Conflict(message) => {
-                AppError::Conflict { zh: format!("与现有数据冲突：{message}"), en: message }
-            }
+            StoreError::Stale { entity, id } => AppError::Conflict {
+                en: format!("{entity} `{id}` was changed by someone else meanwhile; reload it and try again"),
+                zh: format!("{entity} `{id}` 已被他人修改，请刷新后重试"),
+            },
+            // Call sites that can break a unique rule say which; this is the fallback.
+            StoreError::Duplicate(_) => AppError::Conflict {
+                en: "a record with the same unique value already exists".into(),
+                zh: "已存在具有相同唯一值的记录".into(),
+            },
             other => AppError::Internal(other),
         }
     }

@@ -12,6 +12,7 @@ mod catalog;
 pub mod clock;
 pub mod demo;
 mod error;
+mod one_source;
 mod orgs;
 mod registrations;
 
@@ -26,8 +27,9 @@ pub use auth::{IssuedToken, NewToken};
 pub use catalog::{FileRegistration, ResourceList, ResourceQuery, ResourceView};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
+pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};
-pub use registrations::{DuplicateDecision, ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
+pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
 
 /// Result of a use case.
 pub type AppResult<T> = Result<T, AppError>;

@@ -99,7 +99,7 @@ impl App {
             }
         }
         tx.insert_organization(&org).await.map_err(|error| match error {
-            StoreError::Conflict(_) => AppError::conflict(
+            StoreError::Duplicate(_) => AppError::conflict(
                 format!("an organization named `{}` or with this code already exists", org.name_zh),
                 format!("名称为“{}”或代码相同的组织已存在", org.name_zh),
             ),
@@ -179,7 +179,7 @@ impl App {
         };
         let mut tx = self.store.write().await?;
         tx.insert_user(&user).await.map_err(|error| match error {
-            StoreError::Conflict(_) => AppError::conflict(
+            StoreError::Duplicate(_) => AppError::conflict(
                 format!("the user name `{}` is taken", user.username),
                 format!("用户名 `{}` 已被占用", user.username),
             ),

@@ -4,13 +4,14 @@
 use gongshu_domain::error::optional_text;
 use gongshu_domain::registration::{CodingBlocker, coding_blockers};
 use gongshu_domain::{
-    ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, Objection, ObjectionState, Registration,
-    RegistrationAction, RegistrationCode, RegistrationState, Resource, ValidationError, error::required_text,
+    ApplicationKind, DuplicateFlagState, HistoryEntry, Objection, ObjectionState, Registration, RegistrationAction,
+    RegistrationCode, RegistrationState, Resource, ResourceState, ValidationError, error::required_text,
 };
 use gongshu_metadata::{RegistrationFilter, Transaction};
 use gongshu_policy::{Action, Subject};
 
-use crate::catalog::{page_bounds, visible_orgs};
+use crate::catalog::{page_bounds, redact_actors, visible_orgs};
+use crate::one_source::keep_designations;
 use crate::{App, AppError, AppResult, Step, authorize, new_id};
 
 /// A registration record with the entry it registers and its objections.
@@ -18,8 +19,10 @@ use crate::{App, AppError, AppResult, Step, authorize, new_id};
 pub struct RegistrationView {
     /// The record.
     pub registration: Registration,
-    /// The catalog entry (as registered now; a change proposes new content).
-    pub resource: Resource,
+    /// The catalog entry (as registered now; a change proposes new content),
+    /// when the caller may see it: always during publicity, which exists to
+    /// show it; otherwise as `GET /resources/{id}` would.
+    pub resource: Option<Resource>,
     /// Objections raised during publicity.
     pub objections: Vec<Objection>,
     /// Whether the bureau is past its working-day deadline.
@@ -63,19 +66,6 @@ pub enum ObjectionDecision {
     UpholdAndReject,
 }
 
-/// The bureau's decision on a 一数一源 flag.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DuplicateDecision {
-    /// This organization is the lead collector; the other entry references
-    /// the lead's entry for the item.
-    DesignateLead {
-        /// The lead collector: the provider of one of the two entries.
-        lead_org_id: String,
-    },
-    /// Not the same item after all.
-    Dismiss,
-}
-
 /// States whose records anyone may read: publicity is public by definition,
 /// and the register of records in force is disclosed.
 const PUBLIC_STATES: [RegistrationState; 4] = [
@@ -85,7 +75,9 @@ const PUBLIC_STATES: [RegistrationState; 4] = [
     RegistrationState::Superseded,
 ];
 
-fn may_see(subject: &Subject, registration: &Registration) -> bool {
+/// Whether `subject` may read `registration`: everyone may in the public
+/// states, else only its registrant, the bureau and auditors.
+pub(crate) fn may_see_registration(subject: &Subject, registration: &Registration) -> bool {
     if PUBLIC_STATES.contains(&registration.state) {
         return true;
     }
@@ -107,7 +99,7 @@ impl App {
         id: &str,
     ) -> AppResult<Registration> {
         let registration = tx.registration(id).await?;
-        if may_see(subject, &registration) {
+        if may_see_registration(subject, &registration) {
             Ok(registration)
         } else {
             Err(AppError::NotFound { entity: "registration", id: id.to_owned() })
@@ -119,6 +111,10 @@ impl App {
         let mut tx = self.store.read().await?;
         let registration = self.visible_registration(&mut tx, subject, id).await?;
         let resource = tx.resource(&registration.resource_id).await?;
+        let in_publicity =
+            matches!(registration.state, RegistrationState::Publicity | RegistrationState::ObjectionReview);
+        let action = Action::ViewResource { provider_org_id: &resource.provider_org_id, state: resource.state };
+        let resource = (in_publicity || gongshu_policy::decide(subject, action).is_allowed()).then_some(resource);
         let objections = tx.objections_of(id).await?;
         let overdue = self.overdue(&registration);
         Ok(RegistrationView { registration, resource, objections, overdue })
@@ -162,8 +158,9 @@ impl App {
     /// The history of a registration record.
     pub async fn registration_history(&self, subject: &Subject, id: &str) -> AppResult<Vec<HistoryEntry>> {
         let mut tx = self.store.read().await?;
-        self.visible_registration(&mut tx, subject, id).await?;
-        Ok(tx.history("registration", id).await?)
+        let registration = self.visible_registration(&mut tx, subject, id).await?;
+        let history = tx.history("registration", id).await?;
+        Ok(redact_actors(subject, &registration.registrant_org_id, history))
     }
 
     /// Moves a registration through its workflow. The registrant withdraws
@@ -184,11 +181,21 @@ impl App {
                 | RegistrationAction::UpholdObjectionReturn
                 | RegistrationAction::UpholdObjectionReject
                 | RegistrationAction::Supersede
+                | RegistrationAction::Resubmit
         ) {
             return Err(ValidationError::new(
                 "action",
-                format!("`{action}` is not done here: objections are raised and decided under /objections, and superseding follows from coding a later registration"),
-                format!("“{}”不能在此执行：异议通过 /objections 提出和处理，替代由后续登记赋码自动完成", action.label_zh()),
+                format!(
+                    "`{action}` is not done here: objections are raised and decided under /objections; a returned initial \
+                     registration is resubmitted by submitting the edited draft (POST /api/v1/resources/{{id}}/submit); a \
+                     returned change, correction or cancellation is withdrawn and filed again; superseding follows from \
+                     coding a later registration"
+                ),
+                format!(
+                    "“{}”不能在此执行：异议通过 /objections 提出和处理；退回的首次登记请修改草稿后重新提交\
+                     （POST /api/v1/resources/{{id}}/submit）；退回的变更、更正或注销登记请撤回后重新申请；替代由后续登记赋码自动完成",
+                    action.label_zh()
+                ),
             )
             .into());
         }
@@ -204,7 +211,7 @@ impl App {
         let mut tx = self.store.write().await?;
         let registration = self.visible_registration(&mut tx, subject, id).await?;
         match action {
-            RegistrationAction::Withdraw | RegistrationAction::Resubmit => {
+            RegistrationAction::Withdraw => {
                 authorize(subject, Action::ManageResource { provider_org_id: &registration.registrant_org_id })?
             }
             _ => authorize(subject, Action::Review)?,
@@ -244,6 +251,10 @@ impl App {
                 next.publicity_start = Some(today);
                 next.publicity_end = Some(end);
                 next.due_date = Some(end);
+                // Look again: another provider may have submitted the same
+                // item since this record was filed.
+                let items = next.proposed.as_ref().map_or(&resource.draft.items, |p| &p.items).clone();
+                self.raise_flags(tx, subject, &resource.id, &resource.provider_org_id, &items).await?;
             }
             RegistrationAction::Resubmit if next.application == ApplicationKind::Initial => {
                 next.submitted_at = now;
@@ -251,8 +262,14 @@ impl App {
             RegistrationAction::AssignCode => {
                 let open_objections =
                     tx.objections_of(&next.id).await?.iter().filter(|o| o.state == ObjectionState::Open).count();
-                let open_flags =
-                    tx.duplicate_flags(Some(DuplicateFlagState::Open), Some(&next.resource_id)).await?.len();
+                // Only flags raised on this entry wait for it; flags where it
+                // is the earlier holder are the newer entry's to settle.
+                let open_flags = tx
+                    .duplicate_flags(Some(DuplicateFlagState::Open), Some(&next.resource_id))
+                    .await?
+                    .iter()
+                    .filter(|flag| flag.resource_id == next.resource_id)
+                    .count();
                 let publicity_end = next.publicity_end.expect("a registration in publicity has its window");
                 let blockers = coding_blockers(today, publicity_end, open_objections, open_flags);
                 if !blockers.is_empty() {
@@ -269,14 +286,21 @@ impl App {
                 next.code = Some(code.clone());
                 resource.registration_code = Some(code);
                 if let Some(proposed) = next.proposed.clone() {
-                    resource.draft = proposed;
+                    // Designations made while the change waited are kept.
+                    resource.draft = keep_designations(&resource.draft, proposed);
                 }
                 self.supersede_earlier(tx, subject, &next).await?;
             }
             _ => {}
         }
-        if let Some(event) = action.resource_event(next.application) {
+        let resource_event = action.resource_event(next.application, from);
+        if let Some(event) = resource_event {
             resource.state = resource.state.apply(event)?;
+        }
+        if resource_from == ResourceState::PendingReview
+            && matches!(resource.state, ResourceState::Draft | ResourceState::Rejected)
+        {
+            self.withdraw_flags(tx, subject, &resource.id).await?;
         }
         let changed_resource = resource.state != resource_from || action == RegistrationAction::AssignCode;
         let next = tx.update_registration(&next).await?;
@@ -292,7 +316,7 @@ impl App {
         if changed_resource {
             resource.updated_at = now;
             let resource = tx.update_resource(&resource).await?;
-            let resource_action = match action.resource_event(next.application) {
+            let resource_action = match resource_event {
                 Some(event) => event.code(),
                 None => next.application.code(),
             };
@@ -425,7 +449,7 @@ impl App {
             }
         };
         let decided = Objection { state, opinion: Some(opinion.clone()), resolved_at: Some(now), ..objection };
-        tx.update_objection(&decided).await?;
+        tx.decide_objection(&decided).await?;
         let step = Step {
             entity_kind: "objection",
             entity_id: &decided.id,
@@ -445,7 +469,7 @@ impl App {
                         resolved_at: Some(now),
                         ..other
                     };
-                    tx.update_objection(&settled).await?;
+                    tx.decide_objection(&settled).await?;
                     let step = Step {
                         entity_kind: "objection",
                         entity_id: &settled.id,
@@ -458,149 +482,11 @@ impl App {
                 }
             }
             self.transition(&mut tx, subject, registration, action, Some(&opinion)).await?;
+        } else {
+            // Touch the record so that two reviewers deciding its last two
+            // objections at once cannot both leave it in objection review.
+            tx.update_registration(&Registration { updated_at: now, ..registration }).await?;
         }
-        tx.commit().await?;
-        Ok(decided)
-    }
-
-    /// 一数一源 flags in a state (all when `None`). Pending work, so only the
-    /// bureau, auditors and the providers involved see them.
-    pub async fn duplicate_flags(&self, subject: &Subject, state: Option<&str>) -> AppResult<Vec<DuplicateFlag>> {
-        let state = state.map(|s| DuplicateFlagState::parse("state", s)).transpose()?;
-        if *subject == Subject::Anonymous {
-            return Err(AppError::Unauthenticated("this needs an API token"));
-        }
-        let mut tx = self.store.read().await?;
-        let flags = tx.duplicate_flags(state, None).await?;
-        let Some(orgs) = visible_orgs(subject) else {
-            return Ok(flags);
-        };
-        let mut visible = Vec::new();
-        for flag in flags {
-            let mine = tx.resource(&flag.resource_id).await?.provider_org_id;
-            let theirs = tx.resource(&flag.existing_resource_id).await?.provider_org_id;
-            if orgs.contains(&mine) || orgs.contains(&theirs) {
-                visible.push(flag);
-            }
-        }
-        Ok(visible)
-    }
-
-    /// The bureau decides a 一数一源 flag: designates the lead collector, or
-    /// finds the items different. With a lead designated, the other entry's
-    /// item references the lead's entry and the other entry records the
-    /// lead collector.
-    pub async fn decide_duplicate(
-        &self,
-        subject: &Subject,
-        flag_id: &str,
-        decision: DuplicateDecision,
-        opinion: &str,
-    ) -> AppResult<DuplicateFlag> {
-        authorize(subject, Action::Review)?;
-        let opinion = required_text("opinion", opinion, 2000)?;
-        let mut tx = self.store.write().await?;
-        let flag = tx.duplicate_flag(flag_id).await?;
-        if flag.state != DuplicateFlagState::Open {
-            return Err(gongshu_domain::InvalidTransition {
-                entity: "duplicate_flag",
-                action: "decide",
-                current: flag.state.code(),
-            }
-            .into());
-        }
-        let now = self.clock.now();
-        let decided = match decision {
-            DuplicateDecision::Dismiss => DuplicateFlag {
-                state: DuplicateFlagState::Dismissed,
-                opinion: Some(opinion.clone()),
-                resolved_at: Some(now),
-                ..flag
-            },
-            DuplicateDecision::DesignateLead { lead_org_id } => {
-                let newer = tx.resource(&flag.resource_id).await?;
-                let existing = tx.resource(&flag.existing_resource_id).await?;
-                let (lead, mut follower) = if existing.provider_org_id == lead_org_id {
-                    (existing, newer)
-                } else if newer.provider_org_id == lead_org_id {
-                    (newer, existing)
-                } else {
-                    return Err(ValidationError::new(
-                        "lead_org_id",
-                        "the lead collector must be the provider of one of the two entries",
-                        "牵头采集单位须为两个资源之一的提供单位",
-                    )
-                    .into());
-                };
-                let follower_from = follower.state;
-                for item in &mut follower.draft.items {
-                    if item.identity_key() == flag.identity_key {
-                        item.source_resource_id = Some(lead.id.clone());
-                    }
-                }
-                follower.draft.lead_collector_org_id = Some(lead.provider_org_id.clone());
-                follower.updated_at = now;
-                let follower = tx.update_resource(&follower).await?;
-                let note = format!("一数一源: `{}` is sourced from {}", flag.item_title, lead.id);
-                let step = Step {
-                    entity_kind: "resource",
-                    entity_id: &follower.id,
-                    action: "designate_lead",
-                    from_state: Some(follower_from.code()),
-                    to_state: Some(follower.state.code()),
-                    opinion: Some(&note),
-                };
-                self.record(&mut tx, subject, step).await?;
-                // The same item of the same entry may be flagged against
-                // several of the lead's entries; one designation settles them all.
-                let lead_org = lead.provider_org_id.clone();
-                for other in tx.duplicate_flags(Some(DuplicateFlagState::Open), Some(&flag.resource_id)).await? {
-                    if other.id == flag.id
-                        || other.identity_key != flag.identity_key
-                        || other.resource_id != flag.resource_id
-                    {
-                        continue;
-                    }
-                    if tx.resource(&other.existing_resource_id).await?.provider_org_id != lead_org {
-                        continue;
-                    }
-                    let settled = DuplicateFlag {
-                        state: DuplicateFlagState::LeadDesignated,
-                        lead_org_id: Some(lead_org.clone()),
-                        opinion: Some(opinion.clone()),
-                        resolved_at: Some(now),
-                        ..other
-                    };
-                    tx.update_duplicate_flag(&settled).await?;
-                    let step = Step {
-                        entity_kind: "duplicate_flag",
-                        entity_id: &settled.id,
-                        action: "decide",
-                        from_state: Some(DuplicateFlagState::Open.code()),
-                        to_state: Some(settled.state.code()),
-                        opinion: Some(&opinion),
-                    };
-                    self.record(&mut tx, subject, step).await?;
-                }
-                DuplicateFlag {
-                    state: DuplicateFlagState::LeadDesignated,
-                    lead_org_id: Some(lead_org),
-                    opinion: Some(opinion.clone()),
-                    resolved_at: Some(now),
-                    ..flag
-                }
-            }
-        };
-        tx.update_duplicate_flag(&decided).await?;
-        let step = Step {
-            entity_kind: "duplicate_flag",
-            entity_id: &decided.id,
-            action: "decide",
-            from_state: Some(DuplicateFlagState::Open.code()),
-            to_state: Some(decided.state.code()),
-            opinion: Some(&opinion),
-        };
-        self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
         Ok(decided)
     }

@@ -245,7 +245,8 @@ async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()>
                     token_path.display()
                 ),
                 Err(_) => eprintln!(
-                    "demo: {} already holds data, so the demo was not loaded",
+                    "demo: {} already holds data but no demo-admin-token, so the demo was not loaded; \
+                     if an earlier start was interrupted while loading it, remove the directory and start again",
                     config.storage.data_dir.display()
                 ),
             }

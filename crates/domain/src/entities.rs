@@ -185,7 +185,7 @@ pub struct DuplicateFlag {
     pub resource_id: String,
     /// The entry that had it first.
     pub existing_resource_id: String,
-    /// `open`, `lead_designated` or `dismissed`.
+    /// Where the flag stands.
     pub state: DuplicateFlagState,
     /// The lead collector the bureau designated.
     pub lead_org_id: Option<String>,
@@ -206,6 +206,9 @@ crate::codes::code_enum! {
         LeadDesignated = ("lead_designated", "已认定牵头采集单位"),
         /// Not the same item after all.
         Dismissed = ("dismissed", "非重复"),
+        /// The flagged entry left registration (returned, withdrawn,
+        /// rejected); raised again if it comes back.
+        Withdrawn = ("withdrawn", "已撤销"),
     }
 }
 

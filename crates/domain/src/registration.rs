@@ -129,15 +129,21 @@ impl RegistrationState {
 }
 
 impl RegistrationAction {
-    /// What this action does to the catalog entry the record registers.
-    pub fn resource_event(self, kind: ApplicationKind) -> Option<ResourceEvent> {
+    /// What this action does to the catalog entry the record registers,
+    /// when the record leaves state `from`.
+    pub fn resource_event(self, kind: ApplicationKind, from: RegistrationState) -> Option<ResourceEvent> {
         use RegistrationAction as A;
         match (kind, self) {
-            (ApplicationKind::Initial, A::Return | A::UpholdObjectionReturn) => Some(ResourceEvent::Return),
-            (ApplicationKind::Initial, A::Reject | A::UpholdObjectionReject | A::RefuseAcceptance) => {
-                Some(ResourceEvent::Reject)
+            // 不予受理 ends the application, not the entry: the department
+            // fixes the draft and applies again.
+            (ApplicationKind::Initial, A::Return | A::UpholdObjectionReturn | A::RefuseAcceptance) => {
+                Some(ResourceEvent::Return)
             }
-            (ApplicationKind::Initial, A::Withdraw) => Some(ResourceEvent::Withdraw),
+            (ApplicationKind::Initial, A::Reject | A::UpholdObjectionReject) => Some(ResourceEvent::Reject),
+            // A returned record's entry is already a draft again.
+            (ApplicationKind::Initial, A::Withdraw) if from == RegistrationState::Submitted => {
+                Some(ResourceEvent::Withdraw)
+            }
             (ApplicationKind::Initial, A::Resubmit) => Some(ResourceEvent::Submit),
             (ApplicationKind::Initial, A::AssignCode) => Some(ResourceEvent::Register),
             (ApplicationKind::Cancellation, A::AssignCode) => Some(ResourceEvent::Cancel),

@@ -92,9 +92,6 @@ pub struct ResourceInput {
     /// English abstract.
     #[serde(default)]
     pub abstract_en: Option<String>,
-    /// Lead collector (一数一源); the provider when absent.
-    #[serde(default)]
-    pub lead_collector_org_id: Option<String>,
     /// `basic`, `thematic` or `departmental`.
     pub resource_class: String,
     /// 主题.
@@ -206,7 +203,6 @@ impl ResourceInput {
         let rationale = problems
             .check(optional_text(&field("classification_rationale"), self.classification_rationale.as_deref(), 2000))
             .flatten();
-        let lead = self.lead_collector_org_id.filter(|l| !l.trim().is_empty());
         match (name_zh, abstract_zh, resource_class, theme, share, open, update_cycle, keywords) {
             (
                 Some(name_zh),
@@ -222,7 +218,8 @@ impl ResourceInput {
                 name_en,
                 abstract_zh,
                 abstract_en,
-                lead_collector_org_id: lead,
+                // Set only by the bureau's 一数一源 decision.
+                lead_collector_org_id: None,
                 resource_class,
                 theme,
                 items,
@@ -494,8 +491,9 @@ pub struct RegistrationDetailDto {
     /// The record.
     #[serde(flatten)]
     pub registration: RegistrationDto,
-    /// The entry as registered now.
-    pub resource: ResourceDto,
+    /// The entry as registered now; absent when the caller may not see it
+    /// (it is always shown during publicity).
+    pub resource: Option<ResourceDto>,
     /// Objections.
     pub objections: Vec<ObjectionDto>,
 }
@@ -507,7 +505,7 @@ impl RegistrationDetailDto {
         registration.overdue = view.overdue;
         RegistrationDetailDto {
             registration,
-            resource: ResourceDto::from(&view.resource),
+            resource: view.resource.as_ref().map(ResourceDto::from),
             objections: view.objections.iter().map(ObjectionDto::from).collect(),
         }
     }

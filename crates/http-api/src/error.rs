@@ -8,6 +8,10 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use gongshu_app::AppError;
+use gongshu_domain::{
+    ApplicationKind, DuplicateFlagState, ObjectionState, RegistrationAction, RegistrationState, ResourceEvent,
+    ResourceState,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -161,14 +165,21 @@ impl From<AppError> for ApiError {
             AppError::NotFound { entity, id } => ApiError::new(
                 ErrorCode::NotFound,
                 format!("{entity} `{id}` not found"),
-                format!("未找到 {entity} `{id}`"),
+                format!("未找到{} `{id}`", entity_zh(entity)),
             ),
             AppError::InvalidTransition(refused) => ApiError {
                 current_state: Some(refused.current),
                 ..ApiError::new(
                     ErrorCode::InvalidTransition,
                     format!("cannot {} this {} in state `{}`", refused.action, refused.entity, refused.current),
-                    format!("当前状态为 `{}`，不能执行 `{}`", refused.current, refused.action),
+                    format!(
+                        "{}当前为“{}”（{}），不能执行“{}”（{}）",
+                        entity_zh(refused.entity),
+                        state_zh(refused.entity, refused.current),
+                        refused.current,
+                        action_zh(refused.entity, refused.action),
+                        refused.action,
+                    ),
                 )
             },
             AppError::Conflict { en, zh } => ApiError::new(ErrorCode::Conflict, en, zh),
@@ -178,6 +189,47 @@ impl From<AppError> for ApiError {
             }
         }
     }
+}
+
+/// The Chinese name of an entity kind.
+fn entity_zh(entity: &str) -> &'static str {
+    match entity {
+        "resource" => "数据资源",
+        "registration" => "登记记录",
+        "objection" => "异议",
+        "duplicate_flag" | "duplicate flag" => "一数一源标记",
+        "organization" => "组织",
+        "user" => "用户",
+        "token" => "令牌",
+        _ => "记录",
+    }
+}
+
+/// The Chinese label of a state code.
+fn state_zh(entity: &str, code: &str) -> &'static str {
+    let label = match entity {
+        "resource" => ResourceState::parse("", code).map(ResourceState::label_zh).ok(),
+        "registration" => RegistrationState::parse("", code).map(RegistrationState::label_zh).ok(),
+        "objection" => ObjectionState::parse("", code).map(ObjectionState::label_zh).ok(),
+        "duplicate_flag" => DuplicateFlagState::parse("", code).map(DuplicateFlagState::label_zh).ok(),
+        _ => None,
+    };
+    label.unwrap_or("未知状态")
+}
+
+/// The Chinese label of an action code.
+fn action_zh(entity: &str, code: &str) -> &'static str {
+    let label = match (entity, code) {
+        (_, "edit") => Some("编辑"),
+        (_, "decide") => Some("处理"),
+        ("resource", _) => ResourceEvent::parse("", code)
+            .map(ResourceEvent::label_zh)
+            .or_else(|_| ApplicationKind::parse("", code).map(ApplicationKind::label_zh))
+            .ok(),
+        ("registration", _) => RegistrationAction::parse("", code).map(RegistrationAction::label_zh).ok(),
+        _ => None,
+    };
+    label.unwrap_or("该操作")
 }
 
 fn unauthenticated_zh(why: &str) -> &'static str {

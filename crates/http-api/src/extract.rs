@@ -89,6 +89,28 @@ fn parse_json<T: DeserializeOwned>(is_json: bool, bytes: &[u8]) -> Result<T, Api
     })
 }
 
+/// Names a serde value kind (`a string`, `integer `42``) in Chinese.
+fn kind_zh(kind: &str) -> String {
+    let (head, value) = match kind.split_once(' ') {
+        Some((head, value)) if !matches!(head, "a" | "an") => (head, Some(value)),
+        _ => (kind.trim_start_matches("a ").trim_start_matches("an "), None),
+    };
+    let name = match head {
+        "string" => "字符串",
+        "sequence" => "数组",
+        "map" | "struct" => "对象",
+        "boolean" => "布尔值",
+        "null" | "unit" => "null",
+        "integer" | "u8" | "u16" | "u32" | "u64" | "i32" | "i64" | "usize" => "整数",
+        "floating" | "f64" => "数字",
+        other => other,
+    };
+    match value {
+        Some(value) if !value.starts_with("point") => format!("{name} {value}"),
+        _ => name.to_owned(),
+    }
+}
+
 /// Turns a serde message into a field and a bilingual explanation. Unknown
 /// and missing fields name the field itself rather than its parent.
 fn bad_input(path: Option<String>, whole: &str, message: &str) -> ApiError {
@@ -111,10 +133,15 @@ fn bad_input(path: Option<String>, whole: &str, message: &str) -> ApiError {
         (join(&name), format!("未知字段 `{name}`{hint}"))
     } else if let Some(name) = quoted("missing field `") {
         (join(&name), format!("缺少必填字段 `{name}`"))
-    } else if message.starts_with("invalid type") {
-        (path.unwrap_or_else(|| whole.to_owned()), format!("类型错误：{message}"))
+    } else if let Some(rest) = message.strip_prefix("invalid type: ") {
+        let (got, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        (path.unwrap_or_else(|| whole.to_owned()), format!("类型错误：应为{}，收到{}", kind_zh(expected), kind_zh(got)))
+    } else if message.contains("invalid digit") || message.contains("number too large") {
+        (path.unwrap_or_else(|| whole.to_owned()), "不是有效的数字".to_owned())
+    } else if let Some(value) = quoted("unknown variant `") {
+        (path.unwrap_or_else(|| whole.to_owned()), format!("取值 `{value}` 无效"))
     } else {
-        (path.unwrap_or_else(|| whole.to_owned()), format!("格式错误：{message}"))
+        (path.unwrap_or_else(|| whole.to_owned()), "格式错误，详见英文说明".to_owned())
     };
     ApiError::bad_field(field, message, zh)
 }

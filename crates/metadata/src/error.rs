@@ -11,9 +11,18 @@ pub enum StoreError {
         /// The id asked for.
         id: String,
     },
-    /// A unique constraint refused the write, or a row changed since it was read.
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// A unique constraint refused the write.
+    #[error("duplicate: {0}")]
+    Duplicate(String),
+    /// The row changed since it was read (or was already decided): the
+    /// caller should reload and try again.
+    #[error("{entity} `{id}` was changed by someone else since it was read")]
+    Stale {
+        /// Kind of entity.
+        entity: &'static str,
+        /// Its id.
+        id: String,
+    },
     /// Stored data could not be read back.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
@@ -30,7 +39,7 @@ impl From<sqlx::Error> for StoreError {
         if let sqlx::Error::Database(db) = &error
             && db.is_unique_violation()
         {
-            return StoreError::Conflict(db.message().to_owned());
+            return StoreError::Duplicate(db.message().to_owned());
         }
         StoreError::Database(error)
     }

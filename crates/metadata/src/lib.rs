@@ -91,13 +91,11 @@ pub struct Page<T> {
     pub total: i64,
 }
 
-/// An item of another provider's entry with the same identity key.
+/// An item key that another provider's entry holds too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ItemMatch {
     /// The compared key.
     pub identity_key: String,
-    /// The item's standard name in the new entry.
-    pub title: String,
     /// The other provider's entry.
     pub existing_resource_id: String,
 }
@@ -149,16 +147,17 @@ pub trait Transaction: Send {
     /// One catalog entry.
     async fn resource(&mut self, id: &str) -> StoreResult<Resource>;
     /// Writes a changed entry if nobody changed it since `resource.row_version`
-    /// was read; bumps the version. Else [`StoreError::Conflict`].
+    /// was read; bumps the version. Else [`StoreError::Stale`].
     async fn update_resource(&mut self, resource: &Resource) -> StoreResult<Resource>;
     /// Entries matching the filter, newest first.
     async fn resources(&mut self, filter: &ResourceFilter) -> StoreResult<Page<Resource>>;
-    /// Items of other providers' registered or pending entries that share an
-    /// identity key with the items of `resource_id`.
-    async fn items_registered_elsewhere(
+    /// Which of `identity_keys` other providers' submitted or registered
+    /// entries (other than `resource_id`) already hold.
+    async fn items_held_elsewhere(
         &mut self,
         resource_id: &str,
         provider_org_id: &str,
+        identity_keys: &[String],
     ) -> StoreResult<Vec<ItemMatch>>;
 
     /// Adds a registration record.
@@ -174,18 +173,21 @@ pub trait Transaction: Send {
     async fn insert_objection(&mut self, objection: &Objection) -> StoreResult<()>;
     /// One objection.
     async fn objection(&mut self, id: &str) -> StoreResult<Objection>;
-    /// Writes an objection's decision.
-    async fn update_objection(&mut self, objection: &Objection) -> StoreResult<()>;
+    /// Writes the decision on an objection that is still open; else
+    /// [`StoreError::Stale`].
+    async fn decide_objection(&mut self, objection: &Objection) -> StoreResult<()>;
     /// The objections to a registration, oldest first.
     async fn objections_of(&mut self, registration_id: &str) -> StoreResult<Vec<Objection>>;
 
-    /// Adds a 一数一源 flag unless the same pair is already flagged; answers
-    /// whether it was added.
-    async fn insert_duplicate_flag(&mut self, flag: &DuplicateFlag) -> StoreResult<bool>;
+    /// Raises a 一数一源 flag: adds it, or reopens the same item's flag on the
+    /// same pair of entries if it was withdrawn. Answers the id of the flag
+    /// raised, or `None` when the pair is already flagged or decided.
+    async fn raise_duplicate_flag(&mut self, flag: &DuplicateFlag) -> StoreResult<Option<String>>;
     /// One flag.
     async fn duplicate_flag(&mut self, id: &str) -> StoreResult<DuplicateFlag>;
-    /// Writes a flag's decision.
-    async fn update_duplicate_flag(&mut self, flag: &DuplicateFlag) -> StoreResult<()>;
+    /// Writes the decision on a flag that is still open; else
+    /// [`StoreError::Stale`].
+    async fn decide_duplicate_flag(&mut self, flag: &DuplicateFlag) -> StoreResult<()>;
     /// Flags in a state (all when `None`), optionally of one entry (on either side).
     async fn duplicate_flags(
         &mut self,

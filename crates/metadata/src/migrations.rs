@@ -7,7 +7,10 @@ use crate::sql::Backend;
 
 /// Every migration, in order. Append; never edit a released one (sqlx
 /// checks their checksums).
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("../migrations/0001_init.sql")),
+    (2, "search text", include_str!("../migrations/0002_search_text.sql")),
+];
 
 /// The migrator for `backend`, with the dialect placeholders filled in.
 pub(crate) fn migrator(backend: Backend) -> Migrator {

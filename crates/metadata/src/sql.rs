@@ -75,7 +75,24 @@ impl SqlStore {
             Backend::Postgres => options.max_connections(16).connect(url).await?,
         };
         crate::migrations::migrator(backend).run(&pool).await?;
-        Ok(SqlStore { pool, backend })
+        let store = SqlStore { pool, backend };
+        store.fill_search_text().await?;
+        Ok(store)
+    }
+
+    /// Fills `search_text` of rows written before it existed.
+    async fn fill_search_text(&self) -> StoreResult<()> {
+        let rows = sqlx::query("SELECT id, content FROM resource WHERE search_text = ''").fetch_all(&self.pool).await?;
+        for row in rows {
+            let id: String = row.try_get(0)?;
+            let draft = decode_draft(&row.try_get::<String, _>(1)?)?;
+            sqlx::query("UPDATE resource SET search_text = $1 WHERE id = $2")
+                .bind(search_text(&draft))
+                .bind(id)
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Closes every connection.
@@ -226,6 +243,20 @@ fn decode_draft(text: &str) -> StoreResult<ResourceDraft> {
             .map_err(|e| StoreError::Corrupt(format!("resource content v1: {e}"))),
         other => Err(StoreError::Corrupt(format!("resource content has unknown version {other:?}"))),
     }
+}
+
+/// What catalog searches match: names, abstracts, theme, keywords and
+/// items, lower-cased (all of Unicode) the same way on both backends.
+fn search_text(draft: &ResourceDraft) -> String {
+    let mut parts: Vec<&str> = vec![&draft.name_zh, &draft.abstract_zh, &draft.theme];
+    parts.extend(draft.name_en.as_deref());
+    parts.extend(draft.abstract_en.as_deref());
+    parts.extend(draft.keywords.iter().map(String::as_str));
+    for item in &draft.items {
+        parts.push(&item.name);
+        parts.push(&item.title);
+    }
+    parts.join("\n").to_lowercase()
 }
 
 fn not_found(entity: &'static str, id: &str) -> StoreError {
@@ -427,8 +458,7 @@ impl Transaction for SqlTransaction {
     }
 
     async fn organizations(&mut self) -> StoreResult<Vec<Organization>> {
-        let rows =
-            sqlx::query("SELECT * FROM organization ORDER BY created_at, name_zh").fetch_all(&mut *self.tx).await?;
+        let rows = sqlx::query("SELECT * FROM organization ORDER BY created_at, id").fetch_all(&mut *self.tx).await?;
         rows.iter().map(organization_from_row).collect()
     }
 
@@ -566,8 +596,8 @@ impl Transaction for SqlTransaction {
         let draft = &resource.draft;
         sqlx::query(
             "INSERT INTO resource (id, provider_org_id, state, registration_code, name_zh, name_en, level, share_kind, \
-             open_kind, content, created_at, updated_at, published_at, row_version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             open_kind, content, created_at, updated_at, published_at, row_version, search_text) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(resource.id.clone())
         .bind(resource.provider_org_id.clone())
@@ -583,6 +613,7 @@ impl Transaction for SqlTransaction {
         .bind(ts(resource.updated_at))
         .bind(opt_ts(resource.published_at))
         .bind(resource.row_version)
+        .bind(search_text(draft))
         .execute(&mut *self.tx)
         .await?;
         self.replace_items(resource).await
@@ -602,7 +633,7 @@ impl Transaction for SqlTransaction {
         let result = sqlx::query(
             "UPDATE resource SET state = $1, registration_code = $2, name_zh = $3, name_en = $4, level = $5, \
              share_kind = $6, open_kind = $7, content = $8, updated_at = $9, published_at = $10, \
-             row_version = row_version + 1 WHERE id = $11 AND row_version = $12",
+             search_text = $13, row_version = row_version + 1 WHERE id = $11 AND row_version = $12",
         )
         .bind(resource.state.code())
         .bind(resource.registration_code.as_ref().map(|c| c.as_str().to_owned()))
@@ -616,11 +647,12 @@ impl Transaction for SqlTransaction {
         .bind(opt_ts(resource.published_at))
         .bind(resource.id.clone())
         .bind(resource.row_version)
+        .bind(search_text(draft))
         .execute(&mut *self.tx)
         .await?;
         if result.rows_affected() == 0 {
             self.resource(&resource.id).await?;
-            return Err(StoreError::Conflict(format!("resource `{}` changed since it was read", resource.id)));
+            return Err(StoreError::Stale { entity: "resource", id: resource.id.clone() });
         }
         self.replace_items(resource).await?;
         Ok(Resource { row_version: resource.row_version + 1, ..resource.clone() })
@@ -645,7 +677,7 @@ impl Transaction for SqlTransaction {
         if let Some(text) = &filter.text {
             let pattern =
                 format!("%{}%", text.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
-            conditions.push(" AND LOWER(content) LIKE ").bind(Bind::Text(pattern)).push(" ESCAPE '\\'");
+            conditions.push(" AND search_text LIKE ").bind(Bind::Text(pattern)).push(" ESCAPE '\\'");
         }
         let mut count = DynSql { text: "SELECT COUNT(*) FROM resource".into(), binds: vec![] };
         let mut select = DynSql { text: format!("SELECT {RESOURCE_COLUMNS} FROM resource"), binds: vec![] };
@@ -663,33 +695,31 @@ impl Transaction for SqlTransaction {
         Ok(Page { items, total })
     }
 
-    async fn items_registered_elsewhere(
+    async fn items_held_elsewhere(
         &mut self,
         resource_id: &str,
         provider_org_id: &str,
+        identity_keys: &[String],
     ) -> StoreResult<Vec<ItemMatch>> {
+        if identity_keys.is_empty() {
+            return Ok(vec![]);
+        }
         let mut sql = DynSql::default();
         sql.push(
-            "SELECT DISTINCT mine.identity_key, mine.title, theirs.resource_id FROM resource_item mine \
-             JOIN resource_item theirs ON theirs.identity_key = mine.identity_key AND theirs.resource_id <> mine.resource_id \
-             JOIN resource other ON other.id = theirs.resource_id \
-             WHERE mine.resource_id = ",
+            "SELECT DISTINCT item.identity_key, item.resource_id FROM resource_item item \
+             JOIN resource other ON other.id = item.resource_id WHERE item.identity_key IN ",
         )
+        .bind_list(identity_keys.iter().cloned())
+        .push(" AND item.resource_id <> ")
         .bind(Bind::Text(resource_id.to_owned()))
         .push(" AND other.provider_org_id <> ")
         .bind(Bind::Text(provider_org_id.to_owned()))
         .push(" AND other.state IN ")
         .bind_list(ITEM_COUNTING_STATES.iter().map(|s| s.code().to_owned()))
-        .push(" ORDER BY mine.identity_key, theirs.resource_id");
+        .push(" ORDER BY item.identity_key, item.resource_id");
         let rows = sql.query().fetch_all(&mut *self.tx).await?;
         rows.iter()
-            .map(|row| {
-                Ok(ItemMatch {
-                    identity_key: row.try_get(0)?,
-                    title: row.try_get(1)?,
-                    existing_resource_id: row.try_get(2)?,
-                })
-            })
+            .map(|row| Ok(ItemMatch { identity_key: row.try_get(0)?, existing_resource_id: row.try_get(1)? }))
             .collect()
     }
 
@@ -749,7 +779,7 @@ impl Transaction for SqlTransaction {
         .await?;
         if result.rows_affected() == 0 {
             self.registration(&r.id).await?;
-            return Err(StoreError::Conflict(format!("registration `{}` changed since it was read", r.id)));
+            return Err(StoreError::Stale { entity: "registration", id: r.id.clone() });
         }
         Ok(Registration { row_version: r.row_version + 1, ..r.clone() })
     }
@@ -814,14 +844,19 @@ impl Transaction for SqlTransaction {
         objection_from_row(&row)
     }
 
-    async fn update_objection(&mut self, o: &Objection) -> StoreResult<()> {
-        sqlx::query("UPDATE objection SET state = $1, opinion = $2, resolved_at = $3 WHERE id = $4")
-            .bind(o.state.code())
-            .bind(o.opinion.clone())
-            .bind(opt_ts(o.resolved_at))
-            .bind(o.id.clone())
-            .execute(&mut *self.tx)
-            .await?;
+    async fn decide_objection(&mut self, o: &Objection) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE objection SET state = $1, opinion = $2, resolved_at = $3 WHERE id = $4 AND state = 'open'",
+        )
+        .bind(o.state.code())
+        .bind(o.opinion.clone())
+        .bind(opt_ts(o.resolved_at))
+        .bind(o.id.clone())
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Stale { entity: "objection", id: o.id.clone() });
+        }
         Ok(())
     }
 
@@ -833,11 +868,13 @@ impl Transaction for SqlTransaction {
         rows.iter().map(objection_from_row).collect()
     }
 
-    async fn insert_duplicate_flag(&mut self, f: &DuplicateFlag) -> StoreResult<bool> {
-        let result = sqlx::query(
+    async fn raise_duplicate_flag(&mut self, f: &DuplicateFlag) -> StoreResult<Option<String>> {
+        let row = sqlx::query(
             "INSERT INTO duplicate_flag (id, identity_key, item_title, resource_id, existing_resource_id, state, \
              lead_org_id, opinion, created_at, resolved_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (identity_key, resource_id, existing_resource_id) DO NOTHING",
+             ON CONFLICT (identity_key, resource_id, existing_resource_id) DO UPDATE SET state = 'open', \
+             lead_org_id = NULL, opinion = NULL, created_at = excluded.created_at, resolved_at = NULL \
+             WHERE duplicate_flag.state = 'withdrawn' RETURNING id",
         )
         .bind(f.id.clone())
         .bind(f.identity_key.clone())
@@ -849,9 +886,9 @@ impl Transaction for SqlTransaction {
         .bind(f.opinion.clone())
         .bind(ts(f.created_at))
         .bind(opt_ts(f.resolved_at))
-        .execute(&mut *self.tx)
+        .fetch_optional(&mut *self.tx)
         .await?;
-        Ok(result.rows_affected() == 1)
+        Ok(row.map(|row| row.try_get::<String, _>(0)).transpose()?)
     }
 
     async fn duplicate_flag(&mut self, id: &str) -> StoreResult<DuplicateFlag> {
@@ -863,9 +900,10 @@ impl Transaction for SqlTransaction {
         flag_from_row(&row)
     }
 
-    async fn update_duplicate_flag(&mut self, f: &DuplicateFlag) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE duplicate_flag SET state = $1, lead_org_id = $2, opinion = $3, resolved_at = $4 WHERE id = $5",
+    async fn decide_duplicate_flag(&mut self, f: &DuplicateFlag) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE duplicate_flag SET state = $1, lead_org_id = $2, opinion = $3, resolved_at = $4 \
+             WHERE id = $5 AND state = 'open'",
         )
         .bind(f.state.code())
         .bind(f.lead_org_id.clone())
@@ -874,6 +912,9 @@ impl Transaction for SqlTransaction {
         .bind(f.id.clone())
         .execute(&mut *self.tx)
         .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Stale { entity: "duplicate flag", id: f.id.clone() });
+        }
         Ok(())
     }
 

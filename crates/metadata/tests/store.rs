@@ -101,7 +101,7 @@ both_backends!(unique_names_and_stale_writes_are_conflicts, |store: SqlStore| as
 
     let mut tx = store.write().await.unwrap();
     let error = tx.insert_organization(&organization("o2", "民政局")).await.unwrap_err();
-    assert!(matches!(error, StoreError::Conflict(_)), "{error}");
+    assert!(matches!(error, StoreError::Duplicate(_)), "{error}");
     drop(tx);
 
     let mut tx = store.write().await.unwrap();
@@ -111,7 +111,7 @@ both_backends!(unique_names_and_stale_writes_are_conflicts, |store: SqlStore| as
     let written = tx.update_resource(&first).await.unwrap();
     assert_eq!(written.row_version, 1);
     let error = tx.update_resource(&read).await.unwrap_err();
-    assert!(matches!(error, StoreError::Conflict(_)), "{error}");
+    assert!(matches!(error, StoreError::Stale { .. }), "{error}");
     tx.commit().await.unwrap();
 });
 
@@ -200,7 +200,7 @@ both_backends!(concurrent_writers_of_one_row_do_not_lose_updates, |store: SqlSto
             read.draft.keywords.push(format!("k{i}"));
             match tx.update_resource(&read).await {
                 Ok(_) => tx.commit().await.map(|_| 1).unwrap(),
-                Err(StoreError::Conflict(_)) => 0,
+                Err(StoreError::Stale { .. }) => 0,
                 Err(other) => panic!("{other}"),
             }
         }));

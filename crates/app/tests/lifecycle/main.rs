@@ -134,9 +134,60 @@ both_backends!(return_resubmit_reject_withdraw_and_refuse, |store: SqlStore| asy
     let second_try = w.app.submit_resource(&w.civil, &second.id).await.unwrap();
     assert_ne!(second_try.id, first_try.id);
 
-    // Not accepted (不予受理).
+    // Not accepted (不予受理): the application ends, the draft can be fixed and filed anew.
     w.app.act_on_registration(&w.reviewer, &second_try.id, "refuse", Some("材料不全")).await.unwrap();
-    assert_eq!(w.app.resource(&w.civil, &second.id).await.unwrap().resource.state, ResourceState::Rejected);
+    assert_eq!(w.app.resource(&w.civil, &second.id).await.unwrap().resource.state, ResourceState::Draft);
+    let third_try = w.app.submit_resource(&w.civil, &second.id).await.unwrap();
+    assert_ne!(third_try.id, second_try.id);
+
+    // A returned record can be withdrawn too; the entry stays a draft.
+    w.app.act_on_registration(&w.reviewer, &third_try.id, "return", Some("请补充数据项说明")).await.unwrap();
+    let withdrawn = w.app.act_on_registration(&w.civil, &third_try.id, "withdraw", None).await.unwrap();
+    assert_eq!(withdrawn.state, RegistrationState::Withdrawn);
+    assert_eq!(w.app.resource(&w.civil, &second.id).await.unwrap().resource.state, ResourceState::Draft);
+    // Resubmitting goes through the draft, so it is validated and checked for duplicates again.
+    let by_action = w.app.act_on_registration(&w.civil, &third_try.id, "resubmit", None).await;
+    assert!(matches!(&by_action, Err(AppError::Validation(v)) if v.0[0].field == "action"), "{by_action:?}");
+});
+
+both_backends!(objections_upheld_return_or_reject_the_registration, |store: SqlStore| async move {
+    let w = World::new(store).await;
+    let mut registrations = Vec::new();
+    for name in ["公共厕所分布", "公交站点"] {
+        let resource = w.app.create_resource(&w.civil, &w.civil_org, draft(name, "名称")).await.unwrap();
+        let registration = w.app.submit_resource(&w.civil, &resource.id).await.unwrap();
+        w.app.act_on_registration(&w.reviewer, &registration.id, "accept", None).await.unwrap();
+        w.app.act_on_registration(&w.reviewer, &registration.id, "pass_review", None).await.unwrap();
+        registrations.push((resource.id, registration.id));
+    }
+    let (returned_resource, returned) = &registrations[0];
+    let first = w.app.object(&w.statistics, returned, "坐标有误").await.unwrap();
+    let second = w.app.object(&w.reviewer, returned, "名称不规范").await.unwrap();
+    w.app.decide_objection(&w.reviewer, &first.id, ObjectionDecision::UpholdAndReturn, "坐标需复核").await.unwrap();
+    let view = w.app.registration(&w.reviewer, returned).await.unwrap();
+    assert_eq!(view.registration.state, RegistrationState::Returned);
+    assert!(
+        view.objections.iter().all(|o| o.state == gongshu_domain::ObjectionState::Upheld),
+        "the finding settles both"
+    );
+    assert_transition_refused(
+        w.app.decide_objection(&w.reviewer, &second.id, ObjectionDecision::Dismiss, "again").await,
+        "upheld",
+    );
+    assert_eq!(w.app.resource(&w.civil, returned_resource).await.unwrap().resource.state, ResourceState::Draft);
+
+    let (rejected_resource, rejected) = &registrations[1];
+    let objection = w.app.object(&w.statistics, rejected, "与既有资源重复").await.unwrap();
+    w.app.decide_objection(&w.reviewer, &objection.id, ObjectionDecision::UpholdAndReject, "确属重复").await.unwrap();
+    assert_eq!(
+        w.app.registration(&w.reviewer, rejected).await.unwrap().registration.state,
+        RegistrationState::Rejected
+    );
+    assert_eq!(w.app.resource(&w.civil, rejected_resource).await.unwrap().resource.state, ResourceState::Rejected);
+
+    // Who objected is not public.
+    let public = w.app.registration_history(&gongshu_policy::Subject::Anonymous, rejected).await;
+    assert!(matches!(public, Err(AppError::NotFound { .. })), "a rejected record is not public");
 });
 
 both_backends!(invalid_transitions_name_the_current_state, |store: SqlStore| async move {
@@ -222,6 +273,17 @@ both_backends!(one_item_one_source_flags_the_second_provider, |store: SqlStore| 
     assert_eq!(flag.resource_id, second.id);
     assert_eq!(flag.item_title, "行政区划代码");
     assert_eq!(w.app.duplicate_flags(&w.reviewer, Some("open")).await.unwrap().len(), 2);
+    // The public does not see flags, which name pending entries.
+    assert!(matches!(w.app.duplicate_flags(&Subject::Anonymous, None).await, Err(AppError::Unauthenticated(_))));
+
+    // Returned, the entry leaves registration and its flags are withdrawn; resubmitted, they are raised again.
+    w.app.act_on_registration(&w.reviewer, &registration.id, "return", Some("请说明与民政数据的关系")).await.unwrap();
+    assert!(w.app.duplicate_flags(&w.reviewer, Some("open")).await.unwrap().is_empty());
+    assert_eq!(w.app.duplicate_flags(&w.reviewer, Some("withdrawn")).await.unwrap().len(), 2);
+    w.app.submit_resource(&w.statistics, &second.id).await.unwrap();
+    let reopened = w.app.duplicate_flags(&w.reviewer, Some("open")).await.unwrap();
+    assert_eq!(reopened.len(), 2);
+    assert!(reopened.iter().any(|f| f.id == flag.id), "the same flag is reopened, with its history");
     // Departments see the flags that involve them; the bureau sees all.
     assert_eq!(w.app.duplicate_flags(&w.statistics, None).await.unwrap().len(), 2);
 
@@ -274,6 +336,7 @@ both_backends!(change_correction_and_cancellation_registrations, |store: SqlStor
     let w = World::new(store).await;
     let resource_id = w.register(&w.civil, &w.civil_org, draft("社区居委会名录", "居委会名称")).await;
     let code = w.app.resource(&w.civil, &resource_id).await.unwrap().resource.registration_code.unwrap();
+    w.app.set_published(&w.reviewer, &resource_id, true, None).await.unwrap();
 
     let mut changed = draft("社区居委会名录", "居委会名称");
     changed.open = gongshu_domain::OpenAttribute::Conditional { conditions: "仅限科研用途".into() };
@@ -285,6 +348,10 @@ both_backends!(change_correction_and_cancellation_registrations, |store: SqlStor
     let change = w.app.file_registration(&w.civil, &resource_id, filing.clone()).await.unwrap();
     // One registration at a time per entry.
     assert!(matches!(w.app.file_registration(&w.civil, &resource_id, filing).await, Err(AppError::Conflict { .. })));
+    // The change is the provider's and the bureau's business until publicity.
+    assert!(w.app.resource(&Subject::Anonymous, &resource_id).await.unwrap().pending_registration.is_none());
+    assert!(w.app.resource(&w.statistics, &resource_id).await.unwrap().pending_registration.is_none());
+    assert_eq!(w.app.resource(&w.civil, &resource_id).await.unwrap().pending_registration.unwrap().id, change.id);
     // The registered content stays until the change is coded.
     assert_eq!(
         w.app.resource(&w.civil, &resource_id).await.unwrap().resource.draft.open,
@@ -320,6 +387,19 @@ both_backends!(change_correction_and_cancellation_registrations, |store: SqlStor
     let cancel = w.app.file_registration(&w.civil, &resource_id, cancel).await.unwrap();
     w.complete(&cancel.id).await;
     assert_eq!(w.app.resource(&w.civil, &resource_id).await.unwrap().resource.state, ResourceState::Cancelled);
+});
+
+both_backends!(core_data_stays_out_of_the_public_catalog, |store: SqlStore| async move {
+    let w = World::new(store).await;
+    let mut core = draft("重要基础设施布点", "设施位置");
+    core.items[0].level = gongshu_domain::SecurityLevel::Core;
+    core.open = gongshu_domain::OpenAttribute::NotOpen { legal_basis: "《数据安全法》第二十一条".into() };
+    core.share =
+        gongshu_domain::ShareAttribute::NotShared { legal_basis: "《数据安全法》第二十一条".into() };
+    let id = w.register(&w.civil, &w.civil_org, core).await;
+    let refused = w.app.set_published(&w.reviewer, &id, true, None).await;
+    assert!(matches!(&refused, Err(AppError::Conflict { zh, .. }) if zh.contains("核心数据")), "{refused:?}");
+    assert_eq!(w.app.resource(&w.reviewer, &id).await.unwrap().resource.state, ResourceState::Registered);
 });
 
 both_backends!(tokens_are_shown_once_revocable_and_expire, |store: SqlStore| async move {

@@ -88,6 +88,7 @@ async fn bad_input_names_the_field_in_both_languages() {
     let response = t.post("/api/v1/resources", Some(&editor), wrong_type).await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert_eq!(response.body["error"]["details"][0]["field"], "items[0].name");
+    assert_eq!(response.body["error"]["details"][0]["message_zh"], "类型错误：应为字符串，收到整数 `42`");
 
     let not_json = t.request(Method::POST, "/api/v1/resources", Some(&editor), None).await;
     assert_eq!(not_json.status, StatusCode::BAD_REQUEST);

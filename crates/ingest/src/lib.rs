@@ -1,0 +1,135 @@
+//! Ingest: turns a real-world tabular file into one typed Parquet file, with
+//! the schema, row count, content hash and a quality profile of what it
+//! wrote. This is where CKAN's loaders fail most often, so every decision is
+//! made over the whole file, and every refusal names the row, the column and
+//! the problem.
+//!
+//! The pipeline reads the file twice, streaming both times, so memory stays
+//! flat however large the file: the first pass infers each column's type
+//! from every cell; the second pass converts the cells and writes Parquet
+//! batch by batch. [`ingest`] is synchronous; callers on an async runtime
+//! run it on a blocking thread.
+//!
+//! **Architecture Invariant:** ingest writes only the output path it is given;
+//! making that file a visible version is the caller's job, after it is complete.
+
+mod decode;
+mod error;
+pub mod infer;
+mod layout;
+mod profile;
+mod schema;
+mod write;
+
+pub use write::arrow_schema;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+pub use error::{IngestError, RowProblem};
+pub use profile::{ColumnProfile, QualityProfile};
+pub use schema::{ColumnSchema, DeclaredSchema};
+
+/// Choices the caller may make instead of letting ingest detect them.
+#[derive(Debug, Clone, Default)]
+pub struct IngestOptions {
+    /// Encoding label (`utf-8`, `gbk`, `gb18030`, `big5`, `utf-16le`, …).
+    pub encoding: Option<String>,
+    /// Field delimiter.
+    pub delimiter: Option<u8>,
+    /// Rows above the header (title rows) to skip; detected when `None`.
+    pub skip_rows: Option<usize>,
+    /// A Frictionless Table Schema whose field types override inference.
+    pub schema: Option<DeclaredSchema>,
+}
+
+/// How far ingest has got, for progress bars.
+#[derive(Debug, Clone, Copy)]
+pub struct Progress {
+    /// 1 while inferring types, 2 while writing.
+    pub pass: u8,
+    /// Source bytes read in this pass.
+    pub bytes: u64,
+    /// Rows read in this pass.
+    pub rows: u64,
+}
+
+/// What ingest read and wrote.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Ingested {
+    /// The columns written, in order.
+    pub columns: Vec<ColumnSchema>,
+    /// Data rows written.
+    pub row_count: u64,
+    /// Size of the source file.
+    pub source_bytes: u64,
+    /// Size of the Parquet file written.
+    pub parquet_bytes: u64,
+    /// SHA-256 of the Parquet file, hex.
+    pub content_hash: String,
+    /// The encoding the source was read in.
+    pub encoding: String,
+    /// The delimiter used.
+    pub delimiter: String,
+    /// 1-based line of the header row in the source.
+    pub header_line: u64,
+    /// Per-column quality figures and duplicate rows.
+    pub profile: QualityProfile,
+    /// Things worth knowing that did not stop the load (short rows, …).
+    pub warnings: Vec<RowProblem>,
+}
+
+/// Reads `source` and writes typed Parquet to `output`.
+pub fn ingest(
+    source: &Path,
+    options: &IngestOptions,
+    output: &Path,
+    progress: &dyn Fn(Progress),
+) -> Result<Ingested, IngestError> {
+    let source_bytes = std::fs::metadata(source).map_err(|e| IngestError::io(source, e))?.len();
+    let sample = decode::sample(source).map_err(|e| IngestError::io(source, e))?;
+    let encoding = match &options.encoding {
+        Some(label) => decode::by_label(label)?,
+        None => decode::detect(&sample),
+    };
+    let text_sample = decode::decode_sample(&sample, encoding);
+    let layout = layout::Layout::detect(source, &text_sample, options)?;
+
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let mut rows = layout.open(source, encoding, bytes_read.clone())?;
+    let headers = rows.headers.clone();
+    let mut inference = schema::Inference::new(&headers, options.schema.as_ref())?;
+    let mut warnings = Vec::new();
+    let mut row_count = 0u64;
+    while let Some(row) = rows.next_row()? {
+        inference.observe(&row, &mut warnings)?;
+        row_count += 1;
+        if row_count.is_multiple_of(65_536) {
+            progress(Progress { pass: 1, bytes: bytes_read.load(Ordering::Relaxed), rows: row_count });
+        }
+    }
+    if decode::is_utf16(encoding) {
+        warnings.retain(|w| !w.problem.starts_with("undecodable"));
+    }
+    let columns = inference.finish();
+
+    let bytes_read = Arc::new(AtomicU64::new(0));
+    let rows = layout.open(source, encoding, bytes_read.clone())?;
+    let written = write::write_parquet(rows, &columns, output, &|rows| {
+        progress(Progress { pass: 2, bytes: bytes_read.load(Ordering::Relaxed), rows })
+    })?;
+    debug_assert_eq!(written.row_count, row_count);
+    Ok(Ingested {
+        columns,
+        row_count: written.row_count,
+        source_bytes,
+        parquet_bytes: written.bytes,
+        content_hash: written.content_hash,
+        encoding: encoding.name().to_owned(),
+        delimiter: layout.delimiter_name(),
+        header_line: layout.header_line,
+        profile: written.profile,
+        warnings,
+    })
+}
