@@ -58,7 +58,61 @@ pub(crate) fn open_decoded(
     let file = File::open(path)?;
     let counted = CountingReader { inner: file, bytes_read };
     // A byte order mark, when present, wins over the chosen encoding and is removed.
-    Ok(encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding)).bom_override(true).build(counted))
+    let decoded =
+        encoding_rs_io::DecodeReaderBytesBuilder::new().encoding(Some(encoding)).bom_override(true).build(counted);
+    Ok(NewlinesToLf::new(decoded))
+}
+
+/// Rewrites CRLF and lone CR line ends to LF, so that every file splits into
+/// lines the same way and line numbers in messages match what an editor shows.
+pub(crate) struct NewlinesToLf<R> {
+    inner: R,
+    buffer: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// The previous chunk ended in CR: a LF opening the next one belongs to it.
+    pending_cr: bool,
+}
+
+impl<R: Read> NewlinesToLf<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        NewlinesToLf { inner, buffer: vec![0; 64 * 1024], start: 0, end: 0, pending_cr: false }
+    }
+}
+
+impl<R: Read> Read for NewlinesToLf<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.start == self.end {
+                self.end = self.inner.read(&mut self.buffer)?;
+                self.start = 0;
+                if self.end == 0 {
+                    return Ok(0);
+                }
+            }
+            let mut written = 0;
+            while self.start < self.end && written < out.len() {
+                let byte = self.buffer[self.start];
+                self.start += 1;
+                match byte {
+                    b'\n' if self.pending_cr => self.pending_cr = false,
+                    b'\r' => {
+                        self.pending_cr = true;
+                        out[written] = b'\n';
+                        written += 1;
+                    }
+                    other => {
+                        self.pending_cr = false;
+                        out[written] = other;
+                        written += 1;
+                    }
+                }
+            }
+            if written > 0 {
+                return Ok(written);
+            }
+        }
+    }
 }
 
 /// Reads the first bytes of a file.
@@ -68,10 +122,10 @@ pub(crate) fn sample(path: &Path) -> io::Result<Vec<u8>> {
     Ok(sample)
 }
 
-/// Decodes a sample to text, for sniffing.
+/// Decodes a sample to text with LF line ends, for sniffing.
 pub(crate) fn decode_sample(sample: &[u8], encoding: &'static Encoding) -> String {
     let (text, _, _) = encoding.decode(sample);
-    text.into_owned()
+    text.replace("\r\n", "\n").replace('\r', "\n")
 }
 
 /// Whether the encoding is one of the UTF-16 pair (their samples cut at an
@@ -110,6 +164,24 @@ mod tests {
             "縣市,人口數,土地面積\n臺北市,2602418,271.7997\n新北市,3974911,2052.5667\n臺中市,2774200,2214.8968\n";
         let (big5, _, _) = encoding_rs::BIG5.encode(traditional);
         assert_eq!(detect(&big5), encoding_rs::BIG5);
+    }
+
+    #[test]
+    fn line_ends_become_lf_even_across_reads() {
+        let input: &[u8] = b"a\r\nb\rc\nd\r\r\ne";
+        // One byte at a time, so a CRLF is split between two reads.
+        struct OneByte<'a>(&'a [u8]);
+        impl Read for OneByte<'_> {
+            fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+                let Some((first, rest)) = self.0.split_first() else { return Ok(0) };
+                out[0] = *first;
+                self.0 = rest;
+                Ok(1)
+            }
+        }
+        let mut output = String::new();
+        NewlinesToLf::new(OneByte(input)).read_to_string(&mut output).unwrap();
+        assert_eq!(output, "a\nb\nc\nd\n\ne");
     }
 
     #[test]

@@ -22,8 +22,6 @@ const SNIFF_RECORDS: usize = 200;
 #[derive(Debug, Clone)]
 pub(crate) struct Layout {
     delimiter: u8,
-    /// Records (not lines) above the header.
-    skip_records: usize,
     /// Whether the file has a header row at all.
     has_header: bool,
     /// 1-based line of the header (or of the first data row).
@@ -51,7 +49,7 @@ impl Layout {
             None => find_header(&records),
         };
         let header_line = records.get(skip_records).map_or(1, |(line, _)| *line);
-        Ok(Layout { delimiter, skip_records, has_header, header_line })
+        Ok(Layout { delimiter, has_header, header_line })
     }
 
     /// The delimiter, named for people.
@@ -74,23 +72,23 @@ impl Layout {
             .has_headers(false)
             .flexible(true)
             .delimiter(self.delimiter)
+            .terminator(csv::Terminator::Any(b'\n'))
             .from_reader(Box::new(reader) as Box<dyn Read>);
         let mut record = csv::StringRecord::new();
-        for _ in 0..self.skip_records {
+        // Skip by line, not by record count: the sniffer left out records
+        // that are all empty cells, the reader does not.
+        let mut pending = None;
+        loop {
             if !read_record(&mut csv, &mut record)? {
                 return Err(IngestError::Empty);
+            }
+            if start_line(&csv, &record) >= self.header_line {
+                break;
             }
         }
-        let mut pending = None;
         let headers = if self.has_header {
-            if !read_record(&mut csv, &mut record)? {
-                return Err(IngestError::Empty);
-            }
             header_names(record.iter())
         } else {
-            if !read_record(&mut csv, &mut record)? {
-                return Err(IngestError::Empty);
-            }
             pending = Some(record.clone());
             (1..=record.len()).map(|i| format!("column_{i}")).collect()
         };
@@ -105,6 +103,16 @@ fn read_record(csv: &mut csv::Reader<Box<dyn Read>>, record: &mut csv::StringRec
         let line = error.position().map_or(0, csv::Position::line);
         IngestError::row(line, None, format!("cannot parse the row: {error}"))
     })
+}
+
+/// The line a record just read starts on. The csv crate dates a record
+/// from before the blank lines it skips, so this counts back from where the
+/// reader stopped instead (line ends are already LF).
+fn start_line<R: Read>(csv: &csv::Reader<R>, record: &csv::StringRecord) -> u64 {
+    let after = csv.position().line();
+    let last_line = if csv.is_done() { after } else { after.saturating_sub(1) };
+    let inner_newlines: usize = record.iter().map(|field| field.bytes().filter(|b| *b == b'\n').count()).sum();
+    last_line.saturating_sub(inner_newlines as u64).max(1)
 }
 
 /// One data row.
@@ -140,7 +148,7 @@ impl Rows {
                     self.record.clone()
                 }
             };
-            let line = record.position().map_or(0, csv::Position::line);
+            let line = start_line(&self.csv, &record);
             let mut cells: Vec<String> = record.iter().map(clean).collect();
             if cells.iter().all(String::is_empty) {
                 continue;
@@ -195,9 +203,10 @@ fn sample_records(sample: &str, delimiter: u8) -> Vec<(u64, Vec<String>)> {
     let mut reader =
         csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(sample.as_bytes());
     let mut records = Vec::new();
-    for record in reader.records().take(SNIFF_RECORDS + 1) {
-        let Ok(record) = record else { break };
-        let line = record.position().map_or(1, csv::Position::line);
+    let mut record = csv::StringRecord::new();
+    while records.len() <= SNIFF_RECORDS {
+        let Ok(true) = reader.read_record(&mut record) else { break };
+        let line = start_line(&reader, &record);
         let cells: Vec<String> = record.iter().map(clean).collect();
         if cells.iter().all(String::is_empty) {
             continue;
@@ -237,18 +246,26 @@ fn modal_width(widths: impl Iterator<Item = usize>) -> Option<usize> {
     counts.into_iter().max_by_key(|(width, count)| (*count, *width)).map(|(width, _)| width)
 }
 
-/// Finds the header: the first record filled about as fully as the data
-/// rows, above which title rows (a lone title, a unit line) are skipped.
-/// Answers the records to skip and whether a header exists at all (a first
-/// row of numbers is data).
+/// Finds the header: the first record about as wide as the data rows and
+/// about as filled, above which title rows (a lone title, a unit line, a
+/// "Region:;Germany" note) are skipped. Widths count empty cells too, since
+/// data rows often hold placeholders. Answers the records to skip and
+/// whether a header exists at all (a first row of numbers is data).
 fn find_header(records: &[(u64, Vec<String>)]) -> (usize, bool) {
     let filled = |cells: &Vec<String>| cells.iter().filter(|c| !c.is_empty()).count();
-    let Some(modal) = modal_width(records.iter().map(|(_, cells)| filled(cells))) else { return (0, true) };
-    let threshold = ((modal as f64) * 0.6).ceil().max(1.0) as usize;
-    let index = records.iter().position(|(_, cells)| filled(cells) >= threshold).unwrap_or(0);
+    let Some(width) = modal_width(records.iter().map(|(_, cells)| cells.len())) else { return (0, true) };
+    let typical_filled =
+        modal_width(records.iter().filter(|(_, cells)| cells.len() == width).map(|(_, cells)| filled(cells)))
+            .unwrap_or(1);
+    let min_width = ((width as f64) * 0.6).ceil() as usize;
+    let min_filled = ((typical_filled as f64) * 0.5).ceil().max(1.0) as usize;
+    let index =
+        records.iter().position(|(_, cells)| cells.len() >= min_width && filled(cells) >= min_filled).unwrap_or(0);
     let cells = &records[index].1;
     let non_empty: Vec<&String> = cells.iter().filter(|c| !c.is_empty()).collect();
-    let numeric = non_empty.iter().filter(|c| infer::parse_number(c).is_some()).count();
+    // Years are what statistical tables put in their header, so they do not count as data.
+    let is_year = |cell: &str| cell.len() == 4 && cell.parse::<u16>().is_ok_and(|year| (1800..=2200).contains(&year));
+    let numeric = non_empty.iter().filter(|c| !is_year(c) && infer::parse_number(c).is_some()).count();
     let looks_like_data = !non_empty.is_empty() && numeric * 2 > non_empty.len();
     (index, !looks_like_data)
 }

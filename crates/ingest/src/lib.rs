@@ -38,7 +38,7 @@ pub struct IngestOptions {
     pub encoding: Option<String>,
     /// Field delimiter.
     pub delimiter: Option<u8>,
-    /// Rows above the header (title rows) to skip; detected when `None`.
+    /// Non-blank rows above the header (titles, units) to skip; detected when `None`.
     pub skip_rows: Option<usize>,
     /// A Frictionless Table Schema whose field types override inference.
     pub schema: Option<DeclaredSchema>,

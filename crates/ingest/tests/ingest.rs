@@ -1,0 +1,330 @@
+//! Ingest end to end on files written the way real exports are: each case
+//! writes its bytes, ingests them, and reads the Parquet back. The shared
+//! conformance corpora are loaded too when `../shared` is beside the repo.
+//! Issue 3.
+
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch};
+use arrow_schema::DataType;
+use gongshu_ingest::{DeclaredSchema, IngestError, IngestOptions, Ingested, ingest};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+struct Loaded {
+    report: Ingested,
+    batch: RecordBatch,
+}
+
+impl Loaded {
+    fn column_type(&self, name: &str) -> DataType {
+        self.batch.schema().field_with_name(name).unwrap().data_type().clone()
+    }
+
+    /// The column's values rendered as text (nulls as `∅`).
+    fn text(&self, name: &str) -> Vec<String> {
+        let index = self.batch.schema().index_of(name).unwrap();
+        let column = self.batch.column(index);
+        let formatter = formatter(column.as_ref());
+        (0..column.len()).map(|row| if column.is_null(row) { "∅".into() } else { formatter(row) }).collect()
+    }
+}
+
+/// A formatter for the few types ingest writes.
+fn formatter<'a>(column: &'a dyn Array) -> Box<dyn Fn(usize) -> String + 'a> {
+    match column.data_type() {
+        DataType::Utf8 => Box::new(move |row| column.as_string::<i32>().value(row).to_owned()),
+        DataType::Int64 => {
+            Box::new(move |row| column.as_primitive::<arrow_array::types::Int64Type>().value(row).to_string())
+        }
+        DataType::Float64 => {
+            Box::new(move |row| column.as_primitive::<arrow_array::types::Float64Type>().value(row).to_string())
+        }
+        DataType::Decimal128(_, _) => {
+            Box::new(move |row| column.as_primitive::<arrow_array::types::Decimal128Type>().value_as_string(row))
+        }
+        DataType::Date32 => Box::new(move |row| {
+            let days = column.as_primitive::<arrow_array::types::Date32Type>().value(row);
+            (chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap() + chrono::Duration::days(days.into())).to_string()
+        }),
+        DataType::Boolean => Box::new(move |row| column.as_boolean().value(row).to_string()),
+        DataType::Timestamp(_, _) => Box::new(move |row| {
+            let micros = column.as_primitive::<arrow_array::types::TimestampMicrosecondType>().value(row);
+            chrono::DateTime::from_timestamp_micros(micros).unwrap().naive_utc().to_string()
+        }),
+        other => panic!("unexpected type {other}"),
+    }
+}
+
+fn load_file(path: &Path, options: &IngestOptions) -> Result<Loaded, IngestError> {
+    let output = tempfile::NamedTempFile::new().unwrap();
+    let report = ingest(path, options, output.path(), &|_| {})?;
+    let file = std::fs::File::open(output.path()).unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let batches: Vec<RecordBatch> = reader.collect::<Result<_, _>>().unwrap();
+    let schema = batches
+        .first()
+        .map(|b| b.schema())
+        .unwrap_or_else(|| std::sync::Arc::new(gongshu_ingest::arrow_schema(&report.columns)));
+    let batch = single_batch(&schema, &batches);
+    assert_eq!(batch.num_rows() as u64, report.row_count);
+    Ok(Loaded { report, batch })
+}
+
+fn single_batch(schema: &arrow_schema::SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
+    match batches {
+        [] => RecordBatch::new_empty(schema.clone()),
+        [one] => one.clone(),
+        _ => panic!("tests keep files under one batch"),
+    }
+}
+
+fn load_bytes(name: &str, bytes: &[u8], options: &IngestOptions) -> Result<Loaded, IngestError> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    load_file(&path, options)
+}
+
+fn load(name: &str, bytes: &[u8]) -> Loaded {
+    load_bytes(name, bytes, &IngestOptions::default()).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn gb18030(text: &str) -> Vec<u8> {
+    encoding_rs::GB18030.encode(text).0.into_owned()
+}
+
+#[test]
+fn gbk_export_with_title_rows_and_crlf() {
+    let text = "2023年各地区生产总值\r\n单位：亿元\r\n\r\n地区,行政区划代码,国内生产总值,统计日期\r\n北京市,110000,\"43,760.7\",2023年12月31日\r\n天津市,120000,\"16,737.3\",2023年12月31日\r\n河北省,130000,\"43,944.1\",2023年12月31日\r\n";
+    let loaded = load("gdp.csv", &gb18030(text));
+    assert_eq!(loaded.report.encoding, "gb18030");
+    assert_eq!(loaded.report.header_line, 4);
+    assert_eq!(loaded.text("地区"), ["北京市", "天津市", "河北省"]);
+    assert_eq!(loaded.column_type("行政区划代码"), DataType::Int64);
+    assert_eq!(loaded.column_type("国内生产总值"), DataType::Decimal128(38, 1));
+    assert_eq!(loaded.text("国内生产总值"), ["43760.7", "16737.3", "43944.1"]);
+    assert_eq!(loaded.text("统计日期"), ["2023-12-31"; 3]);
+}
+
+#[test]
+fn cjk_extension_characters_round_trip_from_gb18030() {
+    // U+20000 and U+2A6A5 need GB18030's four-byte sequences; GBK cannot hold them.
+    let text = "姓名,村名\n张𠀀,𪚥村\n李四,北村\n";
+    let loaded = load("names.csv", &gb18030(text));
+    assert_eq!(loaded.text("姓名"), ["张𠀀", "李四"]);
+    assert_eq!(loaded.text("村名"), ["𪚥村", "北村"]);
+}
+
+#[test]
+fn utf16_tab_separated_and_big5() {
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in "地区\t人口\r\n北京\t2189\r\n上海\t2487\r\n".encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    let loaded = load("population.txt", &utf16);
+    assert_eq!(loaded.report.delimiter, "tab");
+    assert_eq!(loaded.text("地区"), ["北京", "上海"]);
+    assert_eq!(loaded.column_type("人口"), DataType::Int64);
+
+    let big5 = encoding_rs::BIG5
+        .encode("縣市,人口數,面積\n臺北市,2602418,271.7997\n新北市,3974911,2052.5667\n臺中市,2774200,2214.8968\n")
+        .0
+        .into_owned();
+    let loaded = load("taiwan.csv", &big5);
+    assert_eq!(loaded.report.encoding, "Big5");
+    assert_eq!(loaded.text("縣市"), ["臺北市", "新北市", "臺中市"]);
+}
+
+#[test]
+fn line_endings_quotes_and_multiline_fields() {
+    let cr_only = load("cr.csv", b"a,b\r1,x\r2,y\r");
+    assert_eq!(cr_only.text("b"), ["x", "y"]);
+    let multiline = load("multi.csv", "名称,说明\n甲,\"第一行\n第二行\"\n乙,\"含,逗号\"\n".as_bytes());
+    assert_eq!(multiline.text("说明"), ["第一行\n第二行", "含,逗号"]);
+    let psv = load("data.psv", b"a|b\n1|2\n");
+    assert_eq!(psv.report.delimiter, "|");
+}
+
+#[test]
+fn codes_identifiers_numbers_and_dates_get_their_types() {
+    let text = "统一社会信用代码,身份证号,邮编,金额,人数,日期,时间,是否有效\n\
+        91350100M000100Y43,110101199003074578,010010,\"1,234.50\",\"1,200\",2024-01-02,2024-01-02 08:30:00,是\n\
+        91330100MA2H0D7X3Y,330106198512120013,310000,-7.25,35,2024/1/3,2024-01-03 09:00:00,否\n\
+        91110000100000000X,440301200001010027,100000,0,0,20240104,2024-01-04 10:15:30,是\n";
+    let loaded = load("registry.csv", text.as_bytes());
+    assert_eq!(loaded.column_type("统一社会信用代码"), DataType::Utf8);
+    assert_eq!(loaded.column_type("身份证号"), DataType::Utf8);
+    assert_eq!(loaded.text("邮编"), ["010010", "310000", "100000"], "leading zeros stay");
+    assert_eq!(loaded.column_type("金额"), DataType::Decimal128(38, 2));
+    assert_eq!(loaded.text("金额"), ["1234.50", "-7.25", "0.00"]);
+    assert_eq!(loaded.text("人数"), ["1200", "35", "0"]);
+    assert_eq!(loaded.text("日期"), ["2024-01-02", "2024-01-03", "2024-01-04"]);
+    assert_eq!(loaded.column_type("时间"), DataType::Timestamp(arrow_schema::TimeUnit::Microsecond, None));
+    assert_eq!(loaded.text("是否有效"), ["true", "false", "true"]);
+    let profile = &loaded.report.profile;
+    assert_eq!(profile.columns[3].min.as_deref(), Some("-7.25"));
+    assert_eq!(profile.duplicate_rows, 0);
+}
+
+#[test]
+fn types_are_inferred_over_the_whole_file() {
+    // A code column whose first thousand values look like numbers.
+    let mut text = String::from("code,value\n");
+    for i in 0..1000 {
+        text.push_str(&format!("{},{i}\n", 100_000 + i));
+    }
+    text.push_str("00123,1000\n");
+    let loaded = load("late.csv", text.as_bytes());
+    assert_eq!(loaded.column_type("code"), DataType::Utf8, "the last row's leading zero makes it a code");
+    assert_eq!(loaded.text("code")[1000], "00123");
+    assert_eq!(loaded.column_type("value"), DataType::Int64);
+}
+
+#[test]
+fn ragged_rows_are_padded_or_refused_with_their_line() {
+    let loaded = load("short.csv", b"a,b,c\n1,2,3\n4,5\n,,\n7,8,9,,\n");
+    assert_eq!(loaded.text("c"), ["3", "∅", "9"]);
+    assert_eq!(loaded.report.warnings.len(), 1);
+    assert_eq!(loaded.report.warnings[0].line, 3);
+
+    let error = load_bytes("long.csv", b"a,b\n1,2\n3,4,surprise\n", &IngestOptions::default()).err().unwrap();
+    let message = error.to_string();
+    assert!(message.contains("line 3") && message.contains("surprise"), "{message}");
+}
+
+#[test]
+fn empty_header_cells_and_duplicates_get_names() {
+    let loaded = load("blank.csv", ",人均国内生产总值,人均国内生产总值\n1978年,381.75,1\n1979年,419.78,2\n".as_bytes());
+    let names: Vec<String> = loaded.report.columns.iter().map(|c| c.name.clone()).collect();
+    assert_eq!(names, ["column_1", "人均国内生产总值", "人均国内生产总值_2"]);
+    assert_eq!(loaded.text("column_1"), ["1978年", "1979年"]);
+}
+
+#[test]
+fn a_declared_schema_overrides_inference_and_is_enforced() {
+    let schema = DeclaredSchema::from_json(
+        r#"{"fields": [{"name": "code", "type": "string"}, {"name": "n", "type": "integer"}]}"#,
+    )
+    .unwrap();
+    let options = IngestOptions { schema: Some(schema.clone()), ..Default::default() };
+    let loaded = load_bytes("declared.csv", b"code,n\n110000,1\n120000,2\n", &options).unwrap();
+    assert_eq!(loaded.column_type("code"), DataType::Utf8);
+    assert_eq!(loaded.text("code"), ["110000", "120000"]);
+
+    let error = load_bytes("declared.csv", b"code,n\n110000,1\n120000,two\n", &options).err().unwrap().to_string();
+    assert!(error.contains("line 3") && error.contains("`n`") && error.contains("integer"), "{error}");
+    let unknown = DeclaredSchema::from_json(r#"{"fields": [{"name": "missing"}]}"#).unwrap();
+    let options = IngestOptions { schema: Some(unknown), ..Default::default() };
+    let error = load_bytes("declared.csv", b"code,n\n1,2\n", &options).err().unwrap().to_string();
+    assert!(error.contains("missing") && error.contains("code, n"), "{error}");
+}
+
+#[test]
+fn overrides_and_bad_input() {
+    let text = gb18030("名称;数量\n甲;1\n");
+    let options = IngestOptions { encoding: Some("gbk".into()), delimiter: Some(b';'), ..Default::default() };
+    let loaded = load_bytes("semi.txt", &text, &options).unwrap();
+    assert_eq!(loaded.text("名称"), ["甲"]);
+    let options = IngestOptions { skip_rows: Some(1), ..Default::default() };
+    let loaded = load_bytes("skip.csv", b"title\na,b\n1,2\n", &options).unwrap();
+    assert_eq!(loaded.report.columns[0].name, "a");
+
+    assert!(matches!(load_bytes("empty.csv", b"", &IngestOptions::default()), Err(IngestError::Empty)));
+    let header_only = load("header.csv", b"a,b\n");
+    assert_eq!(header_only.report.row_count, 0);
+    let options = IngestOptions { encoding: Some("ebcdic-klingon".into()), ..Default::default() };
+    assert!(matches!(load_bytes("x.csv", b"a\n1\n", &options), Err(IngestError::UnknownEncoding(_))));
+    assert!(matches!(load_bytes("x.docx", b"PK", &IngestOptions::default()), Err(IngestError::UnsupportedFormat(_))));
+}
+
+#[test]
+fn duplicate_rows_and_content_hash() {
+    let first = load("dup.csv", b"a,b\n1,x\n1,x\n2,y\n");
+    assert_eq!(first.report.profile.duplicate_rows, 1);
+    let again = load("dup.csv", b"a,b\n1,x\n1,x\n2,y\n");
+    assert_eq!(first.report.content_hash, again.report.content_hash, "the same input gives the same file");
+    assert_eq!(first.report.content_hash.len(), 64);
+}
+
+/// The shared conformance corpora, when `../shared` is beside the repository.
+fn conformance() -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/conformance");
+    match std::fs::metadata(&path) {
+        Ok(_) => Some(path),
+        Err(_) => {
+            eprintln!("notice: ../shared/data/conformance is absent; skipping the conformance corpora");
+            None
+        }
+    }
+}
+
+#[test]
+fn the_same_nbs_table_in_three_encodings_loads_identically() {
+    let Some(corpus) = conformance() else { return };
+    let gbk = load_file(&corpus.join("encodings/nbs_gdp_gbk_crlf.csv"), &IngestOptions::default()).unwrap();
+    let utf8 = load_file(&corpus.join("encodings/nbs_gdp_utf8bom_crlf.csv"), &IngestOptions::default()).unwrap();
+    let utf16 = load_file(&corpus.join("encodings/nbs_gdp_utf16le_bom_tab.txt"), &IngestOptions::default()).unwrap();
+    assert_eq!(gbk.report.encoding, "gb18030");
+    assert_eq!(utf16.report.encoding, "UTF-16LE");
+    assert_eq!(gbk.report.columns, utf8.report.columns);
+    assert_eq!(gbk.report.columns, utf16.report.columns);
+    assert_eq!(gbk.batch, utf8.batch);
+    assert_eq!(gbk.batch, utf16.batch);
+    assert!(gbk.report.row_count > 30);
+}
+
+#[test]
+fn messy_real_files_load_or_fail_clearly() {
+    let Some(corpus) = conformance() else { return };
+    let mut loaded = 0;
+    for folder in ["messytables", "ckanext-xloader", "encodings"] {
+        for entry in std::fs::read_dir(corpus.join(folder)).unwrap() {
+            let path = entry.unwrap().path();
+            let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if !matches!(extension, "csv" | "tsv" | "psv" | "ssv" | "txt") {
+                continue;
+            }
+            let output = tempfile::NamedTempFile::new().unwrap();
+            match ingest(&path, &IngestOptions::default(), output.path(), &|_| {}) {
+                Ok(report) => {
+                    loaded += 1;
+                    assert!(!report.columns.is_empty(), "{}", path.display());
+                }
+                Err(error) => {
+                    // A refusal must say where and what.
+                    let message = error.to_string();
+                    assert!(
+                        message.contains("line") || matches!(error, IngestError::Empty),
+                        "{}: {message}",
+                        path.display()
+                    );
+                    eprintln!("refused {}: {message}", path.display());
+                }
+            }
+        }
+    }
+    assert!(loaded >= 30, "only {loaded} files loaded");
+
+    let big5 = load_file(&corpus.join("messytables/characters.csv"), &IngestOptions::default()).unwrap();
+    assert_eq!(big5.report.encoding, "Big5");
+    assert!(big5.text("景點中文名稱").iter().any(|name| name.contains("國家風景區")));
+    let utf16 = load_file(&corpus.join("messytables/utf-16le_encoded.csv"), &IngestOptions::default()).unwrap();
+    assert!(utf16.report.row_count > 0);
+    // Title, notes and placeholder rows above a header of years, `;`-separated.
+    let padded = load_file(&corpus.join("messytables/weird_head_padding.csv"), &IngestOptions::default()).unwrap();
+    assert_eq!(padded.report.header_line, 12);
+    assert!(padded.report.columns.iter().any(|c| c.name == "1985"));
+    let cr = load_file(&corpus.join("messytables/mixedGLB.csv"), &IngestOptions::default()).unwrap();
+    assert!(cr.report.row_count > 1, "CR-only line ends split rows");
+}
+
+#[test]
+fn nbs_annual_tables_keep_their_row_labels() {
+    let Some(corpus) = conformance() else { return };
+    let population =
+        load_file(&corpus.join("nbs-annual-1978-2014/人口/总人口.csv"), &IngestOptions::default()).unwrap();
+    let first = &population.report.columns[0];
+    assert_eq!(population.column_type(&first.name), DataType::Utf8);
+    assert!(population.text(&first.name).iter().any(|label| label.ends_with('年')));
+}
