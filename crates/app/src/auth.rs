@@ -83,13 +83,14 @@ impl App {
             return Err(AppError::Unauthenticated("this API token has expired"));
         }
         let user = tx.user(&token.user_id).await?;
-        let memberships = tx
-            .memberships(&user.id)
-            .await?
-            .into_iter()
-            .map(|m| Membership { org_id: m.org_id, org_kind: m.org_kind, role: m.role })
-            .collect();
-        Ok(Subject::User { user_id: user.id, system_admin: user.system_admin, memberships })
+        subject_for(&mut tx, user).await
+    }
+
+    /// The subject a user acts as, for the command line's `--as-user`.
+    pub async fn subject_of(&self, username: &str) -> AppResult<Subject> {
+        let mut tx = self.store.read().await?;
+        let user = tx.user_by_username(username.trim()).await?;
+        subject_for(&mut tx, user).await
     }
 
     /// Signs in with a password and issues a token.
@@ -196,4 +197,18 @@ impl App {
             Subject::Anonymous => Err(AppError::Unauthenticated("this needs an API token")),
         }
     }
+}
+
+/// The subject a user speaks as: their roles, read now.
+async fn subject_for(
+    tx: &mut Box<dyn gongshu_metadata::Transaction>,
+    user: gongshu_domain::User,
+) -> AppResult<Subject> {
+    let memberships = tx
+        .memberships(&user.id)
+        .await?
+        .into_iter()
+        .map(|m| Membership { org_id: m.org_id, org_kind: m.org_kind, role: m.role })
+        .collect();
+    Ok(Subject::User { user_id: user.id, system_admin: user.system_admin, memberships })
 }

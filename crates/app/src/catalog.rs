@@ -517,19 +517,23 @@ pub(crate) async fn pending_registration(
     Ok(tx.registrations(&filter).await?.items.pop())
 }
 
-/// History as `subject` may read it: who acted is shown to the bureau,
-/// auditors and the entry's provider; the public and other departments see
-/// what happened and when, not who did it (objectors stay anonymous).
+/// Whether `subject` may see who acted on something `owner_org_id` owns:
+/// the bureau, auditors and the owner may; the public and other departments
+/// see what happened and when, not who did it (objectors stay anonymous).
+pub(crate) fn actor_may_see(subject: &Subject, owner_org_id: &str) -> bool {
+    match visible_orgs(subject) {
+        None => true,
+        Some(orgs) => orgs.iter().any(|org| org == owner_org_id),
+    }
+}
+
+/// History as `subject` may read it (see [`actor_may_see`]).
 pub(crate) fn redact_actors(
     subject: &Subject,
     owner_org_id: &str,
     mut history: Vec<HistoryEntry>,
 ) -> Vec<HistoryEntry> {
-    let sees_actors = match visible_orgs(subject) {
-        None => true,
-        Some(orgs) => orgs.iter().any(|org| org == owner_org_id),
-    };
-    if !sees_actors {
+    if !actor_may_see(subject, owner_org_id) {
         for entry in &mut history {
             entry.actor_user_id = None;
         }

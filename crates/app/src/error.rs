@@ -42,7 +42,7 @@ pub enum AppError {
     },
     /// The store failed; the details are logged, not shown.
     #[error("internal error: {0}")]
-    Internal(StoreError),
+    Internal(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl AppError {
@@ -65,7 +65,7 @@ impl From<StoreError> for AppError {
                 en: "a record with the same unique value already exists".into(),
                 zh: "已存在具有相同唯一值的记录".into(),
             },
-            other => AppError::Internal(other),
+            other => AppError::Internal(Box::new(other)),
         }
     }
 }

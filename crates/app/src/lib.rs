@@ -15,10 +15,13 @@ mod error;
 mod one_source;
 mod orgs;
 mod registrations;
+mod versions;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::{FixedOffset, NaiveDate};
+use gongshu_datafiles::DataStore;
 use gongshu_domain::{HistoryEntry, RegionCode, WorkingCalendar};
 use gongshu_metadata::{MetadataStore, Transaction};
 use gongshu_policy::{Action, Decision, Subject};
@@ -27,9 +30,11 @@ pub use auth::{IssuedToken, NewToken};
 pub use catalog::{FileRegistration, ResourceList, ResourceQuery, ResourceView};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
+pub use gongshu_ingest::Progress as LoadProgress;
 pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};
 pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
+pub use versions::LoadOptions;
 
 /// Result of a use case.
 pub type AppResult<T> = Result<T, AppError>;
@@ -69,10 +74,24 @@ impl Default for RegistrationRules {
     }
 }
 
-/// The application: the store, the clock and the jurisdiction's rules.
+/// Where the application keeps things.
+#[derive(Clone)]
+pub struct Stores {
+    /// Catalog, workflows and history.
+    pub metadata: Arc<dyn MetadataStore>,
+    /// The data files of versions.
+    pub data: DataStore,
+    /// A local directory for files being loaded (uploads, Parquet being
+    /// written) before they go to the data store.
+    pub scratch: PathBuf,
+}
+
+/// The application: the stores, the clock and the jurisdiction's rules.
 #[derive(Clone)]
 pub struct App {
     store: Arc<dyn MetadataStore>,
+    data: DataStore,
+    scratch: PathBuf,
     clock: Arc<dyn Clock>,
     calendar: WorkingCalendar,
     rules: RegistrationRules,
@@ -80,13 +99,8 @@ pub struct App {
 
 impl App {
     /// Wires the application.
-    pub fn new(
-        store: Arc<dyn MetadataStore>,
-        clock: Arc<dyn Clock>,
-        calendar: WorkingCalendar,
-        rules: RegistrationRules,
-    ) -> Self {
-        App { store, clock, calendar, rules }
+    pub fn new(stores: Stores, clock: Arc<dyn Clock>, calendar: WorkingCalendar, rules: RegistrationRules) -> Self {
+        App { store: stores.metadata, data: stores.data, scratch: stores.scratch, clock, calendar, rules }
     }
 
     /// The same application with another clock (the demo replays the past).

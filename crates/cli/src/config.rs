@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use chrono::{FixedOffset, NaiveDate};
 use gongshu_app::RegistrationRules;
+use gongshu_datafiles::{DataStore, S3Settings};
 use gongshu_domain::{RegionCode, WorkingCalendar};
 use serde::Deserialize;
 
@@ -42,12 +43,30 @@ impl Default for ServerConfig {
 pub(crate) struct StorageConfig {
     pub(crate) data_dir: PathBuf,
     pub(crate) database_url: String,
+    /// S3-compatible storage for data files; local files under the data
+    /// directory when absent.
+    pub(crate) s3: Option<S3Config>,
 }
 
 impl Default for StorageConfig {
     fn default() -> Self {
-        StorageConfig { data_dir: PathBuf::from("gongshu-data"), database_url: String::new() }
+        StorageConfig { data_dir: PathBuf::from("gongshu-data"), database_url: String::new(), s3: None }
     }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct S3Config {
+    pub(crate) endpoint: String,
+    pub(crate) bucket: String,
+    pub(crate) prefix: String,
+    pub(crate) region: String,
+    /// From `AWS_ACCESS_KEY_ID`, never from the file.
+    #[serde(skip)]
+    pub(crate) access_key_id: Option<String>,
+    /// From `AWS_SECRET_ACCESS_KEY`, never from the file.
+    #[serde(skip)]
+    pub(crate) secret_access_key: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -109,6 +128,24 @@ impl Config {
         if let Some(url) = env.get("GONGSHU_DATABASE_URL") {
             config.storage.database_url = url.clone();
         }
+        if let Some(bucket) = env.get("GONGSHU_S3_BUCKET") {
+            config.storage.s3.get_or_insert_with(S3Config::default).bucket = bucket.clone();
+        }
+        if let Some(s3) = &mut config.storage.s3 {
+            // The usual AWS variables, so existing deployments' credentials work.
+            let get = |key: &str| env.get(key).filter(|v| !v.is_empty()).cloned();
+            if let Some(endpoint) = get("GONGSHU_S3_ENDPOINT").or_else(|| get("AWS_ENDPOINT_URL")) {
+                s3.endpoint = endpoint;
+            }
+            if let Some(prefix) = get("GONGSHU_S3_PREFIX") {
+                s3.prefix = prefix;
+            }
+            if let Some(region) = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION")) {
+                s3.region = region;
+            }
+            s3.access_key_id = get("AWS_ACCESS_KEY_ID");
+            s3.secret_access_key = get("AWS_SECRET_ACCESS_KEY");
+        }
         if let Some(listen) = overrides.listen {
             config.server.listen = listen;
         }
@@ -157,6 +194,22 @@ impl Config {
         }
     }
 
+    /// The data store: S3 when configured, else `<data_dir>/objects`.
+    pub(crate) fn data_store(&self) -> anyhow::Result<DataStore> {
+        let store = match &self.storage.s3 {
+            Some(s3) => DataStore::s3(&S3Settings {
+                endpoint: Some(s3.endpoint.clone()).filter(|e| !e.is_empty()),
+                bucket: s3.bucket.clone(),
+                prefix: s3.prefix.clone(),
+                region: s3.region.clone(),
+                access_key_id: s3.access_key_id.clone(),
+                secret_access_key: s3.secret_access_key.clone(),
+            }),
+            None => DataStore::local(&self.storage.data_dir.join("objects")),
+        };
+        store.context("cannot open the data store")
+    }
+
     /// The registration rules.
     pub(crate) fn rules(&self) -> anyhow::Result<RegistrationRules> {
         let r = &self.registration;
@@ -186,7 +239,7 @@ impl Config {
 /// The process environment, read once.
 #[allow(clippy::disallowed_methods, reason = "the config module is where the environment is read")]
 pub(crate) fn process_env() -> HashMap<String, String> {
-    std::env::vars().filter(|(key, _)| key.starts_with("GONGSHU_")).collect()
+    std::env::vars().filter(|(key, _)| key.starts_with("GONGSHU_") || key.starts_with("AWS_")).collect()
 }
 
 #[cfg(test)]

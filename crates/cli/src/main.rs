@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use gongshu_app::{App, NewOrganization, NewToken, NewUser, SystemClock, demo, system_subject};
+use gongshu_app::{App, NewOrganization, NewToken, NewUser, Stores, SystemClock, demo, system_subject};
 use gongshu_metadata::SqlStore;
 
 use crate::config::{Config, Overrides};
@@ -65,6 +65,32 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Load a file (CSV, TSV, PSV, TXT) as the next version of a resource.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+struct ImportArgs {
+    /// The resource's id.
+    #[arg(long)]
+    resource: String,
+    /// The file to load.
+    file: std::path::PathBuf,
+    /// Encoding (utf-8, gbk, gb18030, big5, utf-16le …) [default: detected].
+    #[arg(long)]
+    encoding: Option<String>,
+    /// Delimiter: one character or `tab` [default: sniffed].
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// Non-blank rows above the header to skip [default: detected].
+    #[arg(long)]
+    skip_rows: Option<usize>,
+    /// A Frictionless Table Schema (JSON file) whose types override inference.
+    #[arg(long)]
+    schema: Option<std::path::PathBuf>,
+    /// Load as this user (their roles apply and the history names them) [default: the platform itself].
+    #[arg(long)]
+    as_user: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -220,7 +246,51 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.revoke_token(&system, &id).await?;
             writeln!(stdout, "revoked {id}")?;
         }
+        Command::Import(args) => {
+            drop(stdout);
+            import(&app, args).await?;
+        }
     }
+    Ok(())
+}
+
+/// `gongshu import`: loads a file with a progress bar on standard error.
+async fn import(app: &App, args: ImportArgs) -> anyhow::Result<()> {
+    let subject = match &args.as_user {
+        Some(username) => app.subject_of(username).await?,
+        None => system_subject(),
+    };
+    let schema_json = match &args.schema {
+        Some(path) => Some(std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?),
+        None => None,
+    };
+    let size = std::fs::metadata(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?.len();
+    let bar = indicatif::ProgressBar::new(size);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{prefix:>9} [{bar:30}] {bytes}/{total_bytes} {msg} ({eta})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let progress_bar = bar.clone();
+    let progress = Arc::new(move |p: gongshu_app::LoadProgress| {
+        progress_bar.set_prefix(if p.pass == 1 { "reading" } else { "writing" });
+        progress_bar.set_position(p.bytes);
+        progress_bar.set_message(format!("{} rows", p.rows));
+    });
+    let name = args.file.file_name().and_then(|n| n.to_str()).unwrap_or("upload").to_owned();
+    let options = gongshu_app::LoadOptions {
+        encoding: args.encoding,
+        delimiter: args.delimiter,
+        skip_rows: args.skip_rows,
+        schema_json,
+    };
+    let result = app.load_version(&subject, &args.resource, &args.file, &name, &options, progress).await;
+    bar.finish_and_clear();
+    let version = result?;
+    println!(
+        "loaded {name} as version {} of {}: {} rows, {} bytes of Parquet, sha256 {}",
+        version.version, args.resource, version.row_count, version.parquet_bytes, version.content_hash
+    );
     Ok(())
 }
 
@@ -231,7 +301,10 @@ async fn open(config: &Config) -> anyhow::Result<App> {
         .with_context(|| format!("cannot create the data directory {}", config.storage.data_dir.display()))?;
     let url = config.database_url();
     let store = SqlStore::connect(&url).await.context("cannot open the metadata database")?;
-    Ok(App::new(Arc::new(store), Arc::new(SystemClock), config.calendar()?, config.rules()?))
+    let scratch = config.storage.data_dir.join("tmp");
+    std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
+    let stores = Stores { metadata: Arc::new(store), data: config.data_store()?, scratch };
+    Ok(App::new(stores, Arc::new(SystemClock), config.calendar()?, config.rules()?))
 }
 
 async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()> {

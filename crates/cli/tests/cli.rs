@@ -140,3 +140,33 @@ fn bootstrap_an_instance_from_the_command_line() {
     assert_eq!(status, 200);
     assert!(body.contains("\"username\":\"ops\""), "{body}");
 }
+
+#[test]
+fn import_loads_a_file_as_the_next_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let weather = {
+        let server = serve(dir.path(), true);
+        let (_, body) = get(&server.address, "/api/v1/resources?q=%E5%A4%A9%E6%B0%94", None);
+        let start = body.find("\"id\":\"").unwrap() + 6;
+        body[start..start + 36].to_owned()
+    };
+    let file = dir.path().join("daily weather.csv");
+    std::fs::write(&file, "date,precipitation,temp_max,temp_min,wind,weather\n2016-01-01,0.0,5.6,-2.1,3.1,sun\n")
+        .unwrap();
+    let import = |user: &str, path: &Path| {
+        gongshu(dir.path()).args(["import", "--resource", &weather, "--as-user", user]).arg(path).output().unwrap()
+    };
+    let output = import("qx-editor", &file);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(stdout.contains("as version 2") && stdout.contains("1 rows"), "{stdout}");
+
+    let refused = import("tj-editor", &file);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("forbidden"));
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "a,b\n1,2,3\n").unwrap();
+    let failed = import("qx-editor", &bad);
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!failed.status.success() && stderr.contains("line 2") && stderr.contains("第 2 行"), "{stderr}");
+}

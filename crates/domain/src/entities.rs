@@ -240,3 +240,36 @@ pub struct HistoryEntry {
 /// Entity kinds a [`HistoryEntry`] may name.
 pub const ENTITY_KINDS: &[&str] =
     &["organization", "user", "token", "resource", "registration", "objection", "duplicate_flag"];
+
+/// One immutable version of a resource's data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DatasetVersion {
+    /// Stable id (also names its folder in the data store).
+    pub id: String,
+    /// The resource.
+    pub resource_id: String,
+    /// 1, 2, 3 … per resource.
+    pub version: i64,
+    /// Where its Parquet file is in the data store.
+    pub location: String,
+    /// Data rows.
+    pub row_count: i64,
+    /// Size of the Parquet file.
+    pub parquet_bytes: i64,
+    /// Size of the file it was loaded from.
+    pub source_bytes: i64,
+    /// SHA-256 of the Parquet file, hex.
+    pub content_hash: String,
+    /// Name of the file it was loaded from.
+    pub source_name: String,
+    /// Columns and types, as JSON (written by ingest).
+    pub schema_json: String,
+    /// How it was read (encoding, delimiter, header line, warnings), as JSON.
+    pub load_json: String,
+    /// Quality profile, as JSON.
+    pub profile_json: String,
+    /// Who loaded it.
+    pub created_by: Option<String>,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}

@@ -19,8 +19,8 @@ pub mod resource;
 pub use calendar::WorkingCalendar;
 pub use codes::{OrgCode, RegionCode, RegistrationCode};
 pub use entities::{
-    ApiToken, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection, ObjectionState,
-    Organization, Registration, Resource, User,
+    ApiToken, DatasetVersion, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection,
+    ObjectionState, Organization, Registration, Resource, User,
 };
 pub use error::{InvalidTransition, ValidationError, Validations};
 pub use org::{OrgKind, Role};

@@ -61,6 +61,7 @@ fn api() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(routes::accounts::router())
         .merge(routes::resources::router())
         .merge(routes::registrations::router())
+        .merge(routes::versions::router())
         .split_for_parts()
 }
 

@@ -4,6 +4,7 @@ pub(crate) mod accounts;
 pub(crate) mod meta;
 pub(crate) mod registrations;
 pub(crate) mod resources;
+pub(crate) mod versions;
 
 /// Splits `a,b` query values into a list.
 pub(crate) fn split_list(value: Option<String>) -> Vec<String> {

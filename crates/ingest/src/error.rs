@@ -9,8 +9,10 @@ pub struct RowProblem {
     pub line: u64,
     /// The column's name, when one column is at fault.
     pub column: Option<String>,
-    /// What is wrong.
+    /// What is wrong, in English.
     pub problem: String,
+    /// What is wrong, in Chinese.
+    pub problem_zh: String,
 }
 
 impl std::fmt::Display for RowProblem {
@@ -47,8 +49,13 @@ pub enum IngestError {
     #[error("{0}")]
     Row(RowProblem),
     /// The declared schema does not match the file.
-    #[error("the declared schema does not match the file: {0}")]
-    Schema(String),
+    #[error("the declared schema does not match the file: {en}")]
+    Schema {
+        /// What, in English.
+        en: String,
+        /// What, in Chinese.
+        zh: String,
+    },
     /// Parquet writing failed.
     #[error("cannot write parquet: {0}")]
     Parquet(#[from] parquet::errors::ParquetError),
@@ -62,7 +69,39 @@ impl IngestError {
         IngestError::Io { path: path.display().to_string(), source }
     }
 
-    pub(crate) fn row(line: u64, column: Option<&str>, problem: impl Into<String>) -> Self {
-        IngestError::Row(RowProblem { line, column: column.map(str::to_owned), problem: problem.into() })
+    pub(crate) fn row(line: u64, column: Option<&str>, en: impl Into<String>, zh: impl Into<String>) -> Self {
+        IngestError::Row(RowProblem {
+            line,
+            column: column.map(str::to_owned),
+            problem: en.into(),
+            problem_zh: zh.into(),
+        })
+    }
+
+    pub(crate) fn schema(en: impl Into<String>, zh: impl Into<String>) -> Self {
+        IngestError::Schema { en: en.into(), zh: zh.into() }
+    }
+
+    /// The message in Chinese, for people who read the platform in Chinese.
+    pub fn message_zh(&self) -> String {
+        match self {
+            IngestError::Io { path, .. } => format!("无法读取或写入文件 {path}"),
+            IngestError::UnknownEncoding(label) => {
+                format!("未知编码 `{label}`，可用如 utf-8、gb18030、gbk、big5、utf-16le")
+            }
+            IngestError::UnsupportedFormat(format) => format!("暂不支持 `{format}` 格式；支持 csv、tsv、psv、txt"),
+            IngestError::Empty => "文件为空：未找到表头行".into(),
+            IngestError::Row(problem) => match &problem.column {
+                Some(column) => format!("第 {} 行，列 `{column}`：{}", problem.line, problem.problem_zh),
+                None => format!("第 {} 行：{}", problem.line, problem.problem_zh),
+            },
+            IngestError::Schema { zh, .. } => format!("声明的表结构与文件不符：{zh}"),
+            IngestError::Parquet(_) | IngestError::Arrow(_) => "写入 Parquet 文件失败".into(),
+        }
+    }
+
+    /// Whether the input is at fault (as opposed to this machine).
+    pub fn is_bad_input(&self) -> bool {
+        !matches!(self, IngestError::Parquet(_) | IngestError::Arrow(_))
     }
 }

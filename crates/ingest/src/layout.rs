@@ -101,7 +101,7 @@ impl Layout {
 fn read_record(csv: &mut csv::Reader<Box<dyn Read>>, record: &mut csv::StringRecord) -> Result<bool, IngestError> {
     csv.read_record(record).map_err(|error| {
         let line = error.position().map_or(0, csv::Position::line);
-        IngestError::row(line, None, format!("cannot parse the row: {error}"))
+        IngestError::row(line, None, format!("cannot parse the row: {error}"), format!("无法解析该行：{error}"))
     })
 }
 
@@ -161,6 +161,12 @@ impl Rows {
                         None,
                         format!(
                             "the row has {} cells but the header has {width}; cell {} (`{}`) has no column",
+                            cells.len(),
+                            width + extra + 1,
+                            cells[width + extra]
+                        ),
+                        format!(
+                            "该行有 {} 个单元格，但表头只有 {width} 列；第 {} 个单元格（`{}`）没有对应的列",
                             cells.len(),
                             width + extra + 1,
                             cells[width + extra]

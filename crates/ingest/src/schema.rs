@@ -58,7 +58,9 @@ fn any() -> String {
 impl DeclaredSchema {
     /// Parses a Table Schema document.
     pub fn from_json(json: &str) -> Result<DeclaredSchema, IngestError> {
-        serde_json::from_str(json).map_err(|e| IngestError::Schema(format!("not a Table Schema: {e}")))
+        serde_json::from_str(json).map_err(|e| {
+            IngestError::schema(format!("not a Table Schema: {e}"), format!("不是有效的 Table Schema：{e}"))
+        })
     }
 }
 
@@ -90,11 +92,10 @@ impl Inference {
         if let Some(schema) = schema {
             for field in &schema.fields {
                 let Some(index) = headers.iter().position(|h| *h == field.name) else {
-                    return Err(IngestError::Schema(format!(
-                        "field `{}` is not a column of the file (columns: {})",
-                        field.name,
-                        headers.join(", ")
-                    )));
+                    return Err(IngestError::schema(
+                        format!("field `{}` is not a column of the file (columns: {})", field.name, headers.join(", ")),
+                        format!("字段 `{}` 不是文件中的列（文件的列：{}）", field.name, headers.join(", ")),
+                    ));
                 };
                 declared[index] = match field.field_type.as_str() {
                     "string" => Some(Declared::Text),
@@ -105,10 +106,16 @@ impl Inference {
                     "datetime" => Some(Declared::DateTime),
                     "any" => None,
                     other => {
-                        return Err(IngestError::Schema(format!(
-                            "field `{}` has type `{other}`; supported: string, integer, number, boolean, date, datetime, year, any",
-                            field.name
-                        )));
+                        return Err(IngestError::schema(
+                            format!(
+                                "field `{}` has type `{other}`; supported: string, integer, number, boolean, date, datetime, year, any",
+                                field.name
+                            ),
+                            format!(
+                                "字段 `{}` 的类型 `{other}` 不受支持；可用：string、integer、number、boolean、date、datetime、year、any",
+                                field.name
+                            ),
+                        ));
                     }
                 };
             }
@@ -128,6 +135,7 @@ impl Inference {
                 row.line,
                 None,
                 format!("the row has {} fewer cells than the header; the missing ones are empty", row.short_by),
+                format!("该行比表头少 {} 个单元格，缺少的按空值处理", row.short_by),
             );
         }
         for (index, cell) in row.cells.iter().enumerate() {
@@ -141,6 +149,7 @@ impl Inference {
                     row.line,
                     Some(column),
                     "undecodable bytes were replaced by U+FFFD; check the encoding".into(),
+                    "存在无法解码的字节，已替换为 U+FFFD，请检查文件编码".into(),
                 );
             }
             match self.declared[index] {
@@ -154,6 +163,7 @@ impl Inference {
                                 "`{cell}` is not a valid {} as the declared schema requires",
                                 declared_name(declared)
                             ),
+                            format!("`{cell}` 不是声明的表结构要求的 {}", declared_name(declared)),
                         ));
                     }
                     self.candidates[index].observe(cell);
@@ -163,10 +173,10 @@ impl Inference {
         Ok(())
     }
 
-    fn warn(&mut self, warnings: &mut Vec<RowProblem>, line: u64, column: Option<String>, problem: String) {
+    fn warn(&mut self, warnings: &mut Vec<RowProblem>, line: u64, column: Option<String>, en: String, zh: String) {
         self.warned += 1;
         if warnings.len() < MAX_WARNINGS {
-            warnings.push(RowProblem { line, column, problem });
+            warnings.push(RowProblem { line, column, problem: en, problem_zh: zh });
         }
     }
 

@@ -193,6 +193,7 @@ pub(crate) fn write_parquet(
                     row.line,
                     Some(&columns[index].name),
                     format!("`{cell}` does not convert to {:?}", columns[index].column_type),
+                    format!("`{cell}` 无法转换为 {:?}", columns[index].column_type),
                 ));
             }
             stats[index].observe(cell);

@@ -23,8 +23,8 @@ pub mod testing;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gongshu_domain::{
-    ApiToken, ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection,
-    Organization, Registration, RegistrationState, Resource, ResourceState, Role, User,
+    ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
+    Objection, Organization, Registration, RegistrationState, Resource, ResourceState, Role, User,
 };
 
 pub use error::StoreError;
@@ -194,6 +194,14 @@ pub trait Transaction: Send {
         state: Option<DuplicateFlagState>,
         resource_id: Option<&str>,
     ) -> StoreResult<Vec<DuplicateFlag>>;
+
+    /// Records a version whose file is already in the data store, numbering
+    /// it after the resource's last version; answers the number given.
+    async fn insert_version(&mut self, version: &DatasetVersion) -> StoreResult<i64>;
+    /// A resource's versions, newest first.
+    async fn versions(&mut self, resource_id: &str) -> StoreResult<Vec<DatasetVersion>>;
+    /// One version of a resource, by number.
+    async fn version(&mut self, resource_id: &str, version: i64) -> StoreResult<DatasetVersion>;
 
     /// The next sequence number for registration codes with this prefix.
     async fn next_code_sequence(&mut self, prefix: &str) -> StoreResult<i64>;

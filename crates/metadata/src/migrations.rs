@@ -10,6 +10,7 @@ use crate::sql::Backend;
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("../migrations/0001_init.sql")),
     (2, "search text", include_str!("../migrations/0002_search_text.sql")),
+    (3, "dataset versions", include_str!("../migrations/0003_dataset_version.sql")),
 ];
 
 /// The migrator for `backend`, with the dialect placeholders filled in.

@@ -7,9 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use gongshu_domain::{
-    ApiToken, ApplicationKind, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection,
-    ObjectionState, OrgCode, OrgKind, Organization, RegionCode, Registration, RegistrationCode, RegistrationState,
-    Resource, ResourceDraft, ResourceState, Role, User, entities::ENTITY_KINDS,
+    ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
+    Objection, ObjectionState, OrgCode, OrgKind, Organization, RegionCode, Registration, RegistrationCode,
+    RegistrationState, Resource, ResourceDraft, ResourceState, Role, User, entities::ENTITY_KINDS,
 };
 use serde_json::json;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
@@ -371,6 +371,25 @@ fn flag_from_row(row: &AnyRow) -> StoreResult<DuplicateFlag> {
         opinion: row.try_get("opinion")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
         resolved_at: parse_opt_ts(row.try_get("resolved_at")?)?,
+    })
+}
+
+fn version_from_row(row: &AnyRow) -> StoreResult<DatasetVersion> {
+    Ok(DatasetVersion {
+        id: row.try_get("id")?,
+        resource_id: row.try_get("resource_id")?,
+        version: row.try_get("version")?,
+        location: row.try_get("location")?,
+        row_count: row.try_get("row_count")?,
+        parquet_bytes: row.try_get("parquet_bytes")?,
+        source_bytes: row.try_get("source_bytes")?,
+        content_hash: row.try_get("content_hash")?,
+        source_name: row.try_get("source_name")?,
+        schema_json: row.try_get("schema_json")?,
+        load_json: row.try_get("load_json")?,
+        profile_json: row.try_get("profile_json")?,
+        created_by: row.try_get("created_by")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
     })
 }
 
@@ -935,6 +954,54 @@ impl Transaction for SqlTransaction {
         sql.push(" ORDER BY created_at, id");
         let rows = sql.query().fetch_all(&mut *self.tx).await?;
         rows.iter().map(flag_from_row).collect()
+    }
+
+    async fn insert_version(&mut self, v: &DatasetVersion) -> StoreResult<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(version), 0) + 1 FROM dataset_version WHERE resource_id = $1")
+            .bind(v.resource_id.clone())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let number: i64 = row.try_get(0)?;
+        sqlx::query(
+            "INSERT INTO dataset_version (id, resource_id, version, location, row_count, parquet_bytes, source_bytes, \
+             content_hash, source_name, schema_json, load_json, profile_json, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(v.id.clone())
+        .bind(v.resource_id.clone())
+        .bind(number)
+        .bind(v.location.clone())
+        .bind(v.row_count)
+        .bind(v.parquet_bytes)
+        .bind(v.source_bytes)
+        .bind(v.content_hash.clone())
+        .bind(v.source_name.clone())
+        .bind(v.schema_json.clone())
+        .bind(v.load_json.clone())
+        .bind(v.profile_json.clone())
+        .bind(v.created_by.clone())
+        .bind(ts(v.created_at))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(number)
+    }
+
+    async fn versions(&mut self, resource_id: &str) -> StoreResult<Vec<DatasetVersion>> {
+        let rows = sqlx::query("SELECT * FROM dataset_version WHERE resource_id = $1 ORDER BY version DESC")
+            .bind(resource_id.to_owned())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    async fn version(&mut self, resource_id: &str, version: i64) -> StoreResult<DatasetVersion> {
+        let row = sqlx::query("SELECT * FROM dataset_version WHERE resource_id = $1 AND version = $2")
+            .bind(resource_id.to_owned())
+            .bind(version)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("version", &format!("{resource_id} v{version}")))?;
+        version_from_row(&row)
     }
 
     async fn next_code_sequence(&mut self, prefix: &str) -> StoreResult<i64> {

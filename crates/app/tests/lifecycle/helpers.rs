@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
-use gongshu_app::{App, ManualClock, NewOrganization, NewUser, RegistrationRules, system_subject};
+use gongshu_app::{App, ManualClock, NewOrganization, NewUser, RegistrationRules, Stores, system_subject};
+use gongshu_datafiles::DataStore;
 use gongshu_domain::resource::{DataItem, ResourceDraft};
 use gongshu_domain::{
     DataType, IdentifierKind, OpenAttribute, RegionCode, RegistrationState, ResourceClass, SecurityLevel,
@@ -17,6 +18,7 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 
 pub(crate) struct World {
     pub(crate) app: App,
+    _data: tempfile::TempDir,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) bureau_org: String,
     pub(crate) civil_org: String,
@@ -66,7 +68,13 @@ impl World {
             registry_region: RegionCode::parse("r", "330100").unwrap(),
             ..RegistrationRules::default()
         };
-        let app = App::new(Arc::new(store), clock.clone(), WorkingCalendar::default(), rules);
+        let data = tempfile::tempdir().unwrap();
+        let stores = Stores {
+            metadata: Arc::new(store),
+            data: DataStore::local(&data.path().join("objects")).unwrap(),
+            scratch: data.path().to_owned(),
+        };
+        let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
         let system = system_subject();
         let org = |name: &str, kind: &str| NewOrganization {
             name_zh: name.into(),
@@ -100,7 +108,12 @@ impl World {
         let statistics = subjects.pop().unwrap();
         let civil = subjects.pop().unwrap();
         let reviewer = subjects.pop().unwrap();
-        World { app, clock, bureau_org, civil_org, statistics_org, reviewer, civil, statistics }
+        World { app, _data: data, clock, bureau_org, civil_org, statistics_org, reviewer, civil, statistics }
+    }
+
+    /// The data store the app writes versions to.
+    pub(crate) fn data(&self) -> DataStore {
+        DataStore::local(&self._data.path().join("objects")).unwrap()
     }
 
     /// Moves the clock to the day after `day`, in Beijing.

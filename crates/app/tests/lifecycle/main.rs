@@ -5,7 +5,9 @@
 mod helpers;
 
 use chrono::Duration;
-use gongshu_app::{AppError, DuplicateDecision, FileRegistration, NewToken, ObjectionDecision, ResourceQuery};
+use gongshu_app::{
+    AppError, DuplicateDecision, FileRegistration, LoadOptions, NewToken, ObjectionDecision, ResourceQuery,
+};
 use gongshu_domain::{RegistrationState, ResourceState};
 use gongshu_metadata::{SqlStore, both_backends};
 use gongshu_policy::Subject;
@@ -433,4 +435,72 @@ both_backends!(tokens_are_shown_once_revocable_and_expire, |store: SqlStore| asy
         Err(AppError::Unauthenticated("this API token was revoked"))
     ));
     assert!(matches!(w.app.authenticate("gs_not-a-token").await, Err(AppError::Unauthenticated(_))));
+});
+
+both_backends!(data_versions_load_whole_or_not_at_all, |store: SqlStore| async move {
+    let w = World::new(store).await;
+    let resource = w.app.create_resource(&w.civil, &w.civil_org, draft("社区名录", "社区名称")).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("communities.csv");
+    let gbk = encoding_rs::GB18030.encode("社区名称,邮编,户数\n多福巷社区,010010,\"1,234\"\n草厂社区,010020,987\n").0;
+    std::fs::write(&file, &gbk).unwrap();
+    let no_progress = std::sync::Arc::new(|_| {});
+    let options = LoadOptions::default();
+    let first = w
+        .app
+        .load_version(&w.civil, &resource.id, &file, "communities.csv", &options, no_progress.clone())
+        .await
+        .unwrap();
+    let second = w
+        .app
+        .load_version(&w.civil, &resource.id, &file, "communities.csv", &options, no_progress.clone())
+        .await
+        .unwrap();
+    assert_eq!((first.version, second.version), (1, 2));
+    assert_eq!(first.row_count, 2);
+    assert_eq!(first.content_hash, second.content_hash, "the same file gives the same content");
+    assert!(first.schema_json.contains("\"name\":\"邮编\",\"type\":\"text\""), "{}", first.schema_json);
+
+    // Only the provider loads; another department does not even see the draft.
+    let stranger = w.app.load_version(&w.statistics, &resource.id, &file, "x.csv", &options, no_progress.clone()).await;
+    assert!(matches!(stranger, Err(AppError::NotFound { .. })), "{stranger:?}");
+    let reviewer = w.app.load_version(&w.reviewer, &resource.id, &file, "x.csv", &options, no_progress.clone()).await;
+    assert!(matches!(reviewer, Err(AppError::Forbidden { .. })), "{reviewer:?}");
+
+    // A bad file names the line, in both languages, and leaves no version behind.
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "a,b\n1,2\n3,4,5\n").unwrap();
+    let refused = w.app.load_version(&w.civil, &resource.id, &bad, "bad.csv", &options, no_progress.clone()).await;
+    match refused {
+        Err(AppError::Validation(problems)) => {
+            assert_eq!(problems.0[0].field, "file");
+            assert!(problems.0[0].message_en.contains("line 3"));
+            assert!(problems.0[0].message_zh.contains("第 3 行"));
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let bad_options = LoadOptions { delimiter: Some("::".into()), ..Default::default() };
+    assert!(matches!(
+        w.app.load_version(&w.civil, &resource.id, &file, "x.csv", &bad_options, no_progress.clone()).await,
+        Err(AppError::Validation(_))
+    ));
+    let versions = w.app.versions(&w.civil, &resource.id).await.unwrap();
+    assert_eq!(versions.iter().map(|v| v.version).collect::<Vec<_>>(), [2, 1]);
+
+    // The stored file is the Parquet ingest wrote, readable by any engine.
+    let copy = dir.path().join("v1.parquet");
+    w.data().get_to_file(&first.location, &copy).await.unwrap();
+    let reader =
+        parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&copy).unwrap())
+            .unwrap()
+            .build()
+            .unwrap();
+    let batch = reader.into_iter().next().unwrap().unwrap();
+    use arrow_array::cast::AsArray;
+    assert_eq!(batch.column(1).as_string::<i32>().value(0), "010010", "codes keep their leading zeros");
+
+    let history = w.app.resource_history(&w.civil, &resource.id).await.unwrap();
+    let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
+    assert_eq!(actions, ["create", "load_version", "load_version"]);
+    assert!(history[2].opinion.as_deref().unwrap().starts_with("version 2"));
 });

@@ -7,7 +7,8 @@ use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use chrono::{TimeZone, Utc};
-use gongshu_app::{App, ManualClock, RegistrationRules, demo};
+use gongshu_app::{App, ManualClock, RegistrationRules, Stores, demo};
+use gongshu_datafiles::DataStore;
 use gongshu_domain::{RegionCode, WorkingCalendar};
 use gongshu_metadata::testing::{self, TestStore};
 use http_body_util::BodyExt;
@@ -19,6 +20,7 @@ pub(crate) struct TestApp {
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) admin_token: String,
     _store: TestStore,
+    _data: tempfile::TempDir,
 }
 
 pub(crate) struct Response {
@@ -33,9 +35,21 @@ impl TestApp {
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
         let rules =
             RegistrationRules { registry_region: RegionCode::parse("r", "330100").unwrap(), ..Default::default() };
-        let app = App::new(Arc::new(store.store.clone()), clock.clone(), WorkingCalendar::default(), rules);
+        let data = tempfile::tempdir().unwrap();
+        let stores = Stores {
+            metadata: Arc::new(store.store.clone()),
+            data: DataStore::local(&data.path().join("objects")).unwrap(),
+            scratch: data.path().to_owned(),
+        };
+        let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
         let summary = demo::load(&app).await.unwrap();
-        TestApp { router: gongshu_http_api::router(app), clock, admin_token: summary.admin_token, _store: store }
+        TestApp {
+            router: gongshu_http_api::router(app),
+            clock,
+            admin_token: summary.admin_token,
+            _store: store,
+            _data: data,
+        }
     }
 
     pub(crate) async fn request(
@@ -64,6 +78,18 @@ impl TestApp {
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         Response { status, body }
+    }
+
+    /// Sends a raw body (a file upload).
+    pub(crate) async fn upload(&self, path: &str, token: Option<&str>, bytes: Vec<u8>) -> Response {
+        let mut request = Request::builder().method(Method::POST).uri(path).header("content-type", "text/csv");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = self.router.clone().oneshot(request.body(Body::from(bytes)).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Response { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
     }
 
     pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> Response {

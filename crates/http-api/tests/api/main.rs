@@ -245,3 +245,56 @@ async fn unknown_routes_and_methods_answer_the_error_body() {
     let deadline = t.get("/api/v1/calendar/deadline?from=2026-09-30&days=2", None).await;
     assert_eq!(deadline.body["deadline"], "2026-10-02", "an empty calendar counts only weekends");
 }
+
+#[tokio::test]
+async fn uploading_a_file_makes_a_version() {
+    let t = TestApp::with_demo().await;
+    let editor = t.login("qx-editor").await;
+    let weather =
+        t.get("/api/v1/resources?q=%E5%A4%A9%E6%B0%94", None).await.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let versions = t.get(&format!("/api/v1/resources/{weather}/versions"), None).await;
+    assert_eq!(versions.body.as_array().unwrap().len(), 1, "the demo loaded its file as version 1");
+    assert_eq!(versions.body[0]["row_count"], 1461);
+    assert_eq!(versions.body[0]["created_by"], serde_json::Value::Null, "the public does not see who loaded it");
+
+    let gbk = encoding_rs::GB18030
+        .encode("日期,降水量,天气\r\n2024年1月2日,0.5,小雨\r\n2024年1月3日,-,晴\r\n")
+        .0
+        .into_owned();
+    let path = format!("/api/v1/resources/{weather}/versions?filename=daily.csv");
+    assert_eq!(t.upload(&path, None, gbk.clone()).await.status, StatusCode::UNAUTHORIZED);
+    let created = t.upload(&path, Some(&editor), gbk).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["version"], 2);
+    assert_eq!(created.body["load"]["encoding"], "gb18030");
+    let columns: Vec<(String, String)> = created.body["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["name"].as_str().unwrap().to_owned(), c["type"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        columns,
+        [("日期".into(), "date".into()), ("降水量".into(), "decimal".into()), ("天气".into(), "text".into())]
+    );
+    assert_eq!(created.body["profile"]["columns"][1]["null_count"], 1);
+
+    let bad = t
+        .upload(
+            &format!("/api/v1/resources/{weather}/versions?filename=bad.csv"),
+            Some(&editor),
+            b"a,b\n1,2,3\n".to_vec(),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_json_snapshot!("bad_upload", bad.body);
+    let no_name = t.upload(&format!("/api/v1/resources/{weather}/versions"), Some(&editor), b"a\n1\n".to_vec()).await;
+    assert_eq!(
+        (no_name.status, no_name.body["error"]["details"][0]["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("filename"))
+    );
+    let detail = t.get(&format!("/api/v1/resources/{weather}/versions/2"), Some(&editor)).await;
+    assert_eq!(detail.body["source_name"], "daily.csv");
+    assert!(detail.body["created_by"].is_string(), "the provider sees who loaded it");
+    assert_eq!(t.get(&format!("/api/v1/resources/{weather}/versions/9"), None).await.status, StatusCode::NOT_FOUND);
+}
