@@ -1,0 +1,20 @@
+//! Queries over data versions with DataFusion: table queries (filters,
+//! text search, sort, fields, paging, group-by), read-only SQL, and
+//! streaming encodings for downloads.
+//!
+//! Every query runs in its own `SessionContext`, which sees only the tables
+//! it is handed, under a memory limit and a timeout.
+//!
+//! **Architecture Invariant:** this crate executes; it never decides who may
+//! read what. The access gateway in `app` hands it only tables the caller may
+//! read, and is the only caller.
+
+mod encode;
+mod engine;
+mod error;
+mod params;
+
+pub use encode::{DownloadFormat, encode_stream};
+pub use engine::{QueryEngine, QueryLimits, QueryPage, SqlResult, Table};
+pub use error::QueryError;
+pub use params::{Aggregate, AggregateFunction, Filter, FilterOp, TableQuery};
