@@ -12,6 +12,7 @@ mod catalog;
 pub mod clock;
 pub mod demo;
 mod error;
+mod gateway;
 mod one_source;
 mod orgs;
 mod registrations;
@@ -25,12 +26,15 @@ use gongshu_datafiles::DataStore;
 use gongshu_domain::{HistoryEntry, RegionCode, WorkingCalendar};
 use gongshu_metadata::{MetadataStore, Transaction};
 use gongshu_policy::{Action, Decision, Subject};
+use gongshu_query::{QueryEngine, QueryLimits};
 
 pub use auth::{IssuedToken, NewToken};
 pub use catalog::{FileRegistration, ResourceList, ResourceQuery, ResourceView};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
+pub use gateway::{DataPage, Download};
 pub use gongshu_ingest::Progress as LoadProgress;
+pub use gongshu_query::SqlResult;
 pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};
 pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
@@ -91,6 +95,7 @@ pub struct Stores {
 pub struct App {
     store: Arc<dyn MetadataStore>,
     data: DataStore,
+    query: QueryEngine,
     scratch: PathBuf,
     clock: Arc<dyn Clock>,
     calendar: WorkingCalendar,
@@ -100,7 +105,8 @@ pub struct App {
 impl App {
     /// Wires the application.
     pub fn new(stores: Stores, clock: Arc<dyn Clock>, calendar: WorkingCalendar, rules: RegistrationRules) -> Self {
-        App { store: stores.metadata, data: stores.data, scratch: stores.scratch, clock, calendar, rules }
+        let query = QueryEngine::new(stores.data.object_store(), QueryLimits::default());
+        App { store: stores.metadata, data: stores.data, query, scratch: stores.scratch, clock, calendar, rules }
     }
 
     /// The same application with another clock (the demo replays the past).

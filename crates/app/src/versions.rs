@@ -12,6 +12,7 @@ use gongshu_ingest::{DeclaredSchema, IngestError, IngestOptions, Progress};
 use gongshu_policy::{Action, Subject};
 
 use crate::catalog::actor_may_see;
+use crate::gateway::data_decision;
 use crate::{App, AppError, AppResult, Step, actor_id, authorize, new_id};
 
 /// How to read a file, where detection should not decide.
@@ -182,10 +183,8 @@ impl App {
         let mut tx = self.store.read().await?;
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
         let mut versions = tx.versions(resource_id).await?;
-        if !actor_may_see(subject, &resource.provider_org_id) {
-            for version in &mut versions {
-                version.created_by = None;
-            }
+        for version in &mut versions {
+            redact(subject, &resource, version);
         }
         Ok(versions)
     }
@@ -195,10 +194,28 @@ impl App {
         let mut tx = self.store.read().await?;
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
         let mut version = tx.version(resource_id, number).await?;
-        if !actor_may_see(subject, &resource.provider_org_id) {
-            version.created_by = None;
-        }
+        redact(subject, &resource, &mut version);
         Ok(version)
+    }
+}
+
+/// What of a version's description `subject` may see: who loaded it only
+/// if they may see actors; the quality profile's smallest and largest
+/// values only if they may read the data itself, since those are values.
+fn redact(subject: &Subject, resource: &gongshu_domain::Resource, version: &mut DatasetVersion) {
+    if !actor_may_see(subject, &resource.provider_org_id) {
+        version.created_by = None;
+    }
+    if data_decision(subject, resource).is_err()
+        && let Ok(mut profile) = serde_json::from_str::<serde_json::Value>(&version.profile_json)
+    {
+        if let Some(columns) = profile.pointer_mut("/profile/columns").and_then(|c| c.as_array_mut()) {
+            for column in columns {
+                column["min"] = serde_json::Value::Null;
+                column["max"] = serde_json::Value::Null;
+            }
+        }
+        version.profile_json = profile.to_string();
     }
 }
 

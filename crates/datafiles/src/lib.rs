@@ -168,6 +168,15 @@ impl DataStore {
         Ok(total)
     }
 
+    /// The object at `location` as a stream of chunks, for downloads.
+    pub async fn stream(
+        &self,
+        location: &str,
+    ) -> Result<futures::stream::BoxStream<'static, Result<bytes::Bytes, DataError>>, DataError> {
+        let stream = self.store.get(&ObjectPath::from(location)).await?.into_stream();
+        Ok(stream.map(|chunk| chunk.map_err(DataError::from)).boxed())
+    }
+
     /// Size of the object at `location`.
     pub async fn size(&self, location: &str) -> Result<u64, DataError> {
         Ok(self.store.head(&ObjectPath::from(location)).await?.size)

@@ -1,6 +1,7 @@
 //! Routers, one per resource, merged in [`crate::router`].
 
 pub(crate) mod accounts;
+pub(crate) mod data;
 pub(crate) mod meta;
 pub(crate) mod registrations;
 pub(crate) mod resources;

@@ -298,3 +298,72 @@ async fn uploading_a_file_makes_a_version() {
     assert!(detail.body["created_by"].is_string(), "the provider sees who loaded it");
     assert_eq!(t.get(&format!("/api/v1/resources/{weather}/versions/9"), None).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn data_is_read_through_the_gateway() {
+    let t = TestApp::with_demo().await;
+    let find = |q: &'static str| {
+        let t = &t;
+        async move {
+            t.get(&format!("/api/v1/resources?q={q}&limit=100"), Some(&t.admin_token)).await.body["items"][0]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let weather = find("%E5%A4%A9%E6%B0%94").await;
+    let page = t
+        .get(
+            &format!(
+                "/api/v1/resources/{weather}/data?weather=snow&_sort=-precipitation&_limit=2&_fields=date,precipitation"
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_json_snapshot!("data_page", page.body, { ".resource_id" => "[id]" });
+
+    let grouped = t.get(&format!("/api/v1/resources/{weather}/data?_group_by=weather&_sort=weather"), None).await;
+    assert_eq!(grouped.body["total"], 5);
+    assert_eq!(grouped.body["records"][0], json!({"weather": "drizzle", "count": 54}));
+
+    let gb = t
+        .request(
+            Method::GET,
+            &format!("/api/v1/resources/{weather}/download?format=csv-gb18030&weather=snow"),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(gb.status, StatusCode::OK);
+
+    let sql = format!("SELECT weather, count(*) AS n FROM \"{weather}\" GROUP BY weather ORDER BY n DESC LIMIT 1");
+    let result = t.post("/api/v1/sql", None, json!({ "sql": sql })).await;
+    assert_eq!(result.body["records"], json!([{"weather": "sun", "n": 714}]), "{}", result.body);
+    let write = t.post("/api/v1/sql", None, json!({ "sql": format!("DROP TABLE \"{weather}\"") })).await;
+    assert_eq!(write.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Conditionally open data is refused to the public, even by SQL.
+    let smoking = find("%E5%90%B8%E7%83%9F").await;
+    let refused = t.get(&format!("/api/v1/resources/{smoking}/data"), None).await;
+    assert_eq!((refused.status, refused.body["error"]["code"].clone()), (StatusCode::FORBIDDEN, json!("forbidden")));
+    let by_sql = t.post("/api/v1/sql", None, json!({ "sql": format!("SELECT * FROM \"{smoking}\"") })).await;
+    assert_eq!(by_sql.status, StatusCode::FORBIDDEN);
+    // Its profile does not reveal values either.
+    let profile = t.get(&format!("/api/v1/resources/{smoking}/versions/1"), None).await;
+    assert!(
+        profile.body["profile"]["columns"].as_array().unwrap().iter().all(|c| c["min"].is_null() && c["max"].is_null())
+    );
+    // The provider reads its own data.
+    let health = t.login("wj-editor").await;
+    let own = t.get(&format!("/api/v1/resources/{smoking}/data?_limit=1"), Some(&health)).await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    assert_eq!(own.body["total"], 8);
+
+    // An unpublished entry's data is not served to others.
+    let villages = find("%E6%9D%91%E7%BA%A7").await;
+    let hidden = t.get(&format!("/api/v1/resources/{villages}/data"), None).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND, "unpublished entries are not even visible");
+    let unknown_table = t.post("/api/v1/sql", None, json!({ "sql": "SELECT * FROM \"no-such-resource\"" })).await;
+    assert_eq!(unknown_table.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
