@@ -26,6 +26,8 @@ pub struct LoadOptions {
     pub skip_rows: Option<usize>,
     /// A Frictionless Table Schema (JSON) whose types override inference.
     pub schema_json: Option<String>,
+    /// A spreadsheet's sheet, by name or 1-based number.
+    pub sheet: Option<String>,
 }
 
 impl LoadOptions {
@@ -59,6 +61,7 @@ impl LoadOptions {
             delimiter,
             skip_rows: self.skip_rows,
             schema,
+            sheet: self.sheet.clone(),
         })
     }
 }
@@ -108,8 +111,10 @@ impl App {
             schema_json: to_json(&SchemaRecord { version: 1, columns: &ingested.columns }),
             load_json: to_json(&LoadRecord {
                 version: 1,
-                encoding: &ingested.encoding,
-                delimiter: &ingested.delimiter,
+                format: &ingested.format,
+                encoding: ingested.encoding.as_deref(),
+                delimiter: ingested.delimiter.as_deref(),
+                sheet: ingested.sheet.as_deref(),
                 header_line: ingested.header_line,
                 warnings: &ingested.warnings,
             }),
@@ -239,8 +244,10 @@ struct SchemaRecord<'a> {
 #[derive(serde::Serialize)]
 struct LoadRecord<'a> {
     version: u32,
-    encoding: &'a str,
-    delimiter: &'a str,
+    format: &'a str,
+    encoding: Option<&'a str>,
+    delimiter: Option<&'a str>,
+    sheet: Option<&'a str>,
     header_line: u64,
     warnings: &'a [gongshu_ingest::RowProblem],
 }

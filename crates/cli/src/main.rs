@@ -65,7 +65,7 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Load a file (CSV, TSV, PSV, TXT) as the next version of a resource.
+    /// Load a file (CSV, TSV, PSV, TXT, XLSX, XLS, ODS, JSON, NDJSON) as the next version of a resource.
     Import(ImportArgs),
 }
 
@@ -88,6 +88,9 @@ struct ImportArgs {
     /// A Frictionless Table Schema (JSON file) whose types override inference.
     #[arg(long)]
     schema: Option<std::path::PathBuf>,
+    /// A spreadsheet's sheet, by name or 1-based number [default: the one with the most rows].
+    #[arg(long)]
+    sheet: Option<String>,
     /// Load as this user (their roles apply and the history names them) [default: the platform itself].
     #[arg(long)]
     as_user: Option<String>,
@@ -283,6 +286,7 @@ async fn import(app: &App, args: ImportArgs) -> anyhow::Result<()> {
         delimiter: args.delimiter,
         skip_rows: args.skip_rows,
         schema_json,
+        sheet: args.sheet,
     };
     let result = app.load_version(&subject, &args.resource, &args.file, &name, &options, progress).await;
     bar.finish_and_clear();

@@ -40,8 +40,17 @@ pub enum IngestError {
     #[error("unknown encoding `{0}`; use a label such as utf-8, gb18030, gbk, big5 or utf-16le")]
     UnknownEncoding(String),
     /// The format is not one ingest reads.
-    #[error("cannot read `{0}` files; supported: csv, tsv, psv, txt")]
+    #[error("cannot read `{0}` files; supported: csv, tsv, psv, ssv, txt, xlsx, xlsm, xlsb, xls, ods, json, ndjson")]
     UnsupportedFormat(String),
+    /// The file cannot be read as its format says (a broken or encrypted
+    /// spreadsheet, JSON without records, a sheet that does not exist).
+    #[error("{en}")]
+    Unreadable {
+        /// Why, in English.
+        en: String,
+        /// Why, in Chinese.
+        zh: String,
+    },
     /// The file holds no header row.
     #[error("the file is empty: no header row was found")]
     Empty,
@@ -89,8 +98,13 @@ impl IngestError {
             IngestError::UnknownEncoding(label) => {
                 format!("未知编码 `{label}`，可用如 utf-8、gb18030、gbk、big5、utf-16le")
             }
-            IngestError::UnsupportedFormat(format) => format!("暂不支持 `{format}` 格式；支持 csv、tsv、psv、txt"),
+            IngestError::UnsupportedFormat(format) => {
+                format!(
+                    "暂不支持 `{format}` 格式；支持 csv、tsv、psv、ssv、txt、xlsx、xlsm、xlsb、xls、ods、json、ndjson"
+                )
+            }
             IngestError::Empty => "文件为空：未找到表头行".into(),
+            IngestError::Unreadable { zh, .. } => zh.clone(),
             IngestError::Row(problem) => match &problem.column {
                 Some(column) => format!("第 {} 行，列 `{column}`：{}", problem.line, problem.problem_zh),
                 None => format!("第 {} 行：{}", problem.line, problem.problem_zh),

@@ -149,41 +149,47 @@ impl Rows {
                 }
             };
             let line = start_line(&self.csv, &record);
-            let mut cells: Vec<String> = record.iter().map(clean).collect();
+            let cells: Vec<String> = record.iter().map(clean).collect();
             if cells.iter().all(String::is_empty) {
                 continue;
             }
-            let width = self.headers.len();
-            if cells.len() > width {
-                if let Some(extra) = cells[width..].iter().position(|c| !c.is_empty()) {
-                    return Err(IngestError::row(
-                        line,
-                        None,
-                        format!(
-                            "the row has {} cells but the header has {width}; cell {} (`{}`) has no column",
-                            cells.len(),
-                            width + extra + 1,
-                            cells[width + extra]
-                        ),
-                        format!(
-                            "该行有 {} 个单元格，但表头只有 {width} 列；第 {} 个单元格（`{}`）没有对应的列",
-                            cells.len(),
-                            width + extra + 1,
-                            cells[width + extra]
-                        ),
-                    ));
-                }
-                cells.truncate(width);
-            }
-            let short_by = width - cells.len();
-            cells.resize(width, String::new());
-            return Ok(Some(Row { line, cells, short_by }));
+            return fit_row(line, cells, self.headers.len()).map(Some);
         }
     }
 }
 
+/// Fits a row's cells to the header's width: a short row is padded (the
+/// caller warns), a value beyond the last column is refused with its place;
+/// empty trailing cells (a stray delimiter) are dropped.
+pub(crate) fn fit_row(line: u64, mut cells: Vec<String>, width: usize) -> Result<Row, IngestError> {
+    if cells.len() > width {
+        if let Some(extra) = cells[width..].iter().position(|c| !c.is_empty()) {
+            return Err(IngestError::row(
+                line,
+                None,
+                format!(
+                    "the row has {} cells but the header has {width}; cell {} (`{}`) has no column",
+                    cells.len(),
+                    width + extra + 1,
+                    cells[width + extra]
+                ),
+                format!(
+                    "该行有 {} 个单元格，但表头只有 {width} 列；第 {} 个单元格（`{}`）没有对应的列",
+                    cells.len(),
+                    width + extra + 1,
+                    cells[width + extra]
+                ),
+            ));
+        }
+        cells.truncate(width);
+    }
+    let short_by = width - cells.len();
+    cells.resize(width, String::new());
+    Ok(Row { line, cells, short_by })
+}
+
 /// Trims a cell, including the ideographic space that Chinese spreadsheets pad with.
-fn clean(cell: &str) -> String {
+pub(crate) fn clean(cell: &str) -> String {
     cell.trim_matches(|c: char| c.is_whitespace() || c == '\u{3000}' || c == '\u{feff}').to_owned()
 }
 
@@ -257,7 +263,7 @@ fn modal_width(widths: impl Iterator<Item = usize>) -> Option<usize> {
 /// "Region:;Germany" note) are skipped. Widths count empty cells too, since
 /// data rows often hold placeholders. Answers the records to skip and
 /// whether a header exists at all (a first row of numbers is data).
-fn find_header(records: &[(u64, Vec<String>)]) -> (usize, bool) {
+pub(crate) fn find_header(records: &[(u64, Vec<String>)]) -> (usize, bool) {
     let filled = |cells: &Vec<String>| cells.iter().filter(|c| !c.is_empty()).count();
     let Some(width) = modal_width(records.iter().map(|(_, cells)| cells.len())) else { return (0, true) };
     let typical_filled =

@@ -16,9 +16,12 @@
 mod decode;
 mod error;
 pub mod infer;
+mod json;
 mod layout;
 mod profile;
 mod schema;
+mod sheet;
+mod source;
 mod write;
 
 pub use write::arrow_schema;
@@ -42,6 +45,8 @@ pub struct IngestOptions {
     pub skip_rows: Option<usize>,
     /// A Frictionless Table Schema whose field types override inference.
     pub schema: Option<DeclaredSchema>,
+    /// The spreadsheet's sheet, by name or 1-based number; the first with data when `None`.
+    pub sheet: Option<String>,
 }
 
 /// How far ingest has got, for progress bars.
@@ -68,11 +73,15 @@ pub struct Ingested {
     pub parquet_bytes: u64,
     /// SHA-256 of the Parquet file, hex.
     pub content_hash: String,
-    /// The encoding the source was read in.
-    pub encoding: String,
-    /// The delimiter used.
-    pub delimiter: String,
-    /// 1-based line of the header row in the source.
+    /// `delimited`, `spreadsheet`, `json` or `ndjson`.
+    pub format: String,
+    /// The encoding the source was read in (text formats).
+    pub encoding: Option<String>,
+    /// The delimiter used (delimited text).
+    pub delimiter: Option<String>,
+    /// The sheet read (spreadsheets).
+    pub sheet: Option<String>,
+    /// 1-based line (or sheet row) of the header in the source.
     pub header_line: u64,
     /// Per-column quality figures and duplicate rows.
     pub profile: QualityProfile,
@@ -88,17 +97,11 @@ pub fn ingest(
     progress: &dyn Fn(Progress),
 ) -> Result<Ingested, IngestError> {
     let source_bytes = std::fs::metadata(source).map_err(|e| IngestError::io(source, e))?.len();
-    let sample = decode::sample(source).map_err(|e| IngestError::io(source, e))?;
-    let encoding = match &options.encoding {
-        Some(label) => decode::by_label(label)?,
-        None => decode::detect(&sample),
-    };
-    let text_sample = decode::decode_sample(&sample, encoding);
-    let layout = layout::Layout::detect(source, &text_sample, options)?;
+    let plan = source::Plan::prepare(source, options)?;
 
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let mut rows = layout.open(source, encoding, bytes_read.clone())?;
-    let headers = rows.headers.clone();
+    let mut rows = plan.open(source, bytes_read.clone())?;
+    let headers = rows.headers().to_vec();
     let mut inference = schema::Inference::new(&headers, options.schema.as_ref())?;
     let mut warnings = Vec::new();
     let mut row_count = 0u64;
@@ -109,26 +112,29 @@ pub fn ingest(
             progress(Progress { pass: 1, bytes: bytes_read.load(Ordering::Relaxed), rows: row_count });
         }
     }
-    if decode::is_utf16(encoding) {
+    if plan.is_utf16() {
         warnings.retain(|w| !w.problem.starts_with("undecodable"));
     }
     let columns = inference.finish();
 
     let bytes_read = Arc::new(AtomicU64::new(0));
-    let rows = layout.open(source, encoding, bytes_read.clone())?;
+    let rows = plan.open(source, bytes_read.clone())?;
     let written = write::write_parquet(rows, &columns, output, &|rows| {
         progress(Progress { pass: 2, bytes: bytes_read.load(Ordering::Relaxed), rows })
     })?;
     debug_assert_eq!(written.row_count, row_count);
+    let described = plan.describe();
     Ok(Ingested {
         columns,
         row_count: written.row_count,
         source_bytes,
         parquet_bytes: written.bytes,
         content_hash: written.content_hash,
-        encoding: encoding.name().to_owned(),
-        delimiter: layout.delimiter_name(),
-        header_line: layout.header_line,
+        format: described.format.to_owned(),
+        encoding: described.encoding,
+        delimiter: described.delimiter,
+        sheet: described.sheet,
+        header_line: described.header_line,
         profile: written.profile,
         warnings,
     })

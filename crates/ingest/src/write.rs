@@ -20,9 +20,9 @@ use sha2::{Digest, Sha256};
 
 use crate::IngestError;
 use crate::infer::{self, ColumnType};
-use crate::layout::Rows;
 use crate::profile::{ColumnStats, Duplicates, QualityProfile};
 use crate::schema::ColumnSchema;
+use crate::source::RowSource;
 
 /// Rows per record batch: small enough to keep memory flat, large enough
 /// for Parquet pages to compress well.
@@ -169,7 +169,7 @@ fn to_decimal(cell: &str, scale: u8) -> Option<i128> {
 }
 
 pub(crate) fn write_parquet(
-    mut rows: Rows,
+    mut rows: Box<dyn RowSource>,
     columns: &[ColumnSchema],
     output: &Path,
     progress: &dyn Fn(u64),

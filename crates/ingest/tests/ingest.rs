@@ -74,8 +74,7 @@ fn load_file(path: &Path, options: &IngestOptions) -> Result<Loaded, IngestError
 fn single_batch(schema: &arrow_schema::SchemaRef, batches: &[RecordBatch]) -> RecordBatch {
     match batches {
         [] => RecordBatch::new_empty(schema.clone()),
-        [one] => one.clone(),
-        _ => panic!("tests keep files under one batch"),
+        many => arrow_select::concat::concat_batches(schema, many).unwrap(),
     }
 }
 
@@ -98,7 +97,7 @@ fn gb18030(text: &str) -> Vec<u8> {
 fn gbk_export_with_title_rows_and_crlf() {
     let text = "2023年各地区生产总值\r\n单位：亿元\r\n\r\n地区,行政区划代码,国内生产总值,统计日期\r\n北京市,110000,\"43,760.7\",2023年12月31日\r\n天津市,120000,\"16,737.3\",2023年12月31日\r\n河北省,130000,\"43,944.1\",2023年12月31日\r\n";
     let loaded = load("gdp.csv", &gb18030(text));
-    assert_eq!(loaded.report.encoding, "gb18030");
+    assert_eq!(loaded.report.encoding.as_deref(), Some("gb18030"));
     assert_eq!(loaded.report.header_line, 4);
     assert_eq!(loaded.text("地区"), ["北京市", "天津市", "河北省"]);
     assert_eq!(loaded.column_type("行政区划代码"), DataType::Int64);
@@ -123,7 +122,7 @@ fn utf16_tab_separated_and_big5() {
         utf16.extend(unit.to_le_bytes());
     }
     let loaded = load("population.txt", &utf16);
-    assert_eq!(loaded.report.delimiter, "tab");
+    assert_eq!(loaded.report.delimiter.as_deref(), Some("tab"));
     assert_eq!(loaded.text("地区"), ["北京", "上海"]);
     assert_eq!(loaded.column_type("人口"), DataType::Int64);
 
@@ -132,7 +131,7 @@ fn utf16_tab_separated_and_big5() {
         .0
         .into_owned();
     let loaded = load("taiwan.csv", &big5);
-    assert_eq!(loaded.report.encoding, "Big5");
+    assert_eq!(loaded.report.encoding.as_deref(), Some("Big5"));
     assert_eq!(loaded.text("縣市"), ["臺北市", "新北市", "臺中市"]);
 }
 
@@ -143,7 +142,7 @@ fn line_endings_quotes_and_multiline_fields() {
     let multiline = load("multi.csv", "名称,说明\n甲,\"第一行\n第二行\"\n乙,\"含,逗号\"\n".as_bytes());
     assert_eq!(multiline.text("说明"), ["第一行\n第二行", "含,逗号"]);
     let psv = load("data.psv", b"a|b\n1|2\n");
-    assert_eq!(psv.report.delimiter, "|");
+    assert_eq!(psv.report.delimiter.as_deref(), Some("|"));
 }
 
 #[test]
@@ -265,8 +264,8 @@ fn the_same_nbs_table_in_three_encodings_loads_identically() {
     let gbk = load_file(&corpus.join("encodings/nbs_gdp_gbk_crlf.csv"), &IngestOptions::default()).unwrap();
     let utf8 = load_file(&corpus.join("encodings/nbs_gdp_utf8bom_crlf.csv"), &IngestOptions::default()).unwrap();
     let utf16 = load_file(&corpus.join("encodings/nbs_gdp_utf16le_bom_tab.txt"), &IngestOptions::default()).unwrap();
-    assert_eq!(gbk.report.encoding, "gb18030");
-    assert_eq!(utf16.report.encoding, "UTF-16LE");
+    assert_eq!(gbk.report.encoding.as_deref(), Some("gb18030"));
+    assert_eq!(utf16.report.encoding.as_deref(), Some("UTF-16LE"));
     assert_eq!(gbk.report.columns, utf8.report.columns);
     assert_eq!(gbk.report.columns, utf16.report.columns);
     assert_eq!(gbk.batch, utf8.batch);
@@ -307,7 +306,7 @@ fn messy_real_files_load_or_fail_clearly() {
     assert!(loaded >= 30, "only {loaded} files loaded");
 
     let big5 = load_file(&corpus.join("messytables/characters.csv"), &IngestOptions::default()).unwrap();
-    assert_eq!(big5.report.encoding, "Big5");
+    assert_eq!(big5.report.encoding.as_deref(), Some("Big5"));
     assert!(big5.text("景點中文名稱").iter().any(|name| name.contains("國家風景區")));
     let utf16 = load_file(&corpus.join("messytables/utf-16le_encoded.csv"), &IngestOptions::default()).unwrap();
     assert!(utf16.report.row_count > 0);
@@ -327,4 +326,70 @@ fn nbs_annual_tables_keep_their_row_labels() {
     let first = &population.report.columns[0];
     assert_eq!(population.column_type(&first.name), DataType::Utf8);
     assert!(population.text(&first.name).iter().any(|label| label.ends_with('年')));
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+#[test]
+fn spreadsheets_pick_the_data_sheet_and_skip_title_rows() {
+    let loaded = load_file(&fixture("districts.xlsx"), &IngestOptions::default()).unwrap();
+    assert_eq!(loaded.report.sheet.as_deref(), Some("2023年区划人口"), "the sheet with data, not the notes in front");
+    assert_eq!(loaded.report.header_line, 4);
+    assert_eq!(loaded.text("区名"), ["上城区", "拱墅区", "西湖区"]);
+    assert_eq!(loaded.text("统计日期"), ["2023-12-31"; 3]);
+    assert_eq!(loaded.column_type("常住人口"), DataType::Decimal128(38, 1));
+    let by_number =
+        load_file(&fixture("districts.xlsx"), &IngestOptions { sheet: Some("1".into()), ..Default::default() })
+            .unwrap();
+    assert_eq!(by_number.report.sheet.as_deref(), Some("说明"));
+    let missing =
+        load_file(&fixture("districts.xlsx"), &IngestOptions { sheet: Some("人口".into()), ..Default::default() })
+            .err()
+            .unwrap();
+    assert!(
+        missing.to_string().contains("2023年区划人口") && missing.message_zh().contains("不存在工作表"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn json_arrays_api_envelopes_and_ndjson() {
+    let array = load(
+        "people.json",
+        r#"[{"姓名": "张三", "年龄": 30, "标签": ["a", "b"]}, {"姓名": "李四", "城市": "杭州"}]"#.as_bytes(),
+    );
+    let names: Vec<String> = array.report.columns.iter().map(|c| c.name.clone()).collect();
+    assert_eq!(names, ["姓名", "年龄", "标签", "城市"], "keys in the order they first appear");
+    assert_eq!(array.text("标签"), [r#"["a","b"]"#, "∅"]);
+    assert_eq!(array.column_type("年龄"), DataType::Int64);
+
+    let envelope = load("api.json", r#"{"code": 200, "msg": "ok", "data": [{"id": "001"}, {"id": "002"}]}"#.as_bytes());
+    assert_eq!(envelope.text("id"), ["001", "002"], "codes stay text");
+
+    let lines = load("events.ndjson", b"{\"a\": 1, \"b\": true}\n\n{\"a\": 2}\n");
+    assert_eq!(lines.report.format, "ndjson");
+    assert_eq!(lines.text("b"), ["true", "∅"]);
+    let broken = load_bytes("broken.ndjson", b"{\"a\": 1}\n[1, 2]\n", &IngestOptions::default()).err().unwrap();
+    assert!(broken.to_string().contains("line 2"), "{broken}");
+    let not_records = load_bytes("flat.json", b"{\"a\": 1}", &IngestOptions::default()).err().unwrap();
+    assert!(matches!(not_records, IngestError::Unreadable { .. }), "{not_records}");
+}
+
+#[test]
+fn real_workbooks_load_or_are_refused_clearly() {
+    let Some(corpus) = conformance() else { return };
+    let nbs = load_file(&corpus.join("encodings/nbs_gdp_and_areas.xlsx"), &IngestOptions::default()).unwrap();
+    assert!(nbs.report.row_count > 30 && nbs.report.sheet.is_some());
+    let empty = load_file(&corpus.join("messytables/libreoffice.xlsx"), &IngestOptions::default()).err().unwrap();
+    assert!(matches!(empty, IngestError::Empty), "an empty workbook says so: {empty}");
+    for name in ["simple.xls", "simple.xlsx", "simple.ods", "unicode_sheet_name.xls", "large.xlsx"] {
+        let loaded = load_file(&corpus.join("messytables").join(name), &IngestOptions::default());
+        assert!(loaded.is_ok(), "{name}: {:?}", loaded.err().map(|e| e.to_string()));
+    }
+    let encrypted =
+        load_file(&corpus.join("messytables/encrypted_no_password.xls"), &IngestOptions::default()).err().unwrap();
+    assert!(matches!(encrypted, IngestError::Unreadable { .. }), "{encrypted}");
+    assert!(encrypted.message_zh().contains("无法读取电子表格"));
 }

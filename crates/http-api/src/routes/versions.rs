@@ -120,7 +120,7 @@ async fn get_version(
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UploadQuery {
-    /// The file's name; its extension picks the format (`.csv`, `.tsv`, `.psv`, `.txt`).
+    /// The file's name; its extension picks the format (`.csv`, `.tsv`, `.psv`, `.txt`, `.xlsx`, `.xls`, `.ods`, `.json`, `.ndjson`).
     filename: String,
     /// Encoding (`utf-8`, `gbk`, `gb18030`, `big5`, `utf-16le` …); detected when absent.
     encoding: Option<String>,
@@ -130,6 +130,8 @@ pub(crate) struct UploadQuery {
     skip_rows: Option<usize>,
     /// A Frictionless Table Schema (JSON) whose field types override inference.
     schema: Option<String>,
+    /// A spreadsheet's sheet, by name or 1-based number; the one with the most rows when absent.
+    sheet: Option<String>,
 }
 
 /// Uploads a file as the next version (the provider's cataloguers). The
@@ -183,6 +185,7 @@ async fn upload_version(
         delimiter: query.delimiter,
         skip_rows: query.skip_rows,
         schema_json: query.schema,
+        sheet: query.sheet,
     };
     let version = state.app.load_version(&subject, &id, &named, name, &options, Arc::new(|_| {})).await?;
     Ok((StatusCode::CREATED, Json(VersionDto::new(&version, true))))
