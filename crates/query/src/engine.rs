@@ -257,10 +257,18 @@ fn shape(frame: DataFrame, query: &TableQuery) -> Result<DataFrame, QueryError> 
         if text_columns.is_empty() {
             return Err(QueryError::invalid("_q", "the table has no text column to search", "该表没有可检索的文本列"));
         }
+        // Folding case costs a copy of every value; only Latin letters need it.
+        let has_case = word.chars().any(|c| c.is_alphabetic() && c.to_lowercase().ne(c.to_uppercase()));
         let needle = lit(word.to_lowercase());
         let any_column = text_columns
             .iter()
-            .map(|name| contains(lower(ident(name)), needle.clone()))
+            .map(|name| {
+                if has_case {
+                    contains(lower(ident(name)), needle.clone())
+                } else {
+                    contains(ident(name), needle.clone())
+                }
+            })
             .reduce(Expr::or)
             .expect("at least one text column");
         frame = frame.filter(any_column)?;
