@@ -127,9 +127,11 @@ def main():
     os.makedirs(args.work, exist_ok=True)
     csv_path = os.path.join(args.work, f"enterprises-{args.rows}.csv")
     regions_path = os.path.join(args.work, "regions.csv")
-    if not os.path.exists(csv_path):
-        sh([sys.executable, os.path.join(HERE, "generate.py"), "--rows", str(args.rows), "--out", csv_path,
+    if not os.path.exists(csv_path) or not os.path.exists(regions_path):
+        # Generated under a temporary name, so an interrupted run never leaves a short table behind.
+        sh([sys.executable, os.path.join(HERE, "generate.py"), "--rows", str(args.rows), "--out", csv_path + ".partial",
             "--regions-out", regions_path])
+        os.replace(csv_path + ".partial", csv_path)
     csv_mib = os.path.getsize(csv_path) / 2**20
     print(f"table: {args.rows:,} rows, {csv_mib:.0f} MiB of CSV; {os.cpu_count()} cores", flush=True)
 

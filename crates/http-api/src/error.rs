@@ -201,6 +201,7 @@ fn entity_zh(entity: &str) -> &'static str {
         "organization" => "组织",
         "user" => "用户",
         "token" => "令牌",
+        "version" => "数据版本",
         _ => "记录",
     }
 }
