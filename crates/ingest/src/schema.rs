@@ -80,7 +80,6 @@ pub(crate) struct Inference {
     headers: Vec<String>,
     candidates: Vec<Candidates>,
     declared: Vec<Option<Declared>>,
-    warned: usize,
 }
 
 /// Warnings beyond this many are counted, not listed.
@@ -120,12 +119,7 @@ impl Inference {
                 };
             }
         }
-        Ok(Inference {
-            headers: headers.to_vec(),
-            candidates: vec![Candidates::default(); headers.len()],
-            declared,
-            warned: 0,
-        })
+        Ok(Inference { headers: headers.to_vec(), candidates: vec![Candidates::default(); headers.len()], declared })
     }
 
     pub(crate) fn observe(&mut self, row: &Row, warnings: &mut Vec<RowProblem>) -> Result<(), IngestError> {
@@ -174,7 +168,6 @@ impl Inference {
     }
 
     fn warn(&mut self, warnings: &mut Vec<RowProblem>, line: u64, column: Option<String>, en: String, zh: String) {
-        self.warned += 1;
         if warnings.len() < MAX_WARNINGS {
             warnings.push(RowProblem { line, column, problem: en, problem_zh: zh });
         }
