@@ -146,8 +146,8 @@ impl App {
             {
                 return Err(ValidationError::new(
                     "format",
-                    "parquet downloads are whole versions; leave out filters, or pick csv, json or ndjson",
-                    "Parquet 仅支持下载整个版本；如需筛选请选择 csv、json 或 ndjson",
+                    "parquet downloads are whole versions; leave out filters, or pick csv, xlsx, json or ndjson",
+                    "Parquet 仅支持下载整个版本；如需筛选请选择 csv、xlsx、json 或 ndjson",
                 )
                 .into());
             }
@@ -159,8 +159,17 @@ impl App {
                 body: Box::pin(body),
             });
         }
-        let format = DownloadFormat::parse(format).map_err(query_error)?;
         let table = Table { name: "data".into(), location: version.location.clone() };
+        if format == "xlsx" {
+            let stream = self.query.table_stream(&table, &query).await.map_err(query_error)?;
+            let body = gongshu_query::encode_xlsx(stream, &self.scratch, "数据").await.map_err(query_error)?;
+            return Ok(Download {
+                filename: format!("{stem}.xlsx"),
+                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                body: Box::pin(futures::StreamExt::map(body, |chunk| chunk.map_err(query_error))),
+            });
+        }
+        let format = DownloadFormat::parse(format).map_err(query_error)?;
         let stream = self.query.table_stream(&table, &query).await.map_err(query_error)?;
         let body =
             futures::StreamExt::map(gongshu_query::encode_stream(stream, format), |chunk| chunk.map_err(query_error));

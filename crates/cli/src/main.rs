@@ -65,7 +65,7 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Load a file (CSV, TSV, PSV, TXT, XLSX, XLS, ODS, JSON, NDJSON) as the next version of a resource.
+    /// Load a file (CSV, TSV, PSV, TXT, XLSX, XLS, ODS, JSON, NDJSON, Parquet) as the next version of a resource.
     Import(ImportArgs),
 }
 

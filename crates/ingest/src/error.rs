@@ -40,7 +40,9 @@ pub enum IngestError {
     #[error("unknown encoding `{0}`; use a label such as utf-8, gb18030, gbk, big5 or utf-16le")]
     UnknownEncoding(String),
     /// The format is not one ingest reads.
-    #[error("cannot read `{0}` files; supported: csv, tsv, psv, ssv, txt, xlsx, xlsm, xlsb, xls, ods, json, ndjson")]
+    #[error(
+        "cannot read `{0}` files; supported: csv, tsv, psv, ssv, txt, xlsx, xlsm, xlsb, xls, ods, json, ndjson, parquet"
+    )]
     UnsupportedFormat(String),
     /// The file cannot be read as its format says (a broken or encrypted
     /// spreadsheet, JSON without records, a sheet that does not exist).
@@ -100,7 +102,7 @@ impl IngestError {
             }
             IngestError::UnsupportedFormat(format) => {
                 format!(
-                    "暂不支持 `{format}` 格式；支持 csv、tsv、psv、ssv、txt、xlsx、xlsm、xlsb、xls、ods、json、ndjson"
+                    "暂不支持 `{format}` 格式；支持 csv、tsv、psv、ssv、txt、xlsx、xlsm、xlsb、xls、ods、json、ndjson、parquet"
                 )
             }
             IngestError::Empty => "文件为空：未找到表头行".into(),

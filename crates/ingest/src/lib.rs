@@ -18,6 +18,7 @@ mod error;
 pub mod infer;
 mod json;
 mod layout;
+mod parquet_input;
 mod profile;
 mod schema;
 mod sheet;
@@ -73,7 +74,7 @@ pub struct Ingested {
     pub parquet_bytes: u64,
     /// SHA-256 of the Parquet file, hex.
     pub content_hash: String,
-    /// `delimited`, `spreadsheet`, `json` or `ndjson`.
+    /// `delimited`, `spreadsheet`, `json`, `ndjson` or `parquet`.
     pub format: String,
     /// The encoding the source was read in (text formats).
     pub encoding: Option<String>,
@@ -81,7 +82,8 @@ pub struct Ingested {
     pub delimiter: Option<String>,
     /// The sheet read (spreadsheets).
     pub sheet: Option<String>,
-    /// 1-based line (or sheet row) of the header in the source.
+    /// 1-based line (or sheet row) of the header in the source; 0 for
+    /// Parquet, whose names come from its schema.
     pub header_line: u64,
     /// Per-column quality figures and duplicate rows.
     pub profile: QualityProfile,
@@ -97,6 +99,25 @@ pub fn ingest(
     progress: &dyn Fn(Progress),
 ) -> Result<Ingested, IngestError> {
     let source_bytes = std::fs::metadata(source).map_err(|e| IngestError::io(source, e))?.len();
+    if is_parquet(source) {
+        let (columns, written) = parquet_input::ingest_parquet(source, options, output, &|bytes, rows| {
+            progress(Progress { pass: 2, bytes, rows })
+        })?;
+        return Ok(Ingested {
+            columns,
+            row_count: written.row_count,
+            source_bytes,
+            parquet_bytes: written.bytes,
+            content_hash: written.content_hash,
+            format: "parquet".into(),
+            encoding: None,
+            delimiter: None,
+            sheet: None,
+            header_line: 0,
+            profile: written.profile,
+            warnings: Vec::new(),
+        });
+    }
     let plan = source::Plan::prepare(source, options)?;
 
     let bytes_read = Arc::new(AtomicU64::new(0));
@@ -138,4 +159,11 @@ pub fn ingest(
         profile: written.profile,
         warnings,
     })
+}
+
+fn is_parquet(source: &Path) -> bool {
+    source
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| matches!(e.to_ascii_lowercase().as_str(), "parquet" | "parq"))
 }

@@ -89,9 +89,18 @@ impl ColumnStats {
 
     pub(crate) fn observe(&mut self, cell: &str) {
         if infer::is_null(cell) {
-            self.nulls += 1;
-            return;
+            self.observe_null();
+        } else {
+            self.observe_value(cell);
         }
+    }
+
+    pub(crate) fn observe_null(&mut self) {
+        self.nulls += 1;
+    }
+
+    /// A cell known to hold a value, even one that reads as null in text (`-`).
+    pub(crate) fn observe_value(&mut self, cell: &str) {
         self.values += 1;
         self.sketch.insert(cell);
         let value = match self.column_type {

@@ -168,6 +168,14 @@ fn to_decimal(cell: &str, scale: u8) -> Option<i128> {
     Some(if negative { -value } else { value })
 }
 
+/// How every version's Parquet is written.
+pub(crate) fn writer_properties() -> WriterProperties {
+    WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_created_by("gongshu".into())
+        .build()
+}
+
 pub(crate) fn write_parquet(
     mut rows: Box<dyn RowSource>,
     columns: &[ColumnSchema],
@@ -176,11 +184,7 @@ pub(crate) fn write_parquet(
 ) -> Result<Written, IngestError> {
     let schema = Arc::new(arrow_schema(columns));
     let file = File::create(output).map_err(|e| IngestError::io(output, e))?;
-    let properties = WriterProperties::builder()
-        .set_compression(Compression::ZSTD(ZstdLevel::default()))
-        .set_created_by("gongshu".into())
-        .build();
-    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(properties))?;
+    let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(writer_properties()))?;
     let mut builders = columns.iter().map(|c| Builder::new(c.column_type)).collect::<Result<Vec<_>, _>>()?;
     let mut stats: Vec<ColumnStats> = columns.iter().map(|c| ColumnStats::new(c.column_type)).collect();
     let mut duplicates = Duplicates::default();

@@ -393,3 +393,120 @@ fn real_workbooks_load_or_are_refused_clearly() {
     assert!(matches!(encrypted, IngestError::Unreadable { .. }), "{encrypted}");
     assert!(encrypted.message_zh().contains("无法读取电子表格"));
 }
+
+/// Writes `batch` as a Parquet file the way another tool would (snappy, its own types).
+fn parquet_bytes(batch: &RecordBatch) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut bytes, batch.schema(), None).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+    bytes
+}
+
+#[test]
+fn parquet_keeps_its_own_types_and_nulls() {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{Int32Builder, ListBuilder};
+    use arrow_array::{
+        BooleanArray, Date32Array, Decimal128Array, DictionaryArray, Float32Array, Int32Array, LargeStringArray,
+        StringArray, TimestampMillisecondArray, UInt64Array,
+    };
+    use arrow_schema::{Field, Schema, TimeUnit};
+
+    let mut tags = ListBuilder::new(Int32Builder::new());
+    tags.values().append_value(1);
+    tags.values().append_value(2);
+    tags.append(true);
+    tags.append(false);
+    let schema = Schema::new(vec![
+        Field::new("code", DataType::Utf8, true),
+        Field::new("count", DataType::Int32, true),
+        Field::new("big", DataType::UInt64, false),
+        Field::new("ratio", DataType::Float32, true),
+        Field::new("amount", DataType::Decimal128(10, 2), true),
+        Field::new("day", DataType::Date32, true),
+        Field::new("at", DataType::Timestamp(TimeUnit::Millisecond, None), true),
+        Field::new("ok", DataType::Boolean, true),
+        Field::new("note", DataType::LargeUtf8, true),
+        Field::new("category", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), true),
+        Field::new("tags", DataType::List(Arc::new(Field::new("item", DataType::Int32, true))), true),
+        Field::new("", DataType::Int32, true),
+    ]);
+    let batch = RecordBatch::try_new(
+        Arc::new(schema),
+        vec![
+            Arc::new(StringArray::from(vec![Some("00123"), None])),
+            Arc::new(Int32Array::from(vec![Some(7), None])),
+            Arc::new(UInt64Array::from(vec![u64::MAX, 1])),
+            Arc::new(Float32Array::from(vec![Some(0.5), Some(1.25)])),
+            Arc::new(Decimal128Array::from(vec![Some(123_456), Some(-7)]).with_precision_and_scale(10, 2).unwrap()),
+            Arc::new(Date32Array::from(vec![Some(19_724), None])),
+            Arc::new(TimestampMillisecondArray::from(vec![Some(1_704_164_645_123), None])),
+            Arc::new(BooleanArray::from(vec![Some(true), Some(false)])),
+            Arc::new(LargeStringArray::from(vec![Some("-"), Some("𠀀𪚥")])),
+            Arc::new(DictionaryArray::<arrow_array::types::Int32Type>::from_iter([Some("甲"), Some("乙")])),
+            Arc::new(tags.finish()),
+            Arc::new(Int32Array::from(vec![Some(1), Some(2)])),
+        ],
+    )
+    .unwrap();
+    let loaded = load("registry.parquet", &parquet_bytes(&batch));
+    assert_eq!(loaded.report.format, "parquet");
+    assert_eq!(loaded.report.header_line, 0);
+    let types: Vec<DataType> = loaded.batch.schema().fields().iter().map(|f| f.data_type().clone()).collect();
+    assert_eq!(
+        types,
+        [
+            DataType::Utf8,
+            DataType::Int64,
+            DataType::Decimal128(38, 0),
+            DataType::Float64,
+            DataType::Decimal128(38, 2),
+            DataType::Date32,
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            DataType::Boolean,
+            DataType::Utf8,
+            DataType::Utf8,
+            DataType::Utf8,
+            DataType::Int64,
+        ]
+    );
+    assert_eq!(loaded.text("code"), ["00123", "∅"], "a text column is not re-inferred");
+    assert_eq!(loaded.text("big"), ["18446744073709551615", "1"]);
+    assert_eq!(loaded.text("amount"), ["1234.56", "-0.07"]);
+    assert_eq!(loaded.text("day"), ["2024-01-02", "∅"]);
+    assert_eq!(loaded.text("at"), ["2024-01-02 03:04:05.123", "∅"]);
+    assert_eq!(loaded.text("note"), ["-", "𠀀𪚥"], "`-` is a value in Parquet, and CJK extensions survive");
+    assert_eq!(loaded.text("category"), ["甲", "乙"]);
+    assert_eq!(loaded.text("tags"), ["[1, 2]", "∅"]);
+    assert_eq!(loaded.report.columns[11].name, "column_12", "blank names get one");
+    let note = &loaded.report.profile.columns[8];
+    assert_eq!((note.null_count, note.min.as_deref()), (0, Some("-")));
+    let count = &loaded.report.profile.columns[1];
+    assert_eq!((count.null_count, count.max.as_deref()), (1, Some("7")));
+}
+
+#[test]
+fn parquet_round_trips_a_version_and_refuses_what_it_cannot_read() {
+    let csv = load("registry.csv", "代码,金额,日期\n001,\"1,234.50\",2024年1月2日\n002,7,2024/1/3\n".as_bytes());
+    let again = load("again.parquet", &parquet_bytes(&csv.batch));
+    assert_eq!(again.report.columns, csv.report.columns);
+    assert_eq!(again.batch, csv.batch);
+    assert_eq!(again.report.profile, csv.report.profile);
+
+    let garbage = load_bytes("broken.parquet", b"PAR1 not really", &IngestOptions::default()).err().unwrap();
+    assert!(matches!(&garbage, IngestError::Unreadable { .. }), "{garbage}");
+    assert!(garbage.to_string().contains("Parquet"), "{garbage}");
+    assert!(garbage.message_zh().contains("Parquet"));
+
+    let schema = DeclaredSchema::from_json(r#"{"fields": [{"name": "代码", "type": "integer"}]}"#).unwrap();
+    let declared = load_bytes(
+        "again.parquet",
+        &parquet_bytes(&csv.batch),
+        &IngestOptions { schema: Some(schema), ..IngestOptions::default() },
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(declared, IngestError::Schema { .. }), "{declared}");
+}

@@ -35,8 +35,8 @@ impl DownloadFormat {
             other => {
                 return Err(QueryError::invalid(
                     "format",
-                    format!("unknown format `{other}`; use csv, csv-bom, csv-gb18030, json, ndjson or parquet"),
-                    format!("未知格式 `{other}`；可用 csv、csv-bom、csv-gb18030、json、ndjson、parquet"),
+                    format!("unknown format `{other}`; use csv, csv-bom, csv-gb18030, xlsx, json, ndjson or parquet"),
+                    format!("未知格式 `{other}`；可用 csv、csv-bom、csv-gb18030、xlsx、json、ndjson、parquet"),
                 ));
             }
         })

@@ -1,6 +1,6 @@
 //! Queries over data versions with DataFusion: table queries (filters,
 //! text search, sort, fields, paging, group-by), read-only SQL, and
-//! streaming encodings for downloads.
+//! streaming encodings for downloads (XLSX through a temporary file).
 //!
 //! Every query runs in its own `SessionContext`, which sees only the tables
 //! it is handed, under a memory limit and a timeout.
@@ -13,8 +13,10 @@ mod encode;
 mod engine;
 mod error;
 mod params;
+mod xlsx;
 
 pub use encode::{DownloadFormat, encode_stream};
 pub use engine::{QueryEngine, QueryLimits, QueryPage, SqlResult, Table};
 pub use error::QueryError;
 pub use params::{Aggregate, AggregateFunction, Filter, FilterOp, TableQuery};
+pub use xlsx::encode_xlsx;

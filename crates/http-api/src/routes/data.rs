@@ -116,9 +116,9 @@ async fn query_data(
 /// Downloads a resource's data, streamed: the whole version, or what a data
 /// query selects (same parameters as `/data`, without paging). `format`:
 /// `csv` (UTF-8), `csv-bom` (UTF-8 with BOM, for Excel), `csv-gb18030`
-/// (for Excel on Chinese Windows), `json`, `ndjson`, or `parquet` (whole
-/// versions).
-#[utoipa::path(get, path = "/api/v1/resources/{id}/download", tag = "data", params(("id" = String, Path), ("format" = String, Query, description = "csv | csv-bom | csv-gb18030 | json | ndjson | parquet")),
+/// (for Excel on Chinese Windows), `xlsx` (typed cells; codes keep their
+/// leading zeros), `json`, `ndjson`, or `parquet` (whole versions).
+#[utoipa::path(get, path = "/api/v1/resources/{id}/download", tag = "data", params(("id" = String, Path), ("format" = String, Query, description = "csv | csv-bom | csv-gb18030 | xlsx | json | ndjson | parquet")),
     security((), ("bearer" = [])),
     responses((status = 200, description = "The file", content_type = "application/octet-stream"),
         (status = 403, description = "The data is not open to the caller: `forbidden`", body = ErrorBody),

@@ -92,6 +92,20 @@ impl TestApp {
         Response { status, body: serde_json::from_slice(&bytes).unwrap_or(Value::Null) }
     }
 
+    /// Fetches a file: its status, content type and bytes.
+    pub(crate) async fn download(&self, path: &str, token: Option<&str>) -> (StatusCode, String, Vec<u8>) {
+        let mut request = Request::builder().method(Method::GET).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = self.router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        let content_type =
+            response.headers().get("content-type").map_or_else(String::new, |v| v.to_str().unwrap().to_owned());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, content_type, bytes.to_vec())
+    }
+
     pub(crate) async fn get(&self, path: &str, token: Option<&str>) -> Response {
         self.request(Method::GET, path, token, None).await
     }

@@ -300,6 +300,45 @@ async fn uploading_a_file_makes_a_version() {
 }
 
 #[tokio::test]
+async fn parquet_and_xlsx_downloads_load_back_as_the_same_data() {
+    let t = TestApp::with_demo().await;
+    let editor = t.login("qx-editor").await;
+    let weather =
+        t.get("/api/v1/resources?q=%E5%A4%A9%E6%B0%94", None).await.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let columns = |body: &serde_json::Value| body["columns"].clone();
+    let original = t.get(&format!("/api/v1/resources/{weather}/versions/1"), None).await.body;
+
+    let (status, content_type, parquet) =
+        t.download(&format!("/api/v1/resources/{weather}/download?format=parquet"), None).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/vnd.apache.parquet"));
+    let reloaded = t
+        .upload(&format!("/api/v1/resources/{weather}/versions?filename=weather.parquet"), Some(&editor), parquet)
+        .await;
+    assert_eq!(reloaded.status, StatusCode::CREATED, "{}", reloaded.body);
+    assert_eq!(reloaded.body["load"]["format"], "parquet");
+    assert_eq!((reloaded.body["row_count"].clone(), columns(&reloaded.body)), (json!(1461), columns(&original)));
+
+    let (status, content_type, xlsx) =
+        t.download(&format!("/api/v1/resources/{weather}/download?format=xlsx&_sort=date"), None).await;
+    assert_eq!(
+        (status, content_type.as_str()),
+        (StatusCode::OK, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    assert!(xlsx.starts_with(b"PK"), "an XLSX is a zip archive");
+    let from_excel =
+        t.upload(&format!("/api/v1/resources/{weather}/versions?filename=weather.xlsx"), Some(&editor), xlsx).await;
+    assert_eq!(from_excel.status, StatusCode::CREATED, "{}", from_excel.body);
+    assert_eq!(from_excel.body["load"]["format"], "spreadsheet");
+    assert_eq!((from_excel.body["row_count"].clone(), columns(&from_excel.body)), (json!(1461), columns(&original)));
+
+    let (_, _, first_rows) =
+        t.download(&format!("/api/v1/resources/{weather}/download?format=csv&_sort=date&version=3"), None).await;
+    let (_, _, original_rows) =
+        t.download(&format!("/api/v1/resources/{weather}/download?format=csv&_sort=date&version=1"), None).await;
+    assert_eq!(String::from_utf8(first_rows).unwrap(), String::from_utf8(original_rows).unwrap());
+}
+
+#[tokio::test]
 async fn data_is_read_through_the_gateway() {
     let t = TestApp::with_demo().await;
     let find = |q: &'static str| {
