@@ -340,6 +340,7 @@ impl App {
         };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
+        self.catalog_changed(resource_id).await;
         Ok(updated)
     }
 
@@ -426,6 +427,7 @@ impl App {
         let filing = NewFiling { application, reason: Some(reason), proposed };
         let registration = self.insert_filing(&mut tx, subject, &touched, filing).await?;
         tx.commit().await?;
+        self.catalog_changed(&touched.id).await;
         Ok(registration)
     }
 

@@ -16,6 +16,7 @@ mod gateway;
 mod one_source;
 mod orgs;
 mod registrations;
+mod search;
 mod versions;
 
 use std::path::PathBuf;
@@ -35,9 +36,11 @@ pub use error::AppError;
 pub use gateway::{DataPage, Download};
 pub use gongshu_ingest::Progress as LoadProgress;
 pub use gongshu_query::SqlResult;
+pub use gongshu_search::{CatalogIndex, FacetKind, Hit, SearchError, SearchRequest, SearchResults, SortOrder};
 pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};
 pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
+pub use search::{CatalogSearch, SyncReport, open_kind};
 pub use versions::LoadOptions;
 
 /// Result of a use case.
@@ -88,6 +91,8 @@ pub struct Stores {
     /// A local directory for files being loaded (uploads, Parquet being
     /// written) before they go to the data store.
     pub scratch: PathBuf,
+    /// The search index of the published catalog (derived; rebuilt at will).
+    pub search: Arc<CatalogIndex>,
 }
 
 /// The application: the stores, the clock and the jurisdiction's rules.
@@ -97,6 +102,7 @@ pub struct App {
     data: DataStore,
     query: QueryEngine,
     scratch: PathBuf,
+    search: Arc<CatalogIndex>,
     clock: Arc<dyn Clock>,
     calendar: WorkingCalendar,
     rules: RegistrationRules,
@@ -106,7 +112,16 @@ impl App {
     /// Wires the application.
     pub fn new(stores: Stores, clock: Arc<dyn Clock>, calendar: WorkingCalendar, rules: RegistrationRules) -> Self {
         let query = QueryEngine::new(stores.data.object_store(), QueryLimits::default());
-        App { store: stores.metadata, data: stores.data, query, scratch: stores.scratch, clock, calendar, rules }
+        App {
+            store: stores.metadata,
+            data: stores.data,
+            query,
+            scratch: stores.scratch,
+            search: stores.search,
+            clock,
+            calendar,
+            rules,
+        }
     }
 
     /// The same application with another clock (the demo replays the past).

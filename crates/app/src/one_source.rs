@@ -210,6 +210,8 @@ impl App {
         }
         let decided = tx.duplicate_flag(flag_id).await?;
         tx.commit().await?;
+        self.catalog_changed(&decided.resource_id).await;
+        self.catalog_changed(&decided.existing_resource_id).await;
         Ok(decided)
     }
 

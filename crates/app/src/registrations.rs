@@ -218,6 +218,7 @@ impl App {
         }
         let updated = self.transition(&mut tx, subject, registration, action, opinion.as_deref()).await?;
         tx.commit().await?;
+        self.catalog_changed(&updated.resource_id).await;
         Ok(updated)
     }
 

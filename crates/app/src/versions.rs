@@ -180,6 +180,7 @@ impl App {
         };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
+        self.catalog_changed(&version.resource_id).await;
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use gongshu_app::{App, NewOrganization, NewToken, NewUser, Stores, SystemClock, demo, system_subject};
+use gongshu_app::{App, CatalogIndex, NewOrganization, NewToken, NewUser, Stores, SystemClock, demo, system_subject};
 use gongshu_metadata::SqlStore;
 
 use crate::config::{Config, Overrides};
@@ -67,6 +67,8 @@ enum Command {
     Token(TokenCommand),
     /// Load a file (CSV, TSV, PSV, TXT, XLSX, XLS, ODS, JSON, NDJSON, Parquet) as the next version of a resource.
     Import(ImportArgs),
+    /// Rebuild the catalog's search index from the metadata database (stop `serve` first; a running server keeps the index in step by itself).
+    Reindex,
 }
 
 #[derive(Debug, Args)]
@@ -195,7 +197,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.global.database_url.clone(),
     };
     let config = Config::load(&overrides, &config::process_env())?;
-    let app = open(&config).await?;
+    // Only the server and `reindex` hold the search index on disk; other
+    // commands change the catalog through an index of their own, and the
+    // server's periodic sync picks their changes up.
+    let persistent_index = matches!(cli.command, Command::Serve { .. } | Command::Reindex);
+    let app = open(&config, persistent_index).await?;
     let system = system_subject();
     let mut stdout = std::io::stdout().lock();
     match cli.command {
@@ -249,6 +255,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.revoke_token(&system, &id).await?;
             writeln!(stdout, "revoked {id}")?;
         }
+        Command::Reindex => {
+            let report = app.rebuild_search().await?;
+            writeln!(stdout, "search index rebuilt: {} published entries", report.total)?;
+        }
         Command::Import(args) => {
             drop(stdout);
             import(&app, args).await?;
@@ -300,14 +310,20 @@ async fn import(app: &App, args: ImportArgs) -> anyhow::Result<()> {
 
 /// Opens the metadata store (creating the data directory for SQLite) and
 /// wires the application.
-async fn open(config: &Config) -> anyhow::Result<App> {
+async fn open(config: &Config, persistent_index: bool) -> anyhow::Result<App> {
     std::fs::create_dir_all(&config.storage.data_dir)
         .with_context(|| format!("cannot create the data directory {}", config.storage.data_dir.display()))?;
     let url = config.database_url();
     let store = SqlStore::connect(&url).await.context("cannot open the metadata database")?;
     let scratch = config.storage.data_dir.join("tmp");
     std::fs::create_dir_all(&scratch).with_context(|| format!("cannot create {}", scratch.display()))?;
-    let stores = Stores { metadata: Arc::new(store), data: config.data_store()?, scratch };
+    let search = if persistent_index {
+        let dir = config.storage.data_dir.join("search");
+        CatalogIndex::open(&dir).with_context(|| format!("cannot open the search index in {}", dir.display()))?
+    } else {
+        CatalogIndex::in_memory().context("cannot create a search index")?
+    };
+    let stores = Stores { metadata: Arc::new(store), data: config.data_store()?, scratch, search: Arc::new(search) };
     Ok(App::new(stores, Arc::new(SystemClock), config.calendar()?, config.rules()?))
 }
 
@@ -337,6 +353,22 @@ async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()>
             );
         }
     }
+    let report = app.sync_search().await.context("cannot bring the search index up to date")?;
+    eprintln!(
+        "search index: {} published entries ({} updated, {} removed)",
+        report.total, report.indexed, report.removed
+    );
+    let syncing = app.clone();
+    tokio::spawn(async move {
+        let mut every_minute = tokio::time::interval(std::time::Duration::from_secs(60));
+        every_minute.tick().await;
+        loop {
+            every_minute.tick().await;
+            if let Err(error) = syncing.sync_search().await {
+                tracing::warn!(%error, "search index sync failed; retrying in a minute");
+            }
+        }
+    });
     let router = gongshu_http_api::router(app).layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await

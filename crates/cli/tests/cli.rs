@@ -95,6 +95,17 @@ fn serve_demo_then_restart_keeps_the_data() {
     let (status, body) = get(&server.address, "/api/v1/resources?limit=100", Some(&token));
     assert_eq!(status, 200);
     assert!(body.contains("\"total\":13"), "the restart must neither lose nor duplicate: {body}");
+    // The search index was kept on disk and is in step; 行政区划:
+    let (status, body) = get(&server.address, "/api/v1/search?q=%E8%A1%8C%E6%94%BF%E5%8C%BA%E5%88%92", None);
+    assert_eq!(status, 200);
+    assert!(body.contains("<b>"), "{body}");
+    let busy = gongshu(dir.path()).arg("reindex").output().unwrap();
+    assert!(!busy.status.success());
+    assert!(String::from_utf8_lossy(&busy.stderr).contains("gongshu serve"), "{busy:?}");
+    drop(server);
+    let rebuilt = gongshu(dir.path()).arg("reindex").output().unwrap();
+    assert!(rebuilt.status.success(), "{rebuilt:?}");
+    assert!(String::from_utf8_lossy(&rebuilt.stdout).contains("search index rebuilt"), "{rebuilt:?}");
 }
 
 #[test]

@@ -60,6 +60,7 @@ fn api() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(routes::meta::router())
         .merge(routes::accounts::router())
         .merge(routes::resources::router())
+        .merge(routes::search::router())
         .merge(routes::registrations::router())
         .merge(routes::versions::router())
         .merge(routes::data::router())

@@ -5,6 +5,7 @@ pub(crate) mod data;
 pub(crate) mod meta;
 pub(crate) mod registrations;
 pub(crate) mod resources;
+pub(crate) mod search;
 pub(crate) mod versions;
 
 /// Splits `a,b` query values into a list.

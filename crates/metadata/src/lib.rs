@@ -151,6 +151,9 @@ pub trait Transaction: Send {
     async fn update_resource(&mut self, resource: &Resource) -> StoreResult<Resource>;
     /// Entries matching the filter, newest first.
     async fn resources(&mut self, filter: &ResourceFilter) -> StoreResult<Page<Resource>>;
+    /// The id and `row_version` of every entry in `state`: what a derived
+    /// index compares with what it holds.
+    async fn resource_row_versions(&mut self, state: ResourceState) -> StoreResult<Vec<(String, i64)>>;
     /// Which of `identity_keys` other providers' submitted or registered
     /// entries (other than `resource_id`) already hold.
     async fn items_held_elsewhere(

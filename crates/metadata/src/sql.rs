@@ -714,6 +714,14 @@ impl Transaction for SqlTransaction {
         Ok(Page { items, total })
     }
 
+    async fn resource_row_versions(&mut self, state: ResourceState) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT id, row_version FROM resource WHERE state = $1")
+            .bind(state.code().to_owned())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get::<String, _>(0)?, row.try_get::<i64, _>(1)?))).collect()
+    }
+
     async fn items_held_elsewhere(
         &mut self,
         resource_id: &str,

@@ -18,6 +18,7 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 
 pub(crate) struct World {
     pub(crate) app: App,
+    stores: Stores,
     _data: tempfile::TempDir,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) bureau_org: String,
@@ -73,8 +74,9 @@ impl World {
             metadata: Arc::new(store),
             data: DataStore::local(&data.path().join("objects")).unwrap(),
             scratch: data.path().to_owned(),
+            search: Arc::new(gongshu_app::CatalogIndex::in_memory().unwrap()),
         };
-        let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
+        let app = App::new(stores.clone(), clock.clone(), WorkingCalendar::default(), rules);
         let system = system_subject();
         let org = |name: &str, kind: &str| NewOrganization {
             name_zh: name.into(),
@@ -108,7 +110,19 @@ impl World {
         let statistics = subjects.pop().unwrap();
         let civil = subjects.pop().unwrap();
         let reviewer = subjects.pop().unwrap();
-        World { app, _data: data, clock, bureau_org, civil_org, statistics_org, reviewer, civil, statistics }
+        World { app, stores, _data: data, clock, bureau_org, civil_org, statistics_org, reviewer, civil, statistics }
+    }
+
+    /// Another process on the same stores with a search index of its own,
+    /// as a CLI command or a second server node has.
+    pub(crate) fn other_process(&self) -> App {
+        let stores =
+            Stores { search: Arc::new(gongshu_app::CatalogIndex::in_memory().unwrap()), ..self.stores.clone() };
+        let rules = RegistrationRules {
+            registry_region: RegionCode::parse("r", "330100").unwrap(),
+            ..RegistrationRules::default()
+        };
+        App::new(stores, self.clock.clone(), WorkingCalendar::default(), rules)
     }
 
     /// The data store the app writes versions to.

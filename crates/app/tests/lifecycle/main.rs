@@ -1,12 +1,14 @@
 //! The behavioural suite of the catalog and registration workflow, run
 //! through the use cases against SQLite and PostgreSQL alike.
-//! Issue 2: every lifecycle transition, the forbidden ones, and 一数一源.
+//! Issue 2: every lifecycle transition, the forbidden ones, and 一数一源;
+//! issue 4: the search index following the catalog.
 
 mod helpers;
 
 use chrono::Duration;
 use gongshu_app::{
-    AppError, DuplicateDecision, FileRegistration, LoadOptions, NewToken, ObjectionDecision, ResourceQuery,
+    AppError, DuplicateDecision, FacetKind, FileRegistration, LoadOptions, NewToken, ObjectionDecision, ResourceQuery,
+    SearchRequest, SyncReport,
 };
 use gongshu_domain::{RegistrationState, ResourceState};
 use gongshu_metadata::{SqlStore, both_backends};
@@ -503,4 +505,41 @@ both_backends!(data_versions_load_whole_or_not_at_all, |store: SqlStore| async m
     let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
     assert_eq!(actions, ["create", "load_version", "load_version"]);
     assert!(history[2].opinion.as_deref().unwrap().starts_with("version 2"));
+});
+
+both_backends!(the_search_index_follows_the_catalog, |store: SqlStore| async move {
+    let w = World::new(store).await;
+    let search = |app: &gongshu_app::App, text: &str| {
+        let app = app.clone();
+        let request = SearchRequest { text: text.into(), limit: 10, ..SearchRequest::default() };
+        async move { app.search_catalog(request).await.unwrap() }
+    };
+    let id = w.register(&w.civil, &w.civil_org, draft("婚姻登记统计", "登记机关")).await;
+    assert_eq!(search(&w.app, "婚姻").await.results.total, 0, "registered is not yet published");
+    w.app.set_published(&w.reviewer, &id, true, None).await.unwrap();
+    let found = search(&w.app, "婚姻登记").await;
+    assert_eq!(found.resources.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    assert_eq!(found.results.facets[&FacetKind::Department][0], (w.civil_org.clone(), 1));
+    assert_eq!(found.results.facets[&FacetKind::Open][0].0, "unconditional");
+
+    // A change made by another process reaches this index at its next sync.
+    let other = w.other_process();
+    other.set_published(&w.reviewer, &id, false, Some("数据核查中")).await.unwrap();
+    assert_eq!(search(&w.app, "婚姻").await.results.total, 1, "this index has not heard yet");
+    assert_eq!(search(&w.app, "婚姻").await.resources.len(), 0, "but an unpublished entry is never shown");
+    let report = w.app.sync_search().await.unwrap();
+    assert_eq!((report.removed, report.total), (1, 0));
+    assert_eq!(search(&w.app, "婚姻").await.results.total, 0);
+    other.set_published(&w.reviewer, &id, true, None).await.unwrap();
+    assert_eq!(w.app.sync_search().await.unwrap().indexed, 1);
+    assert_eq!(
+        w.app.sync_search().await.unwrap(),
+        SyncReport { indexed: 0, removed: 0, total: 1 },
+        "nothing left to do"
+    );
+
+    let rebuilt = w.app.rebuild_search().await.unwrap();
+    assert_eq!((rebuilt.indexed, rebuilt.total), (1, 1));
+    let bad = w.app.search_catalog(SearchRequest { limit: 0, ..SearchRequest::default() }).await;
+    assert!(matches!(bad, Err(AppError::Validation(_))), "{bad:?}");
 });

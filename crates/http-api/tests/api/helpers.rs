@@ -40,6 +40,7 @@ impl TestApp {
             metadata: Arc::new(store.store.clone()),
             data: DataStore::local(&data.path().join("objects")).unwrap(),
             scratch: data.path().to_owned(),
+            search: Arc::new(gongshu_app::CatalogIndex::in_memory().unwrap()),
         };
         let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
         let summary = demo::load(&app).await.unwrap();

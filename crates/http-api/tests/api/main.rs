@@ -406,3 +406,32 @@ async fn data_is_read_through_the_gateway() {
     let unknown_table = t.post("/api/v1/sql", None, json!({ "sql": "SELECT * FROM \"no-such-resource\"" })).await;
     assert_eq!(unknown_table.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn catalog_search_ranks_facets_and_highlights() {
+    let t = TestApp::with_demo().await;
+    let all = t.get("/api/v1/search?limit=100", None).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let published = t.get("/api/v1/resources?state=published&limit=100", None).await.body["total"].clone();
+    assert_eq!(all.body["total"], published, "the index holds exactly the published catalog");
+
+    let weather = t.get("/api/v1/search?q=%E5%A4%A9%E6%B0%94", None).await; // 天气
+    assert_eq!(weather.body["matched_all_words"], true);
+    assert!(weather.body["items"][0]["title_html"].as_str().unwrap().contains("<b>天气</b>"), "{}", weather.body);
+
+    let conditional = t.get("/api/v1/search?open=conditional&limit=100", None).await;
+    let items = conditional.body["items"].as_array().unwrap();
+    assert!(!items.is_empty());
+    assert!(items.iter().all(|i| i["resource"]["open"]["kind"] == "conditional"), "{}", conditional.body);
+    let open_facet = &all.body["facets"]["open"];
+    let conditional_count = open_facet.as_array().unwrap().iter().find(|v| v["value"] == "conditional").unwrap();
+    assert_eq!(conditional_count["count"], items.len());
+
+    let bad = t.get("/api/v1/search?sort=popular", None).await;
+    assert_eq!(
+        (bad.status, bad.body["error"]["details"][0]["field"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("sort"))
+    );
+    let unknown = t.get("/api/v1/search?color=red", None).await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
+}
