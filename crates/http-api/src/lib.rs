@@ -72,8 +72,16 @@ pub fn openapi_json() -> String {
     api().1.to_pretty_json().expect("the OpenAPI document serializes")
 }
 
-/// The API router with its OpenAPI document.
+/// The API router with its OpenAPI document; every unknown path answers
+/// the API's JSON error.
 pub fn router(app: App) -> Router {
+    routes(app).fallback(route_not_found)
+}
+
+/// The API's routes without a fallback, for a binary that serves other
+/// pages beside them: unknown paths under `/api/` still answer the API's
+/// JSON error; other paths are the caller's.
+pub fn routes(app: App) -> Router {
     let (api, openapi) = api();
     let openapi_json = openapi.to_pretty_json().expect("the OpenAPI document serializes");
     Router::new()
@@ -83,7 +91,7 @@ pub fn router(app: App) -> Router {
             axum::routing::get(move || async move { ([("content-type", "application/json")], openapi_json.clone()) }),
         )
         .merge(api)
-        .fallback(route_not_found)
+        .route("/api/{*rest}", axum::routing::any(route_not_found))
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(ApiState { app })
 }

@@ -20,6 +20,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use serde::Serialize;
+use tantivy::collector::sort_key::{SortBySimilarityScore, SortByStaticFastValue, SortByString};
 use tantivy::collector::{Count, FacetCollector, TopDocs};
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
@@ -278,7 +279,8 @@ fn schema() -> (Schema, Fields) {
         TextFieldIndexing::default().set_tokenizer(CHINESE).set_index_option(IndexRecordOption::WithFreqs),
     );
     let fields = Fields {
-        id: builder.add_text_field("id", STRING | STORED),
+        // Fast, so that equal sort keys fall back to the id and pages are stable.
+        id: builder.add_text_field("id", STRING | STORED | FAST),
         row_version: builder.add_i64_field("row_version", STORED),
         title_zh: builder.add_text_field("title_zh", chinese.clone()),
         title_en: builder.add_text_field("title_en", english.clone()),
@@ -312,11 +314,23 @@ pub struct CatalogIndex {
 
 impl CatalogIndex {
     /// Opens the index in `dir`, creating it (empty) when there is none.
+    /// An index written by an older release with another schema is thrown
+    /// away and created empty: it is derived state, and the caller's sync
+    /// fills it again.
     pub fn open(dir: &Path) -> Result<CatalogIndex, SearchError> {
-        std::fs::create_dir_all(dir).map_err(|source| SearchError::Io { path: dir.display().to_string(), source })?;
+        let io = |source| SearchError::Io { path: dir.display().to_string(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
-        let index = Index::open_or_create(directory, schema)?;
+        let index = match Index::open_or_create(directory, schema.clone()) {
+            Ok(index) => index,
+            Err(tantivy::TantivyError::SchemaError(_)) => {
+                std::fs::remove_dir_all(dir).map_err(io)?;
+                std::fs::create_dir_all(dir).map_err(io)?;
+                Index::create(tantivy::directory::MmapDirectory::open(dir)?, schema, Default::default())?
+            }
+            Err(other) => return Err(other.into()),
+        };
         CatalogIndex::with_index(index, fields)
     }
 
@@ -528,15 +542,21 @@ impl CatalogIndex {
 
         let limit = request.limit.max(1);
         let page = TopDocs::with_limit(limit).and_offset(request.offset);
+        let by_id = (SortByString::for_field("id"), Order::Asc);
+        let by_date = |field: &str| ((SortByStaticFastValue::<i64>::for_field(field), Order::Desc), by_id.clone());
         let addresses: Vec<(f32, DocAddress)> = match (request.sort, terms.is_empty()) {
-            (SortOrder::Relevance, false) => searcher.search(query.as_ref(), &page.order_by_score())?,
+            (SortOrder::Relevance, false) => searcher
+                .search(query.as_ref(), &page.order_by(((SortBySimilarityScore, Order::Desc), by_id.clone())))?
+                .into_iter()
+                .map(|((score, _), address)| (score, address))
+                .collect(),
             (SortOrder::Published, _) => searcher
-                .search(query.as_ref(), &page.order_by_fast_field::<i64>("published_at", Order::Desc))?
+                .search(query.as_ref(), &page.order_by(by_date("published_at")))?
                 .into_iter()
                 .map(|(_, address)| (0.0, address))
                 .collect(),
             (SortOrder::Updated | SortOrder::Relevance, _) => searcher
-                .search(query.as_ref(), &page.order_by_fast_field::<i64>("updated_at", Order::Desc))?
+                .search(query.as_ref(), &page.order_by(by_date("updated_at")))?
                 .into_iter()
                 .map(|(_, address)| (0.0, address))
                 .collect(),

@@ -125,3 +125,20 @@ fn updates_replace_removals_remove_and_the_index_survives_a_restart() {
     index.clear().unwrap();
     assert!(index.is_empty());
 }
+
+#[test]
+fn an_index_with_another_schema_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut builder = tantivy::schema::Schema::builder();
+        let title = builder.add_text_field("title", tantivy::schema::TEXT);
+        let old = tantivy::Index::create_in_dir(dir.path(), builder.build()).unwrap();
+        let mut writer: tantivy::IndexWriter = old.writer(15_000_000).unwrap();
+        writer.add_document(tantivy::doc!(title => "an older release")).unwrap();
+        writer.commit().unwrap();
+    }
+    let index = CatalogIndex::open(dir.path()).unwrap();
+    assert!(index.is_empty(), "emptied for the caller's sync to fill");
+    index.apply(&[entry("a", "公交线路", "", "交通", 1)], &[]).unwrap();
+    assert_eq!(ids(&index, text("公交")), ["a"]);
+}

@@ -1,0 +1,276 @@
+//! Every piece of interface text, in Chinese and English, and how a
+//! request's language is chosen: `?lang=` (remembered in a cookie), then
+//! the cookie, then `Accept-Language`, then Chinese.
+
+use std::collections::BTreeMap;
+
+use axum::http::HeaderMap;
+
+/// A language the portal speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// 简体中文, the default.
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The `lang` attribute and parameter value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    fn parse(value: &str) -> Option<Lang> {
+        let value = value.trim().to_ascii_lowercase();
+        if value.starts_with("zh") {
+            Some(Lang::Zh)
+        } else if value.starts_with("en") {
+            Some(Lang::En)
+        } else {
+            None
+        }
+    }
+
+    /// The language of a request, and whether `?lang=` chose it (so that the
+    /// response remembers it in a cookie).
+    pub fn of_request(query_lang: Option<&str>, headers: &HeaderMap) -> (Lang, bool) {
+        if let Some(lang) = query_lang.and_then(Lang::parse) {
+            return (lang, true);
+        }
+        let cookie = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().strip_prefix("lang="))
+            .find_map(Lang::parse);
+        if let Some(lang) = cookie {
+            return (lang, false);
+        }
+        let accepted = headers.get(axum::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mut ranked: Vec<(f32, Lang)> = accepted
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.split(';');
+                let lang = Lang::parse(pieces.next()?)?;
+                let quality =
+                    pieces.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.parse::<f32>().ok()).unwrap_or(1.0);
+                Some((quality, lang))
+            })
+            .collect();
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        (ranked.first().map_or(Lang::Zh, |(_, lang)| *lang), false)
+    }
+
+    /// Every message in this language, by key.
+    pub fn messages(self) -> BTreeMap<&'static str, &'static str> {
+        MESSAGES.iter().map(|(key, zh, en)| (*key, if self == Lang::Zh { *zh } else { *en })).collect()
+    }
+
+    /// One message.
+    pub fn text(self, key: &str) -> &'static str {
+        MESSAGES.iter().find(|(k, _, _)| *k == key).map_or("", |(_, zh, en)| if self == Lang::Zh { zh } else { en })
+    }
+}
+
+/// (key, Chinese, English).
+pub(crate) const MESSAGES: &[(&str, &str, &str)] = &[
+    ("site_name", "公共数据开放平台", "Open Public Data"),
+    (
+        "site_tagline",
+        "依法开放的公共数据，人人可查、可用、可核验",
+        "Public data, opened by law, for everyone to find, use and verify",
+    ),
+    ("skip_to_content", "跳到正文", "Skip to content"),
+    ("nav_datasets", "数据目录", "Datasets"),
+    ("nav_organizations", "提供部门", "Departments"),
+    ("nav_whats_new", "目录动态", "What's new"),
+    ("nav_api", "开发者 API", "Developer API"),
+    ("switch_language", "English", "中文"),
+    (
+        "search_placeholder",
+        "搜索数据，如：人口、企业登记、空气质量",
+        "Search data, e.g. population, enterprise registration, air quality",
+    ),
+    ("search_button", "搜索", "Search"),
+    ("search_label", "搜索数据目录", "Search the catalog"),
+    ("datasets_count", "个数据资源", "datasets"),
+    ("departments_count", "个提供部门", "departments"),
+    ("themes_count", "个主题", "themes"),
+    ("featured", "最新发布", "Newly published"),
+    ("recently_updated", "最近更新", "Recently updated"),
+    ("by_department", "按部门", "By department"),
+    ("by_theme", "按主题", "By theme"),
+    ("all_datasets", "查看全部数据", "All datasets"),
+    ("results_for", "搜索结果", "Results for"),
+    ("results_total", "共找到", "Found"),
+    ("results_unit", "个数据资源", "datasets"),
+    (
+        "any_word_notice",
+        "没有同时包含全部关键词的数据，以下结果至少包含其中之一。",
+        "No dataset has every word; these have at least one of them.",
+    ),
+    (
+        "no_results",
+        "没有找到符合条件的数据。试试更少的关键词或去掉筛选条件。",
+        "No datasets match. Try fewer words or remove a filter.",
+    ),
+    ("filters", "筛选", "Filters"),
+    ("clear_filters", "清除筛选", "Clear filters"),
+    ("remove_filter", "移除筛选", "Remove filter"),
+    ("sort_by", "排序", "Sort by"),
+    ("sort_relevance", "相关度", "Relevance"),
+    ("sort_updated", "最近更新", "Recently updated"),
+    ("sort_published", "最近发布", "Recently published"),
+    ("apply", "应用", "Apply"),
+    ("previous", "上一页", "Previous"),
+    ("next", "下一页", "Next"),
+    ("page", "第", "Page"),
+    ("page_of", "页，共", "of"),
+    ("pages", "页", ""),
+    ("facet_department", "提供部门", "Department"),
+    ("facet_theme", "主题", "Theme"),
+    ("facet_format", "格式", "Format"),
+    ("facet_open", "开放属性", "Openness"),
+    ("facet_update_cycle", "更新周期", "Update cycle"),
+    ("facet_level", "分级", "Classification"),
+    ("facet_region", "区域", "Region"),
+    ("open_unconditional", "无条件开放", "Open"),
+    ("open_conditional", "有条件开放", "Open under conditions"),
+    ("open_not", "不予开放", "Not open"),
+    ("provider", "提供部门", "Provider"),
+    ("updated", "更新于", "Updated"),
+    ("published", "发布于", "Published"),
+    ("registration_code", "登记编码", "Registration code"),
+    ("theme", "主题", "Theme"),
+    ("update_cycle", "更新周期", "Update cycle"),
+    ("level", "分级", "Classification"),
+    ("license", "许可协议", "Licence"),
+    ("keywords", "关键词", "Keywords"),
+    ("time_coverage", "时间范围", "Time covered"),
+    ("spatial_coverage", "空间范围", "Area covered"),
+    ("open_attribute", "开放属性", "Openness"),
+    ("open_conditions", "开放条件", "Conditions"),
+    ("legal_basis", "不予开放依据", "Legal basis"),
+    ("metadata", "元数据", "Metadata"),
+    ("data_items", "数据项", "Data items"),
+    ("item_name", "字段名", "Field"),
+    ("item_title", "名称", "Title"),
+    ("item_type", "类型", "Type"),
+    ("item_unit", "单位", "Unit"),
+    ("item_description", "说明", "Description"),
+    ("versions", "数据版本", "Versions"),
+    ("version", "版本", "Version"),
+    ("rows", "行数", "Rows"),
+    ("size", "大小", "Size"),
+    ("source_file", "来源文件", "Source file"),
+    ("loaded_at", "加载时间", "Loaded"),
+    ("sha256", "SHA-256", "SHA-256"),
+    ("quality", "数据质量", "Data quality"),
+    ("column", "列", "Column"),
+    ("nulls", "空值", "Nulls"),
+    ("distinct", "不同值（估计）", "Distinct (est.)"),
+    ("min", "最小值", "Min"),
+    ("max", "最大值", "Max"),
+    ("conformance", "类型一致率", "Type conformance"),
+    ("duplicate_rows", "重复行", "Duplicate rows"),
+    ("preview", "数据预览", "Preview"),
+    ("preview_filters", "按列筛选", "Filter by column"),
+    ("preview_showing", "显示第", "Showing rows"),
+    ("preview_to", "至", "to"),
+    ("preview_of", "行，共", "of"),
+    ("preview_rows", "行", ""),
+    ("chart", "图表", "Chart"),
+    ("chart_count_by", "记录数，按", "Records by"),
+    ("downloads", "下载", "Downloads"),
+    ("download_csv", "CSV（UTF-8）", "CSV (UTF-8)"),
+    ("download_csv_bom", "CSV（Excel 用，UTF-8 BOM）", "CSV for Excel (UTF-8 BOM)"),
+    ("download_csv_gb18030", "CSV（GB18030，中文 Windows Excel）", "CSV in GB18030 (Excel on Chinese Windows)"),
+    ("download_xlsx", "Excel（XLSX）", "Excel (XLSX)"),
+    ("download_json", "JSON", "JSON"),
+    ("download_ndjson", "NDJSON", "NDJSON"),
+    ("download_parquet", "Parquet", "Parquet"),
+    ("api_examples", "API 调用示例", "API examples"),
+    ("no_data_loaded", "该数据资源尚未加载数据。", "No data has been loaded for this dataset yet."),
+    (
+        "data_not_open",
+        "该数据不在无条件开放范围内，数据内容不在门户展示。",
+        "This data is not openly available, so its rows are not shown here.",
+    ),
+    (
+        "conditional_how",
+        "有条件开放的数据须经申请、审核并签订协议后使用。",
+        "Data open under conditions is used after an application is approved and an agreement signed.",
+    ),
+    ("organizations", "提供部门", "Departments"),
+    ("organization_datasets", "该部门开放的数据资源", "Datasets from this department"),
+    ("whats_new", "目录动态", "What's new"),
+    (
+        "whats_new_intro",
+        "开放目录的最近变化，按更新时间排列。也可以订阅 Atom 源。",
+        "Recent changes to the open catalog, newest first. Also available as an Atom feed.",
+    ),
+    ("atom_feed", "Atom 订阅", "Atom feed"),
+    ("not_found_title", "页面不存在", "Page not found"),
+    (
+        "not_found_text",
+        "没有找到您要的页面或数据资源，它可能已下架或地址有误。",
+        "The page or dataset was not found. It may have been taken down, or the address is wrong.",
+    ),
+    ("error_title", "出错了", "Something went wrong"),
+    (
+        "error_text",
+        "服务器处理请求时出错，请稍后再试。",
+        "The server could not handle the request. Please try again later.",
+    ),
+    ("back_home", "返回首页", "Back to the home page"),
+    (
+        "footer_note",
+        "数据由各提供部门依法开放；平台记录每一次使用，供公众核验。",
+        "Data is opened by its providers under the law; every use is recorded for the public to verify.",
+    ),
+    ("yes", "是", "Yes"),
+    ("no", "否", "No"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(), value.parse().unwrap());
+        }
+        map
+    }
+
+    #[test]
+    fn the_parameter_then_the_cookie_then_accept_language_decide() {
+        let english_browser = headers(&[("accept-language", "en-GB,en;q=0.9,zh-CN;q=0.8")]);
+        assert_eq!(Lang::of_request(None, &english_browser), (Lang::En, false));
+        assert_eq!(Lang::of_request(Some("zh"), &english_browser), (Lang::Zh, true));
+        let chose_chinese = headers(&[("accept-language", "en"), ("cookie", "a=1; lang=zh-CN")]);
+        assert_eq!(Lang::of_request(None, &chose_chinese), (Lang::Zh, false));
+        let prefers_chinese = headers(&[("accept-language", "en;q=0.5, zh-TW")]);
+        assert_eq!(Lang::of_request(None, &prefers_chinese).0, Lang::Zh);
+        assert_eq!(Lang::of_request(None, &HeaderMap::new()).0, Lang::Zh, "Chinese by default");
+        assert_eq!(Lang::of_request(Some("fr"), &HeaderMap::new()).0, Lang::Zh);
+    }
+
+    #[test]
+    fn every_key_is_unique_and_translated() {
+        let mut keys = std::collections::HashSet::new();
+        for (key, zh, en) in MESSAGES {
+            assert!(keys.insert(key), "{key} twice");
+            assert!(!zh.is_empty(), "{key} has no Chinese");
+            // A few English pieces are empty on purpose: Chinese needs a
+            // measure word where English needs nothing.
+            assert!(!en.is_empty() || ["pages", "preview_rows"].contains(key), "{key} has no English");
+        }
+    }
+}

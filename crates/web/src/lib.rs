@@ -1,0 +1,139 @@
+//! The open data portal (公共数据开放平台): server-rendered HTML pages in
+//! Chinese and English over the same use cases as the JSON API. Every page
+//! works without JavaScript: facets are links, the preview pages and
+//! filters with forms, and charts are drawn on the server as SVG.
+//!
+//! Templates are embedded in the binary (minijinja, auto-escaped) and fail
+//! loudly on a missing value, so a typo in a template is a failed test, not
+//! a blank on a page.
+//!
+//! **Architecture Invariant:** pages read only through `App`, as the public
+//! (`Subject::Anonymous`); data rows come from the access gateway, so the
+//! portal can never show what the API would refuse.
+
+mod chart;
+mod i18n;
+mod pages;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gongshu_app::App;
+use minijinja::{Environment, UndefinedBehavior};
+
+pub use i18n::Lang;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct WebState {
+    pub(crate) app: App,
+    pub(crate) templates: Arc<Environment<'static>>,
+}
+
+const TEMPLATES: &[(&str, &str)] = &[
+    ("base.html", include_str!("../templates/base.html")),
+    ("macros.html", include_str!("../templates/macros.html")),
+    ("home.html", include_str!("../templates/home.html")),
+    ("search.html", include_str!("../templates/search.html")),
+    ("dataset.html", include_str!("../templates/dataset.html")),
+    ("organizations.html", include_str!("../templates/organizations.html")),
+    ("organization.html", include_str!("../templates/organization.html")),
+    ("whats_new.html", include_str!("../templates/whats_new.html")),
+    ("feed.xml", include_str!("../templates/feed.xml")),
+    ("error.html", include_str!("../templates/error.html")),
+];
+
+const STYLESHEET: &str = include_str!("../static/site.css");
+
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(UndefinedBehavior::Strict);
+    env.set_auto_escape_callback(|name| {
+        if name.ends_with(".html") || name.ends_with(".xml") {
+            minijinja::AutoEscape::Html
+        } else {
+            minijinja::AutoEscape::None
+        }
+    });
+    // minijinja's HTML escaping also escapes `/`, which turns every URL in
+    // an attribute into `&#x2f;` soup; the five characters that matter are enough.
+    env.set_formatter(|out, state, value| match (state.auto_escape(), value.as_str()) {
+        (minijinja::AutoEscape::Html, Some(text)) if !value.is_safe() => {
+            out.write_str(&escape_html(text)).map_err(|_| minijinja::Error::from(minijinja::ErrorKind::WriteFailure))
+        }
+        _ => minijinja::escape_formatter(out, state, value),
+    });
+    for (name, source) in TEMPLATES {
+        env.add_template(name, source).unwrap_or_else(|e| panic!("template {name}: {e}"));
+    }
+    env
+}
+
+/// Escapes text for HTML and XML: `&`, `<`, `>`, `"` and `'`.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// The portal's routes; the caller adds the API's beside them. Unknown
+/// paths answer the portal's own 404 page.
+pub fn router(app: App) -> Router {
+    let state = WebState { app, templates: Arc::new(environment()) };
+    Router::new()
+        .route("/", axum::routing::get(pages::home))
+        .route("/datasets", axum::routing::get(pages::search))
+        .route("/datasets/{id}", axum::routing::get(pages::dataset))
+        .route("/organizations", axum::routing::get(pages::organizations))
+        .route("/organizations/{id}", axum::routing::get(pages::organization))
+        .route("/whats-new", axum::routing::get(pages::whats_new))
+        .route("/feed.atom", axum::routing::get(pages::feed))
+        .route(
+            "/static/site.css",
+            axum::routing::get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    STYLESHEET,
+                )
+            }),
+        )
+        .fallback(pages::not_found)
+        .with_state(state)
+}
+
+/// A rendered page, remembering the language when `?lang=` chose it.
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
+    pub(crate) body: String,
+    pub(crate) content_type: &'static str,
+    pub(crate) remember: Option<Lang>,
+}
+
+impl IntoResponse for Page {
+    fn into_response(self) -> Response {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        headers.insert(header::VARY, HeaderValue::from_static("Accept-Language, Cookie"));
+        if let Some(lang) = self.remember {
+            let cookie = format!("lang={}; Path=/; Max-Age=31536000; SameSite=Lax", lang.code());
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                headers.insert(header::SET_COOKIE, value);
+            }
+        }
+        (self.status, headers, self.body).into_response()
+    }
+}

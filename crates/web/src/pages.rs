@@ -1,0 +1,804 @@
+//! The portal's pages: each handler reads through `App` as the public,
+//! shapes a view for its template, and renders it in the request's language.
+
+use std::collections::HashMap;
+
+use arrow_array::RecordBatch;
+use arrow_cast::display::{ArrayFormatter, FormatOptions};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use gongshu_app::{AppError, FacetKind, SearchRequest, SortOrder, open_kind};
+use gongshu_domain::{DatasetVersion, OpenAttribute, Organization, Resource, SecurityLevel, UpdateCycle};
+use gongshu_policy::Subject;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::{Lang, Page, WebState, chart};
+
+const PAGE_SIZE: usize = 20;
+const PREVIEW_ROWS: usize = 20;
+
+/// What every page knows about its request.
+pub(crate) struct Request {
+    lang: Lang,
+    remember: bool,
+    path: String,
+    pairs: Vec<(String, String)>,
+    base_url: String,
+}
+
+impl Request {
+    fn new(uri: &Uri, query: Option<String>, headers: &HeaderMap) -> Request {
+        let pairs: Vec<(String, String)> =
+            url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect();
+        let query_lang = pairs.iter().find(|(k, _)| k == "lang").map(|(_, v)| v.as_str());
+        let (lang, remember) = Lang::of_request(query_lang, headers);
+        let pairs = pairs.into_iter().filter(|(k, _)| k != "lang").collect();
+        let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
+        Request { lang, remember, path: uri.path().to_owned(), pairs, base_url: format!("http://{host}") }
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
+    }
+
+    fn t(&self, key: &str) -> &'static str {
+        self.lang.text(key)
+    }
+
+    /// This page in the other language.
+    fn switch_href(&self) -> String {
+        let other = if self.lang == Lang::Zh { "en" } else { "zh" };
+        let mut pairs = self.pairs.clone();
+        pairs.push(("lang".into(), other.into()));
+        href(&self.path, &pairs)
+    }
+}
+
+fn href(path: &str, pairs: &[(String, String)]) -> String {
+    if pairs.is_empty() {
+        return path.to_owned();
+    }
+    let query: String = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    format!("{path}?{query}")
+}
+
+fn render(state: &WebState, request: &Request, status: StatusCode, template: &str, view: Value) -> Page {
+    let content_type =
+        if template.ends_with(".xml") { "application/atom+xml; charset=utf-8" } else { "text/html; charset=utf-8" };
+    let context = minijinja::context! {
+        lang => request.lang.code(),
+        t => request.lang.messages(),
+        switch_href => request.switch_href(),
+        section => request.path.trim_start_matches('/').split('/').next().unwrap_or(""),
+        q => request.param("q").unwrap_or(""),
+        ..minijinja::Value::from(minijinja::value::Serde(&view))
+    };
+    let rendered = state.templates.get_template(template).and_then(|t| t.render(context));
+    match rendered {
+        Ok(body) => Page { status, body, content_type, remember: request.remember.then_some(request.lang) },
+        Err(error) => {
+            tracing::error!(template, error = format!("{error:#}"), "a page did not render");
+            Page {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                body: format!("<!doctype html><title>500</title><p>{}</p>", request.t("error_text")),
+                content_type: "text/html; charset=utf-8",
+                remember: None,
+            }
+        }
+    }
+}
+
+fn error_page(state: &WebState, request: &Request, error: &AppError) -> Page {
+    let (status, title, text) = match error {
+        AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found_title", "not_found_text"),
+        other => {
+            tracing::error!(error = %other, path = request.path, "a portal page failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "error_title", "error_text")
+        }
+    };
+    render(state, request, status, "error.html", json!({ "title": request.t(title), "text": request.t(text) }))
+}
+
+/// Unknown paths.
+pub(crate) async fn not_found(State(state): State<WebState>, uri: Uri, headers: HeaderMap) -> Page {
+    let request = Request::new(&uri, uri.query().map(str::to_owned), &headers);
+    let error = AppError::NotFound { entity: "page", id: uri.path().to_owned() };
+    error_page(&state, &request, &error)
+}
+
+/// Names of organizations in the request's language.
+async fn organization_names(state: &WebState, lang: Lang) -> Result<HashMap<String, String>, AppError> {
+    Ok(state.app.organizations().await?.into_iter().map(|o| (o.id.clone(), org_name(&o, lang))).collect())
+}
+
+fn org_name(org: &Organization, lang: Lang) -> String {
+    match (lang, &org.name_en) {
+        (Lang::En, Some(name)) if !name.is_empty() => name.clone(),
+        _ => org.name_zh.clone(),
+    }
+}
+
+fn open_label(lang: Lang, kind: &str) -> String {
+    lang.text(&format!("open_{kind}")).to_owned()
+}
+
+fn title_case(code: &str) -> String {
+    let spaced = code.replace(['-', '_'], " ");
+    let mut chars = spaced.chars();
+    chars.next().map_or_else(String::new, |first| first.to_uppercase().chain(chars).collect())
+}
+
+fn cycle_label(lang: Lang, code: &str) -> String {
+    match (lang, UpdateCycle::parse("update_cycle", code)) {
+        (Lang::Zh, Ok(cycle)) => cycle.label_zh().to_owned(),
+        _ => title_case(code),
+    }
+}
+
+fn level_label(lang: Lang, code: &str) -> String {
+    match (lang, SecurityLevel::parse("level", code)) {
+        (Lang::Zh, Ok(level)) => level.label_zh().to_owned(),
+        _ => title_case(code),
+    }
+}
+
+fn facet_label(lang: Lang, kind: FacetKind, value: &str, orgs: &HashMap<String, String>) -> String {
+    match kind {
+        FacetKind::Department => orgs.get(value).cloned().unwrap_or_else(|| value.to_owned()),
+        FacetKind::Open => open_label(lang, value),
+        FacetKind::UpdateCycle => cycle_label(lang, value),
+        FacetKind::Level => level_label(lang, value),
+        FacetKind::Theme | FacetKind::Format | FacetKind::Region => value.to_owned(),
+    }
+}
+
+/// Facet values with their labels, most common first, then by label.
+fn labelled(
+    lang: Lang,
+    kind: FacetKind,
+    values: &[(String, u64)],
+    orgs: &HashMap<String, String>,
+) -> Vec<(String, String, u64)> {
+    let mut labelled: Vec<(String, String, u64)> =
+        values.iter().map(|(value, count)| (facet_label(lang, kind, value, orgs), value.clone(), *count)).collect();
+    labelled.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    labelled
+}
+
+fn date(lang: Lang, at: chrono::DateTime<chrono::Utc>) -> String {
+    let local = at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"));
+    match lang {
+        Lang::Zh => local.format("%Y年%-m月%-d日").to_string(),
+        Lang::En => local.format("%-d %b %Y").to_string(),
+    }
+}
+
+/// A dataset as lists show it.
+#[derive(Serialize)]
+struct Card {
+    id: String,
+    title: String,
+    title_html: Option<String>,
+    description: String,
+    description_html: Option<String>,
+    provider: String,
+    provider_id: String,
+    theme: String,
+    open: &'static str,
+    open_label: String,
+    updated: String,
+    updated_iso: String,
+}
+
+fn card(resource: &Resource, lang: Lang, orgs: &HashMap<String, String>) -> Card {
+    let draft = &resource.draft;
+    let (title, description) = match lang {
+        Lang::En => (
+            draft.name_en.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| draft.name_zh.clone()),
+            draft.abstract_en.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| draft.abstract_zh.clone()),
+        ),
+        Lang::Zh => (draft.name_zh.clone(), draft.abstract_zh.clone()),
+    };
+    let description = if description.chars().count() > 140 {
+        description.chars().take(140).chain(['…']).collect()
+    } else {
+        description
+    };
+    let open = open_kind(&draft.open);
+    Card {
+        id: resource.id.clone(),
+        title,
+        title_html: None,
+        description,
+        description_html: None,
+        provider: orgs.get(&resource.provider_org_id).cloned().unwrap_or_default(),
+        provider_id: resource.provider_org_id.clone(),
+        theme: draft.theme.clone(),
+        open,
+        open_label: open_label(lang, open),
+        updated: date(lang, resource.updated_at),
+        updated_iso: resource.updated_at.to_rfc3339(),
+    }
+}
+
+async fn cards(
+    state: &WebState,
+    lang: Lang,
+    orgs: &HashMap<String, String>,
+    request: SearchRequest,
+) -> Result<(Vec<Card>, gongshu_app::SearchResults), AppError> {
+    let found = state.app.search_catalog(request).await?;
+    let highlight = lang == Lang::Zh;
+    let cards = found
+        .resources
+        .iter()
+        .zip(&found.results.hits)
+        .map(|(resource, hit)| {
+            let mut card = card(resource, lang, orgs);
+            if highlight {
+                card.title_html = Some(hit.title_html.clone());
+                card.description_html = Some(hit.description_html.clone()).filter(|h| !h.is_empty());
+            }
+            card
+        })
+        .collect();
+    Ok((cards, found.results))
+}
+
+/// `/`: the search box, what is new, and the catalog by department and theme.
+pub(crate) async fn home(
+    State(state): State<WebState>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Page {
+    let request = Request::new(&uri, query, &headers);
+    match home_view(&state, &request).await {
+        Ok(view) => render(&state, &request, StatusCode::OK, "home.html", view),
+        Err(error) => error_page(&state, &request, &error),
+    }
+}
+
+async fn home_view(state: &WebState, request: &Request) -> Result<Value, AppError> {
+    let lang = request.lang;
+    let orgs = organization_names(state, lang).await?;
+    let newest = SearchRequest { sort: SortOrder::Published, limit: 6, ..SearchRequest::default() };
+    let (featured, results) = cards(state, lang, &orgs, newest).await?;
+    let updated = SearchRequest { sort: SortOrder::Updated, limit: 6, ..SearchRequest::default() };
+    let (recent, _) = cards(state, lang, &orgs, updated).await?;
+    let facet = |kind: FacetKind| -> Vec<Value> {
+        labelled(lang, kind, results.facets.get(&kind).map_or(&[][..], Vec::as_slice), &orgs)
+            .into_iter()
+            .map(|(label, value, count)| {
+                json!({
+                    "label": label,
+                    "count": count,
+                    "href": href("/datasets", &[(kind.name().to_owned(), value)]),
+                })
+            })
+            .collect()
+    };
+    Ok(json!({
+        "total": results.total,
+        "departments": facet(FacetKind::Department),
+        "themes": facet(FacetKind::Theme),
+        "featured": featured,
+        "recent": recent,
+    }))
+}
+
+/// `/datasets`: ranked search with facets, sorting and pages.
+pub(crate) async fn search(
+    State(state): State<WebState>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Page {
+    let request = Request::new(&uri, query, &headers);
+    match search_view(&state, &request).await {
+        Ok(view) => render(&state, &request, StatusCode::OK, "search.html", view),
+        Err(error) => error_page(&state, &request, &error),
+    }
+}
+
+async fn search_view(state: &WebState, request: &Request) -> Result<Value, AppError> {
+    let lang = request.lang;
+    let orgs = organization_names(state, lang).await?;
+    let filters: Vec<(FacetKind, String)> = request
+        .pairs
+        .iter()
+        .filter_map(|(k, v)| Some((FacetKind::parse(k)?, v.clone())))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    let sort = SortOrder::parse(request.param("sort").unwrap_or("")).unwrap_or_default();
+    let page: usize = request.param("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let search = SearchRequest {
+        text: request.param("q").unwrap_or("").to_owned(),
+        filters: filters.clone(),
+        sort,
+        limit: PAGE_SIZE,
+        offset: (page - 1) * PAGE_SIZE,
+    };
+    let (cards, results) = cards(state, lang, &orgs, search).await?;
+
+    // Links keep every other parameter and drop the page number.
+    let base: Vec<(String, String)> = request.pairs.iter().filter(|(k, _)| k != "page").cloned().collect();
+    let facets: Vec<Value> = FacetKind::ALL
+        .iter()
+        .filter_map(|kind| {
+            let values = results.facets.get(kind)?;
+            if values.is_empty() {
+                return None;
+            }
+            let items: Vec<Value> = labelled(lang, *kind, values, &orgs)
+                .into_iter()
+                .take(12)
+                .map(|(label, value, count)| {
+                    let selected = filters.iter().any(|(k, v)| k == kind && *v == value);
+                    let mut pairs = base.clone();
+                    if selected {
+                        pairs.retain(|(k, v)| !(k == kind.name() && *v == value));
+                    } else {
+                        pairs.push((kind.name().to_owned(), value.clone()));
+                    }
+                    json!({
+                        "label": label,
+                        "count": count,
+                        "selected": selected,
+                        "href": href("/datasets", &pairs),
+                    })
+                })
+                .collect();
+            Some(json!({ "title": request.t(&format!("facet_{}", kind.name())), "items": items }))
+        })
+        .collect();
+    let active: Vec<Value> = filters
+        .iter()
+        .map(|(kind, value)| {
+            let pairs: Vec<(String, String)> =
+                base.iter().filter(|(k, v)| !(k == kind.name() && v == value)).cloned().collect();
+            json!({
+                "facet": request.t(&format!("facet_{}", kind.name())),
+                "label": facet_label(lang, *kind, value, &orgs),
+                "href": href("/datasets", &pairs),
+            })
+        })
+        .collect();
+    let pages = results.total.div_ceil(PAGE_SIZE).max(1);
+    let page_href = |number: usize| {
+        let mut pairs = base.clone();
+        pairs.push(("page".into(), number.to_string()));
+        href("/datasets", &pairs)
+    };
+    let hidden: Vec<Value> =
+        base.iter().filter(|(k, _)| k != "q" && k != "sort").map(|(k, v)| json!({ "name": k, "value": v })).collect();
+    let sort_code = match sort {
+        SortOrder::Relevance => "relevance",
+        SortOrder::Updated => "updated",
+        SortOrder::Published => "published",
+    };
+    Ok(json!({
+        "total": results.total,
+        "matched_all_words": results.matched_all_words,
+        "cards": cards,
+        "facets": facets,
+        "active": active,
+        "clear_href": request.param("q").map_or_else(|| "/datasets".to_owned(), |q| href("/datasets", &[("q".into(), q.to_owned())])),
+        "sort": sort_code,
+        "hidden": hidden,
+        "page": page,
+        "pages": pages,
+        "previous_href": (page > 1).then(|| page_href(page - 1)),
+        "next_href": (page < pages).then(|| page_href(page + 1)),
+    }))
+}
+
+/// A column of a version's schema.
+#[derive(Debug, Clone, serde::Deserialize)]
+struct SchemaColumn {
+    name: String,
+    #[serde(rename = "type")]
+    column_type: String,
+}
+
+fn schema_columns(version: &DatasetVersion) -> Vec<SchemaColumn> {
+    serde_json::from_str::<Value>(&version.schema_json)
+        .ok()
+        .and_then(|v| serde_json::from_value(v["columns"].clone()).ok())
+        .unwrap_or_default()
+}
+
+fn profile_of(version: &DatasetVersion) -> Value {
+    serde_json::from_str::<Value>(&version.profile_json).map(|v| v["profile"].clone()).unwrap_or(Value::Null)
+}
+
+fn size(bytes: i64) -> String {
+    let bytes = bytes as f64;
+    if bytes >= 1024.0 * 1024.0 {
+        format!("{:.1} MiB", bytes / 1024.0 / 1024.0)
+    } else if bytes >= 1024.0 {
+        format!("{:.1} KiB", bytes / 1024.0)
+    } else {
+        format!("{bytes:.0} B")
+    }
+}
+
+/// Cells of record batches as text, nulls empty.
+fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
+    let options = FormatOptions::default();
+    let mut rows = Vec::new();
+    for batch in batches {
+        let formatters: Vec<_> =
+            batch.columns().iter().filter_map(|c| ArrayFormatter::try_new(c.as_ref(), &options).ok()).collect();
+        for row in 0..batch.num_rows() {
+            rows.push(
+                batch
+                    .columns()
+                    .iter()
+                    .zip(&formatters)
+                    .map(|(column, f)| if column.is_null(row) { String::new() } else { f.value(row).to_string() })
+                    .collect(),
+            );
+        }
+    }
+    rows
+}
+
+/// `/datasets/{id}`: everything about one dataset, with a preview and a chart.
+pub(crate) async fn dataset(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Page {
+    let request = Request::new(&uri, query, &headers);
+    match dataset_view(&state, &request, &id).await {
+        Ok(view) => render(&state, &request, StatusCode::OK, "dataset.html", view),
+        Err(error) => error_page(&state, &request, &error),
+    }
+}
+
+async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<Value, AppError> {
+    let lang = request.lang;
+    let public = Subject::Anonymous;
+    let resource = state.app.resource(&public, id).await?.resource;
+    let provider = state.app.organization(&resource.provider_org_id).await?;
+    let orgs: HashMap<String, String> = [(provider.id.clone(), org_name(&provider, lang))].into();
+    let draft = &resource.draft;
+    let versions = state.app.versions(&public, id).await?;
+    let newest = versions.first();
+    let columns = newest.map(schema_columns).unwrap_or_default();
+
+    let (open_text_key, open_text) = match &draft.open {
+        OpenAttribute::Unconditional => ("", String::new()),
+        OpenAttribute::Conditional { conditions } => ("open_conditions", conditions.clone()),
+        OpenAttribute::NotOpen { legal_basis } => ("legal_basis", legal_basis.clone()),
+    };
+    let mut metadata = vec![
+        (request.t("provider"), org_name(&provider, lang)),
+        (request.t("theme"), draft.theme.clone()),
+        (request.t("open_attribute"), open_label(lang, open_kind(&draft.open))),
+        (request.t("update_cycle"), cycle_label(lang, draft.update_cycle.code())),
+        (request.t("level"), level_label(lang, draft.level().code())),
+    ];
+    if !open_text_key.is_empty() {
+        metadata.push((request.t(open_text_key), open_text));
+    }
+    if let Some(code) = &resource.registration_code {
+        metadata.push((request.t("registration_code"), code.as_str().to_owned()));
+    }
+    if let Some(license) = &draft.license {
+        metadata.push((request.t("license"), license.clone()));
+    }
+    if draft.time_coverage_start.is_some() || draft.time_coverage_end.is_some() {
+        let show = |d: Option<chrono::NaiveDate>| d.map_or_else(|| "…".to_owned(), |d| d.to_string());
+        metadata.push((
+            request.t("time_coverage"),
+            format!("{} – {}", show(draft.time_coverage_start), show(draft.time_coverage_end)),
+        ));
+    }
+    if let Some(region) = &draft.spatial_coverage {
+        metadata.push((request.t("spatial_coverage"), region.as_str().to_owned()));
+    }
+    if !draft.keywords.is_empty() {
+        metadata.push((request.t("keywords"), draft.keywords.join("、")));
+    }
+    if let Some(published) = resource.published_at {
+        metadata.push((request.t("published"), date(lang, published)));
+    }
+    metadata.push((request.t("updated"), date(lang, resource.updated_at)));
+
+    let items: Vec<Value> = draft
+        .items
+        .iter()
+        .map(|item| {
+            json!({
+                "name": item.name,
+                "title": item.title,
+                "type": item.data_type.code(),
+                "unit": item.unit.clone().unwrap_or_default(),
+                "description": item.description.clone().unwrap_or_default(),
+            })
+        })
+        .collect();
+    let version_rows: Vec<Value> = versions
+        .iter()
+        .map(|v| {
+            json!({
+                "version": v.version,
+                "rows": v.row_count,
+                "size": size(v.source_bytes),
+                "source": v.source_name,
+                "loaded": date(lang, v.created_at),
+                "hash": v.content_hash,
+            })
+        })
+        .collect();
+    let profile = newest.map(profile_of).unwrap_or(Value::Null);
+
+    // The preview and the chart come through the access gateway.
+    let page: usize = request.param("page").and_then(|p| p.parse().ok()).filter(|p| *p >= 1).unwrap_or(1);
+    let mut params: Vec<(String, String)> =
+        vec![("_limit".into(), PREVIEW_ROWS.to_string()), ("_offset".into(), ((page - 1) * PREVIEW_ROWS).to_string())];
+    let mut filter_inputs = Vec::new();
+    for column in &columns {
+        let value = request.param(&format!("f.{}", column.name)).unwrap_or("").trim().to_owned();
+        if !value.is_empty() {
+            let param =
+                if column.column_type == "text" { format!("{}__contains", column.name) } else { column.name.clone() };
+            params.push((param, value.clone()));
+        }
+        filter_inputs.push(json!({ "name": format!("f.{}", column.name), "label": column.name, "value": value }));
+    }
+    let mut preview = json!(null);
+    let mut preview_error = String::new();
+    let mut data_state = "none";
+    if newest.is_some() {
+        match state.app.query_data(&public, id, &params).await {
+            Ok(data) => {
+                data_state = "open";
+                let total = data.page.total as usize;
+                let pages = total.div_ceil(PREVIEW_ROWS).max(1);
+                let base: Vec<(String, String)> = request.pairs.iter().filter(|(k, _)| k != "page").cloned().collect();
+                let page_href = |number: usize| {
+                    let mut pairs = base.clone();
+                    pairs.push(("page".into(), number.to_string()));
+                    format!("{}#preview", href(&request.path, &pairs))
+                };
+                let shown = rows(&data.page.batches);
+                let titles: HashMap<&str, &str> =
+                    draft.items.iter().map(|i| (i.name.as_str(), i.title.as_str())).collect();
+                let columns: Vec<Value> = data
+                    .page
+                    .schema
+                    .fields()
+                    .iter()
+                    .map(|f| {
+                        let title = titles.get(f.name().as_str()).copied().unwrap_or("");
+                        json!({ "name": f.name(), "title": if title == f.name() { "" } else { title } })
+                    })
+                    .collect();
+                preview = json!({
+                    "columns": columns,
+                    "rows": shown,
+                    "first": if total == 0 { 0 } else { (page - 1) * PREVIEW_ROWS + 1 },
+                    "last": (page - 1) * PREVIEW_ROWS + shown.len(),
+                    "total": total,
+                    "page": page,
+                    "pages": pages,
+                    "previous_href": (page > 1).then(|| page_href(page - 1)),
+                    "next_href": (page < pages).then(|| page_href(page + 1)),
+                });
+            }
+            Err(AppError::Forbidden { .. }) => data_state = "closed",
+            Err(AppError::Validation(problems)) => {
+                data_state = "open";
+                preview_error = problems
+                    .0
+                    .iter()
+                    .map(|p| if lang == Lang::Zh { p.message_zh.clone() } else { p.message_en.clone() })
+                    .collect::<Vec<_>>()
+                    .join("; ");
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    let chart = if data_state == "open" { chart_for(state, request, id, &columns, &profile).await } else { None };
+
+    let downloads: Vec<Value> = ["csv", "csv-bom", "csv-gb18030", "xlsx", "json", "ndjson", "parquet"]
+        .iter()
+        .map(|format| {
+            json!({
+                "label": request.t(&format!("download_{}", format.replace('-', "_"))),
+                "href": format!("/api/v1/resources/{id}/download?format={format}"),
+            })
+        })
+        .collect();
+    let api_base = &request.base_url;
+    let first_text = columns.iter().find(|c| c.column_type == "text").map(|c| c.name.clone());
+    let example_filter = first_text.map(|c| format!("&{c}__contains=…")).unwrap_or_default();
+    let curl = format!(
+        "curl '{api_base}/api/v1/resources/{id}/data?_limit=10{example_filter}'\ncurl -o data.csv '{api_base}/api/v1/resources/{id}/download?format=csv'"
+    );
+    let python = format!(
+        "import requests\n\nurl = \"{api_base}/api/v1/resources/{id}/data\"\npage = requests.get(url, params={{\"_limit\": 100}}).json()\nprint(page[\"total\"], page[\"records\"][:3])\n\n# pandas: pd.read_csv(\"{api_base}/api/v1/resources/{id}/download?format=csv\")"
+    );
+
+    let mut card = card(&resource, lang, &orgs);
+    // Lists shorten the abstract; its own page shows all of it.
+    card.description = match lang {
+        Lang::En => draft.abstract_en.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| draft.abstract_zh.clone()),
+        Lang::Zh => draft.abstract_zh.clone(),
+    };
+    Ok(json!({
+        "dataset": card,
+        "metadata": metadata.into_iter().map(|(k, v)| json!({"label": k, "value": v})).collect::<Vec<_>>(),
+        "items": items,
+        "versions": version_rows,
+        "profile": profile,
+        "data_state": data_state,
+        "preview": preview,
+        "preview_error": preview_error,
+        "filters": filter_inputs,
+        "filters_active": request.pairs.iter().any(|(k, v)| k.starts_with("f.") && !v.is_empty()),
+        "chart": chart,
+        "downloads": if data_state == "open" { downloads } else { vec![] },
+        "curl": curl,
+        "python": python,
+    }))
+}
+
+/// A chart chosen from the data: counts over a category column with a few
+/// distinct values (bars), or else over a date column (a line).
+async fn chart_for(
+    state: &WebState,
+    request: &Request,
+    id: &str,
+    columns: &[SchemaColumn],
+    profile: &Value,
+) -> Option<Value> {
+    let distinct = |name: &str| -> u64 {
+        profile["columns"]
+            .as_array()
+            .and_then(|cs| cs.iter().find(|c| c["name"] == name))
+            .and_then(|c| c["distinct_estimate"].as_u64())
+            .unwrap_or(0)
+    };
+    let category = columns.iter().find(|c| c.column_type == "text" && (2..=30).contains(&distinct(&c.name)));
+    let dated = columns.iter().find(|c| c.column_type == "date");
+    let (column, params, bars) = match (category, dated) {
+        (Some(c), _) => {
+            (c, vec![("_group_by", c.name.clone()), ("_sort", "-count".into()), ("_limit", "12".into())], true)
+        }
+        (None, Some(c)) => {
+            (c, vec![("_group_by", c.name.clone()), ("_sort", c.name.clone()), ("_limit", "400".into())], false)
+        }
+        (None, None) => return None,
+    };
+    let params: Vec<(String, String)> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    let data = match state.app.query_data(&Subject::Anonymous, id, &params).await {
+        Ok(data) => data,
+        Err(error) => {
+            tracing::warn!(%error, id, "no chart for this dataset");
+            return None;
+        }
+    };
+    let points: Vec<(String, f64)> = rows(&data.page.batches)
+        .into_iter()
+        .filter_map(|row| Some((row.first()?.clone(), row.get(1)?.parse::<f64>().ok()?)))
+        .collect();
+    if points.len() < 2 {
+        return None;
+    }
+    let title = format!("{} {}", request.t("chart_count_by"), column.name);
+    let svg = if bars { chart::bars(&title, &points) } else { chart::line(&title, &points) };
+    Some(json!({ "title": title, "svg": svg }))
+}
+
+/// `/organizations`: every department with open data, with its count.
+pub(crate) async fn organizations(
+    State(state): State<WebState>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Page {
+    let request = Request::new(&uri, query, &headers);
+    let view = async {
+        let orgs = state.app.organizations().await?;
+        let all = state.app.search_catalog(SearchRequest { limit: 1, ..SearchRequest::default() }).await?;
+        let counts: HashMap<&str, u64> = all
+            .results
+            .facets
+            .get(&FacetKind::Department)
+            .into_iter()
+            .flatten()
+            .map(|(id, count)| (id.as_str(), *count))
+            .collect();
+        let mut listed: Vec<Value> = orgs
+            .iter()
+            .filter_map(|org| {
+                let count = *counts.get(org.id.as_str())?;
+                Some(json!({ "id": org.id, "name": org_name(org, request.lang), "count": count }))
+            })
+            .collect();
+        listed.sort_by(|a, b| b["count"].as_u64().cmp(&a["count"].as_u64()));
+        Ok::<_, AppError>(json!({ "organizations": listed }))
+    };
+    match view.await {
+        Ok(view) => render(&state, &request, StatusCode::OK, "organizations.html", view),
+        Err(error) => error_page(&state, &request, &error),
+    }
+}
+
+/// `/organizations/{id}`: one department and its open datasets.
+pub(crate) async fn organization(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Page {
+    let request = Request::new(&uri, query, &headers);
+    let view = async {
+        let org = state.app.organization(&id).await?;
+        let orgs: HashMap<String, String> = [(org.id.clone(), org_name(&org, request.lang))].into();
+        let search = SearchRequest {
+            filters: vec![(FacetKind::Department, id.clone())],
+            sort: SortOrder::Updated,
+            limit: 100,
+            ..SearchRequest::default()
+        };
+        let (cards, results) = cards(&state, request.lang, &orgs, search).await?;
+        Ok::<_, AppError>(json!({
+            "name": org_name(&org, request.lang),
+            "region": org.region.as_str(),
+            "credit_code": org.code.as_ref().map(|c| c.as_str().to_owned()),
+            "total": results.total,
+            "cards": cards,
+        }))
+    };
+    match view.await {
+        Ok(view) => render(&state, &request, StatusCode::OK, "organization.html", view),
+        Err(error) => error_page(&state, &request, &error),
+    }
+}
+
+async fn recent_changes(state: &WebState, request: &Request) -> Result<Vec<Card>, AppError> {
+    let orgs = organization_names(state, request.lang).await?;
+    let newest = SearchRequest { sort: SortOrder::Updated, limit: 50, ..SearchRequest::default() };
+    Ok(cards(state, request.lang, &orgs, newest).await?.0)
+}
+
+/// `/whats-new`: the open catalog's latest changes (开放目录动态更新).
+pub(crate) async fn whats_new(
+    State(state): State<WebState>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Page {
+    let request = Request::new(&uri, query, &headers);
+    match recent_changes(&state, &request).await {
+        Ok(cards) => render(&state, &request, StatusCode::OK, "whats_new.html", json!({ "cards": cards })),
+        Err(error) => error_page(&state, &request, &error),
+    }
+}
+
+/// `/feed.atom`: the same changes as an Atom feed.
+pub(crate) async fn feed(
+    State(state): State<WebState>,
+    uri: Uri,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Page {
+    let request = Request::new(&uri, query, &headers);
+    match recent_changes(&state, &request).await {
+        Ok(cards) => {
+            let updated = cards.first().map_or_else(|| chrono::Utc::now().to_rfc3339(), |c| c.updated_iso.clone());
+            let view = json!({ "cards": cards, "updated": updated, "base_url": request.base_url });
+            render(&state, &request, StatusCode::OK, "feed.xml", view)
+        }
+        Err(error) => error_page(&state, &request, &error),
+    }
+}

@@ -1,0 +1,216 @@
+//! The portal's pages over the demo catalog, rendered in-process: what a
+//! citizen sees in Chinese and in English, the search facets and pages,
+//! the dataset preview with its filters and chart, and what stays hidden.
+//! Issue 4.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{TimeZone, Utc};
+use gongshu_app::{App, CatalogIndex, ManualClock, RegistrationRules, SearchRequest, Stores, demo};
+use gongshu_datafiles::DataStore;
+use gongshu_domain::{RegionCode, WorkingCalendar};
+use gongshu_metadata::testing::{self, TestStore};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Portal {
+    router: Router,
+    /// (id, placeholder) pairs that make pages comparable between runs.
+    ids: Vec<(String, String)>,
+    app: App,
+    _store: TestStore,
+    _data: tempfile::TempDir,
+}
+
+struct Page {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Portal {
+    async fn new() -> Portal {
+        let store = testing::sqlite().await;
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
+        let rules =
+            RegistrationRules { registry_region: RegionCode::parse("r", "330100").unwrap(), ..Default::default() };
+        let data = tempfile::tempdir().unwrap();
+        let stores = Stores {
+            metadata: Arc::new(store.store.clone()),
+            data: DataStore::local(&data.path().join("objects")).unwrap(),
+            scratch: data.path().to_owned(),
+            search: Arc::new(CatalogIndex::in_memory().unwrap()),
+        };
+        let app = App::new(stores, clock, WorkingCalendar::default(), rules);
+        demo::load(&app).await.unwrap();
+        let mut ids = Vec::new();
+        let all = app.search_catalog(SearchRequest { limit: 100, ..SearchRequest::default() }).await.unwrap();
+        for resource in &all.resources {
+            ids.push((resource.id.clone(), format!("[{}]", resource.draft.name_zh)));
+        }
+        for org in app.organizations().await.unwrap() {
+            ids.push((org.id.clone(), format!("[{}]", org.name_zh)));
+        }
+        Portal { router: gongshu_web::router(app.clone()), ids, app, _store: store, _data: data }
+    }
+
+    async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {
+        let mut request = Request::builder().uri(path).header("host", "portal.example");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = self.router.clone().oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let mut body = String::from_utf8(bytes.to_vec()).unwrap();
+        for (id, placeholder) in &self.ids {
+            body = body.replace(id, placeholder);
+        }
+        Page { status, headers, body }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.get_with(path, &[]).await
+    }
+
+    fn id(&self, name_zh: &str) -> &str {
+        &self.ids.iter().find(|(_, p)| p == &format!("[{name_zh}]")).unwrap().0
+    }
+}
+
+fn text(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+const WEATHER: &str = "逐日天气观测（西雅图，国际比对样例）";
+
+#[tokio::test]
+async fn the_home_page_in_chinese_and_english() {
+    let portal = Portal::new().await;
+    let home = portal.get("/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.starts_with("<!doctype html>\n<html lang=\"zh-CN\">"));
+    insta::assert_snapshot!("home_zh", home.body);
+
+    let english = portal.get_with("/", &[("accept-language", "en-US,en;q=0.9")]).await;
+    assert!(english.body.contains("<html lang=\"en\">"));
+    assert!(text(&english.body).contains("Newly published"));
+    assert!(english.headers.get("set-cookie").is_none(), "Accept-Language is followed, not remembered");
+
+    let chosen = portal.get_with("/?lang=en", &[("accept-language", "zh-CN")]).await;
+    assert!(chosen.body.contains("<html lang=\"en\">"));
+    let cookie = chosen.headers.get("set-cookie").unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("lang=en;") && cookie.contains("Path=/"), "{cookie}");
+    let remembered = portal.get_with("/datasets", &[("cookie", "lang=en"), ("accept-language", "zh-CN")]).await;
+    assert!(remembered.body.contains("<html lang=\"en\">"));
+    assert!(remembered.body.contains("href=\"/datasets?lang=zh\""), "the switch leads back to Chinese");
+}
+
+#[tokio::test]
+async fn search_results_facets_and_filters() {
+    let portal = Portal::new().await;
+    let page = portal.get("/datasets?q=%E8%A1%8C%E6%94%BF%E5%8C%BA%E5%88%92").await; // 行政区划
+    assert_eq!(page.status, StatusCode::OK);
+    insta::assert_snapshot!("search_zh", page.body);
+    let shown = text(&page.body);
+    assert!(shown.contains("共找到 3 个数据资源"), "{shown}");
+    assert!(page.body.contains("<b>行政区划</b>"), "matched words are highlighted");
+
+    // Facet links add a filter, and the chosen one can be removed again.
+    let open = portal.get("/datasets?open=conditional").await;
+    let shown = text(&open.body);
+    assert!(shown.contains("共找到 1 个数据资源") && shown.contains("吸烟"), "{shown}");
+    assert!(open.body.contains("开放属性: 有条件开放 ✕"));
+    assert!(open.body.contains("href=\"/datasets\" title=\"移除筛选\""), "removing the only filter lists everything");
+
+    let none = portal.get("/datasets?q=%E7%81%AB%E6%98%9F%E5%9F%BA%E5%9C%B0").await; // 火星基地
+    assert!(text(&none.body).contains("没有找到符合条件的数据"));
+    let any = portal.get("/datasets?q=%E5%A4%A9%E6%B0%94+%E8%A1%8C%E6%94%BF").await; // 天气 行政
+    assert!(text(&any.body).contains("以下结果至少包含其中之一"), "no dataset has both words");
+
+    let bad_page = portal.get("/datasets?page=abc&sort=nonsense").await;
+    assert_eq!(bad_page.status, StatusCode::OK, "a mangled link still shows the first page");
+}
+
+#[tokio::test]
+async fn a_dataset_page_previews_filters_pages_and_charts_its_data() {
+    let portal = Portal::new().await;
+    let weather = portal.id(WEATHER).to_owned();
+    let page = portal.get(&format!("/datasets/{weather}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    insta::assert_snapshot!("dataset_zh", page.body);
+    let shown = text(&page.body);
+    assert!(shown.contains("显示第 1 至 20 行，共 1461 行"), "{shown}");
+    assert!(page.body.contains("<svg") && page.body.contains("记录数，按 weather"), "a bar chart over the category");
+    assert!(page.body.contains(&format!("/api/v1/resources/[{WEATHER}]/download?format=xlsx")));
+
+    let filtered = portal.get(&format!("/datasets/{weather}?f.weather=snow&page=2")).await;
+    let shown = text(&filtered.body);
+    assert!(shown.contains("显示第 21 至 23 行，共 23 行"), "{shown}");
+    assert!(filtered.body.contains("value=\"snow\""), "the filter form keeps what was typed");
+
+    let bad = portal.get(&format!("/datasets/{weather}?f.precipitation=lots")).await;
+    assert_eq!(bad.status, StatusCode::OK);
+    assert!(bad.body.contains("role=\"alert\""), "a filter value of the wrong type is explained");
+}
+
+#[tokio::test]
+async fn what_is_not_open_is_not_shown() {
+    let portal = Portal::new().await;
+    let smoking = portal.ids.iter().find(|(_, p)| p.contains("吸烟")).unwrap().0.clone();
+    let page = portal.get(&format!("/datasets/{smoking}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let shown = text(&page.body);
+    assert!(shown.contains("该数据不在无条件开放范围内"), "{shown}");
+    assert!(!page.body.contains("id=\"downloads\""), "no download links");
+    assert!(!page.body.contains("<table class=\"data\""), "no rows");
+
+    // Entries that are not published do not exist for the public.
+    let drafts = portal
+        .app
+        .resources(
+            &gongshu_policy::Subject::User { user_id: "x".into(), system_admin: true, memberships: vec![] },
+            gongshu_app::ResourceQuery { states: vec!["draft".into()], ..Default::default() },
+        )
+        .await
+        .unwrap();
+    let draft = &drafts.items[0].id;
+    let hidden = portal.get(&format!("/datasets/{draft}")).await;
+    assert_eq!(hidden.status, StatusCode::NOT_FOUND);
+    assert!(text(&hidden.body).contains("页面不存在"));
+    let unknown = portal.get("/no/such/page").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn organizations_whats_new_and_the_atom_feed() {
+    let portal = Portal::new().await;
+    let orgs = portal.get("/organizations").await;
+    assert!(text(&orgs.body).contains("杭州市民政局 3"), "{}", text(&orgs.body));
+    let civil = portal.id("杭州市民政局").to_owned();
+    let org = portal.get(&format!("/organizations/{civil}")).await;
+    assert!(text(&org.body).contains("该部门开放的数据资源 (3)"));
+    let new = portal.get("/whats-new").await;
+    assert_eq!(new.status, StatusCode::OK);
+    let feed = portal.get("/feed.atom").await;
+    assert_eq!(feed.headers["content-type"], "application/atom+xml; charset=utf-8");
+    insta::assert_snapshot!("feed", feed.body);
+    assert_eq!(feed.body.matches("<entry>").count(), 5);
+}
