@@ -580,24 +580,69 @@ impl CatalogIndex {
         let mut title_snippets = SnippetGenerator::create(&searcher, query.as_ref(), self.fields.title_zh)?;
         title_snippets.set_max_num_chars(200);
         let mut description_snippets = SnippetGenerator::create(&searcher, query.as_ref(), self.fields.description_zh)?;
-        description_snippets.set_max_num_chars(160);
+        description_snippets.set_max_num_chars(DESCRIPTION_CHARS);
         let mut hits = Vec::with_capacity(addresses.len());
         for (score, address) in addresses {
             let document: TantivyDocument = searcher.doc(address)?;
             let text = |field: Field| document.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
             let title = text(self.fields.title_zh);
-            let title_snippet = title_snippets.snippet(&title);
-            let title_html = if title_snippet.is_empty() { escape(&title) } else { title_snippet.to_html() };
-            let description_snippet = description_snippets.snippet(&text(self.fields.description_zh));
-            let description_html = if description_snippet.highlighted().is_empty() {
+            let title_html = highlight(&title, &title_snippets.snippet(&title), usize::MAX);
+            let description = text(self.fields.description_zh);
+            let description_snippet = description_snippets.snippet(&description);
+            let description_html = if description_snippet.is_empty() {
                 String::new()
             } else {
-                description_snippet.to_html()
+                highlight(&description, &description_snippet, DESCRIPTION_CHARS)
             };
             hits.push(Hit { id: text(self.fields.id), score, title_html, description_html });
         }
         Ok(SearchResults { total, matched_all_words, hits, facets })
     }
+}
+
+/// Abstracts up to this long are shown whole; longer ones as the snippet's piece.
+const DESCRIPTION_CHARS: usize = 160;
+
+/// `text` with the snippet's matches in `<b>`, HTML-escaped. tantivy's own
+/// snippet ends at the last word it tokenized and so drops closing
+/// punctuation (`）`, `。`); this keeps the whole text when it is short, and
+/// marks a cut with `…` when it is not.
+fn highlight(text: &str, snippet: &tantivy::snippet::Snippet, max_chars: usize) -> String {
+    let window = if text.chars().count() <= max_chars { 0..text.len() } else { snippet.fragment_range() };
+    let offset = snippet.fragment_range().start;
+    let mut ranges: Vec<std::ops::Range<usize>> = snippet
+        .highlighted()
+        .iter()
+        .map(|r| (r.start + offset).max(window.start)..(r.end + offset).min(window.end))
+        .filter(|r| r.start < r.end)
+        .collect();
+    ranges.sort_by_key(|r| r.start);
+    // Search-mode segmentation matches `空气`, `质量` and `空气质量` at once:
+    // overlapping and touching matches are one highlight.
+    let mut merged: Vec<std::ops::Range<usize>> = Vec::new();
+    for range in ranges {
+        match merged.last_mut() {
+            Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    let mut html = String::new();
+    if window.start > 0 {
+        html.push('…');
+    }
+    let mut at = window.start;
+    for range in merged {
+        html.push_str(&escape(&text[at..range.start]));
+        html.push_str("<b>");
+        html.push_str(&escape(&text[range.clone()]));
+        html.push_str("</b>");
+        at = range.end;
+    }
+    html.push_str(&escape(&text[at..window.end]));
+    if window.end < text.len() {
+        html.push('…');
+    }
+    html
 }
 
 /// Escapes text for HTML, as snippets are.

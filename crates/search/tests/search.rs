@@ -102,6 +102,9 @@ fn sorting_paging_and_highlights() {
     let hits = index.search(&text("人口")).unwrap().hits;
     let census = hits.iter().find(|h| h.id == "census").unwrap();
     assert_eq!(census.title_html, "第七次全国<b>人口</b>普查主要数据");
+    assert_eq!(census.description_html, "按区县汇总的常住<b>人口</b>、户数和性别构成。", "closing punctuation stays");
+    let air = &index.search(&text("空气质量")).unwrap().hits[0];
+    assert_eq!(air.title_html, "<b>空气质量</b>日报");
     assert!(census.description_html.contains("<b>人口</b>"), "{}", census.description_html);
     let plain = index.search(&text("营业执照")).unwrap().hits;
     assert_eq!(plain[0].title_html, "企业登记信息", "a title without the word is shown whole");

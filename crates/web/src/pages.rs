@@ -550,7 +550,10 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
                 if column.column_type == "text" { format!("{}__contains", column.name) } else { column.name.clone() };
             params.push((param, value.clone()));
         }
-        filter_inputs.push(json!({ "name": format!("f.{}", column.name), "label": column.name, "value": value }));
+        let title =
+            draft.items.iter().find(|i| i.name == column.name && i.title != column.name).map(|i| i.title.as_str());
+        let label = title.map_or_else(|| column.name.clone(), |title| format!("{title} ({})", column.name));
+        filter_inputs.push(json!({ "name": format!("f.{}", column.name), "label": label, "value": value }));
     }
     let mut preview = json!(null);
     let mut preview_error = String::new();

@@ -1,0 +1,147 @@
+// The portal end to end in headless Debian Chromium: what a citizen does on
+// the demo catalog, in Chinese and in English. It starts the `gongshu`
+// binary the tests built on a free loopback port with a fresh data
+// directory, and keeps screenshots of the main pages in
+// target/browser-artifacts/. Issue 4.
+//
+//   GONGSHU_BIN      the binary (default: ../../target/debug/gongshu)
+//   CHROMIUM         the browser (default: /usr/bin/chromium); never downloaded
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const root = resolve(import.meta.dirname, "../..");
+const binary = process.env.GONGSHU_BIN ?? join(root, "target/debug/gongshu");
+const artifacts = join(root, "target/browser-artifacts");
+mkdirSync(artifacts, { recursive: true });
+
+let server, browser, base, dataDir;
+
+function freePort() {
+  return new Promise((done, fail) => {
+    const probe = createServer();
+    probe.once("error", fail);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address();
+      probe.close(() => done(port));
+    });
+  });
+}
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), "gongshu-browser-"));
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  server = spawn(binary, ["--data-dir", dataDir, "serve", "--demo", "--listen", `127.0.0.1:${port}`], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let log = "";
+  await new Promise((ready, fail) => {
+    const timer = setTimeout(() => fail(new Error(`the server did not start:\n${log}`)), 120_000);
+    server.stderr.on("data", (chunk) => {
+      log += chunk;
+      if (log.includes("gongshu listening on")) {
+        clearTimeout(timer);
+        ready();
+      }
+    });
+    server.once("exit", (code) => fail(new Error(`the server exited with ${code}:\n${log}`)));
+  });
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium" });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function page(options = {}) {
+  const context = await browser.newContext({ locale: "zh-CN", acceptDownloads: true, ...options });
+  return [context, await context.newPage()];
+}
+
+test("search in Chinese, open a dataset, page and filter the preview", async () => {
+  const [context, tab] = await page({ viewport: { width: 1280, height: 900 } });
+  await tab.goto(base + "/");
+  assert.equal(await tab.getAttribute("html", "lang"), "zh-CN");
+  await tab.screenshot({ path: join(artifacts, "home-zh.png"), fullPage: true });
+
+  await tab.getByRole("searchbox").fill("天气");
+  await tab.keyboard.press("Enter");
+  await tab.waitForURL(/\/datasets\?q=/);
+  assert.match(await tab.locator(".summary").innerText(), /共找到 1 个数据资源/);
+  assert.equal(await tab.locator(".card h3 b").first().innerText(), "天气", "the matched word is highlighted");
+  await tab.screenshot({ path: join(artifacts, "search-zh.png"), fullPage: true });
+
+  await tab.locator(".card h3 a").first().click();
+  await tab.waitForURL(/\/datasets\/[0-9a-f-]+$/);
+  assert.match(await tab.locator("h1").innerText(), /逐日天气观测/);
+  assert.match(await tab.locator("#preview .summary").innerText(), /显示第 1 至 20 行，共 1461 行/);
+  assert.equal(await tab.locator("table.data tbody tr").count(), 20);
+  assert.equal(await tab.locator("svg.chart rect.bar").count(), 5, "one bar per kind of weather");
+  await tab.screenshot({ path: join(artifacts, "dataset-zh.png"), fullPage: true });
+
+  await tab.locator("#preview").getByRole("link", { name: "下一页" }).click();
+  assert.match(await tab.locator("#preview .summary").innerText(), /显示第 21 至 40 行/);
+
+  await tab.locator("details.filters summary").click();
+  await tab.getByRole("textbox", { name: "天气现象 (weather)" }).fill("snow");
+  await tab.getByRole("button", { name: "应用" }).click();
+  assert.match(await tab.locator("#preview .summary").innerText(), /共 23 行/);
+  const weather = await tab.locator("table.data tbody tr td:last-child").allInnerTexts();
+  assert.ok(weather.every((w) => w === "snow"), weather.join(","));
+  await context.close();
+});
+
+test("download a file", async () => {
+  const [context, tab] = await page();
+  await tab.goto(base + "/datasets?q=天气");
+  await tab.locator(".card h3 a").first().click();
+  const [download] = await Promise.all([
+    tab.waitForEvent("download"),
+    tab.getByRole("link", { name: "Excel（XLSX）" }).click(),
+  ]);
+  assert.match(download.suggestedFilename(), /-v1\.xlsx$/);
+  const saved = join(artifacts, download.suggestedFilename());
+  await download.saveAs(saved);
+  assert.equal(readFileSync(saved).subarray(0, 2).toString(), "PK", "an XLSX is a zip archive");
+  await context.close();
+});
+
+test("switch to English and stay there; facets narrow the list", async () => {
+  const [context, tab] = await page();
+  await tab.goto(base + "/datasets");
+  await tab.getByRole("link", { name: "English" }).click();
+  assert.equal(await tab.getAttribute("html", "lang"), "en");
+  assert.equal(await tab.locator("h1").innerText(), "Datasets");
+  await tab.goto(base + "/");
+  assert.equal(await tab.getAttribute("html", "lang"), "en", "the choice is remembered");
+  await tab.screenshot({ path: join(artifacts, "home-en.png"), fullPage: true });
+
+  await tab.goto(base + "/datasets");
+  await tab.getByRole("link", { name: "Open under conditions" }).click();
+  assert.match(await tab.locator(".summary").innerText(), /Found 1 datasets/);
+  await tab.getByRole("link", { name: /Openness: Open under conditions/ }).click();
+  assert.match(await tab.locator(".summary").innerText(), /Found 5 datasets/);
+  await context.close();
+});
+
+test("keyboard first, and a phone-sized screen", async () => {
+  const [context, tab] = await page({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await tab.goto(base + "/datasets?q=区划");
+  await tab.keyboard.press("Tab");
+  assert.equal(await tab.evaluate(() => document.activeElement.textContent), "跳到正文");
+  const overflow = await tab.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  assert.ok(overflow <= 0, `the page is ${overflow}px wider than the phone`);
+  await tab.screenshot({ path: join(artifacts, "search-phone.png"), fullPage: true });
+  await tab.locator(".card h3 a").first().click();
+  await tab.screenshot({ path: join(artifacts, "dataset-phone.png"), fullPage: true });
+  await context.close();
+});
