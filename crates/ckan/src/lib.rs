@@ -1,0 +1,222 @@
+//! CKAN's Action API over Gongshu's catalog, so that the open-data world's
+//! tools (ckanapi, frictionless' CKAN adapter, harvesters, notebooks) work
+//! against a Gongshu portal unchanged.
+//!
+//! `/api/3/action/{name}` and `/api/action/{name}` accept GET (query
+//! parameters, whose values may be JSON) and POST (a JSON object), and
+//! answer CKAN's envelope: `{"help", "success": true, "result"}`, or
+//! `{"success": false, "error": {"__type", "message"}}` with CKAN's status
+//! codes. Tokens are accepted raw in `Authorization` (as ckanapi sends them)
+//! or in `X-CKAN-API-Key`.
+//!
+//! Mapping: a published catalog entry is a CKAN dataset (`id` and `name`
+//! are the entry's id); its data is one CKAN resource with the same id,
+//! `datastore_active`, whose `url` downloads the newest version as CSV;
+//! providers are organizations; themes are groups; keywords are tags.
+//!
+//! **Architecture Invariant:** every action calls `App` as the caller's
+//! subject; rows come from the access gateway, as through the native API.
+
+mod actions;
+
+use axum::Router;
+use axum::extract::{FromRequest, Path, RawQuery, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gongshu_app::{App, AppError};
+use gongshu_policy::Subject;
+use serde_json::{Map, Value, json};
+
+/// What handlers share.
+#[derive(Clone)]
+pub(crate) struct CkanState {
+    pub(crate) app: App,
+}
+
+/// The CKAN routes.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/api/3/action/{name}", axum::routing::get(action).post(action))
+        .route("/api/action/{name}", axum::routing::get(action).post(action))
+        .with_state(CkanState { app })
+}
+
+/// A CKAN error: its `__type`, HTTP status and message.
+#[derive(Debug)]
+pub(crate) struct CkanError {
+    status: StatusCode,
+    kind: &'static str,
+    message: String,
+    fields: Option<Map<String, Value>>,
+}
+
+impl CkanError {
+    pub(crate) fn validation(field: &str, message: impl Into<String>) -> CkanError {
+        let message = message.into();
+        let mut fields = Map::new();
+        fields.insert(field.to_owned(), json!([message.clone()]));
+        CkanError { status: StatusCode::CONFLICT, kind: "Validation Error", message, fields: Some(fields) }
+    }
+
+    pub(crate) fn not_found(message: impl Into<String>) -> CkanError {
+        CkanError { status: StatusCode::NOT_FOUND, kind: "Not Found Error", message: message.into(), fields: None }
+    }
+
+    pub(crate) fn search(message: impl Into<String>) -> CkanError {
+        CkanError { status: StatusCode::CONFLICT, kind: "Search Query Error", message: message.into(), fields: None }
+    }
+}
+
+impl From<AppError> for CkanError {
+    fn from(error: AppError) -> CkanError {
+        match error {
+            AppError::NotFound { entity, id } => CkanError::not_found(format!("{entity} not found: {id}")),
+            AppError::Validation(problems) => {
+                let mut fields = Map::new();
+                for problem in &problems.0 {
+                    fields.insert(
+                        problem.field.clone(),
+                        json!([format!("{} ({})", problem.message_en, problem.message_zh)]),
+                    );
+                }
+                let message =
+                    problems.0.iter().map(|p| format!("{}: {}", p.field, p.message_en)).collect::<Vec<_>>().join("; ");
+                CkanError { status: StatusCode::CONFLICT, kind: "Validation Error", message, fields: Some(fields) }
+            }
+            AppError::Unauthenticated(why) => CkanError {
+                status: StatusCode::FORBIDDEN,
+                kind: "Authorization Error",
+                message: why.to_owned(),
+                fields: None,
+            },
+            AppError::Forbidden { en, zh } => CkanError {
+                status: StatusCode::FORBIDDEN,
+                kind: "Authorization Error",
+                message: format!("{en} ({zh})"),
+                fields: None,
+            },
+            AppError::InvalidTransition(transition) => CkanError {
+                status: StatusCode::CONFLICT,
+                kind: "Validation Error",
+                message: transition.to_string(),
+                fields: None,
+            },
+            AppError::Conflict { en, zh } => CkanError {
+                status: StatusCode::CONFLICT,
+                kind: "Validation Error",
+                message: format!("{en} ({zh})"),
+                fields: None,
+            },
+            AppError::Internal(error) => {
+                tracing::error!(%error, "a CKAN action failed");
+                CkanError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    kind: "Internal Server Error",
+                    message: "internal error".into(),
+                    fields: None,
+                }
+            }
+        }
+    }
+}
+
+fn help_url(name: &str) -> String {
+    format!("/api/3/action/help_show?name={name}")
+}
+
+fn envelope(name: &str, result: Result<Value, CkanError>) -> Response {
+    match result {
+        Ok(result) => {
+            (StatusCode::OK, axum::Json(json!({ "help": help_url(name), "success": true, "result": result })))
+                .into_response()
+        }
+        Err(error) => {
+            let mut body = Map::new();
+            body.insert("__type".into(), json!(error.kind));
+            body.insert("message".into(), json!(error.message));
+            if let Some(fields) = error.fields {
+                body.extend(fields);
+            }
+            (error.status, axum::Json(json!({ "help": help_url(name), "success": false, "error": body })))
+                .into_response()
+        }
+    }
+}
+
+/// The caller: a raw token in `Authorization` (ckanapi), `Bearer <token>`,
+/// or `X-CKAN-API-Key`; the public without one.
+async fn caller(app: &App, headers: &HeaderMap) -> Result<Subject, CkanError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .or_else(|| headers.get("x-ckan-api-key"))
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")).unwrap_or(v).trim().to_owned())
+        .filter(|v| !v.is_empty());
+    match token {
+        None => Ok(Subject::Anonymous),
+        Some(token) => app.authenticate(&token).await.map_err(|error| match error {
+            AppError::Unauthenticated(_) => CkanError {
+                status: StatusCode::FORBIDDEN,
+                kind: "Authorization Error",
+                message: "the API key is not valid or has been revoked".into(),
+                fields: None,
+            },
+            other => other.into(),
+        }),
+    }
+}
+
+/// The action's parameters: the query string (values that parse as JSON
+/// are JSON, as CKAN reads them), then a JSON body's keys.
+async fn parameters(method: &Method, query: Option<String>, request: Request) -> Result<Map<String, Value>, CkanError> {
+    let mut params = Map::new();
+    for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned() {
+        let parsed = match serde_json::from_str::<Value>(&value) {
+            Ok(json @ (Value::Object(_) | Value::Array(_) | Value::Bool(_) | Value::Number(_))) => json,
+            _ => Value::String(value),
+        };
+        // Repeated keys (`facet.field=a&facet.field=b`) become a list.
+        match params.get_mut(&key) {
+            Some(Value::Array(items)) if !parsed.is_array() => items.push(parsed),
+            Some(existing) => *existing = json!([existing.clone(), parsed]),
+            None => {
+                params.insert(key, parsed);
+            }
+        }
+    }
+    if method == Method::POST {
+        let bytes = axum::body::Bytes::from_request(request, &())
+            .await
+            .map_err(|e| CkanError::validation("body", format!("cannot read the request body: {e}")))?;
+        if !bytes.iter().all(u8::is_ascii_whitespace) {
+            match serde_json::from_slice::<Value>(&bytes) {
+                Ok(Value::Object(body)) => params.extend(body),
+                Ok(_) => return Err(CkanError::validation("body", "the body must be a JSON object")),
+                Err(e) => return Err(CkanError::validation("body", format!("the body is not valid JSON: {e}"))),
+            }
+        }
+    }
+    Ok(params)
+}
+
+async fn action(
+    State(state): State<CkanState>,
+    Path(name): Path<String>,
+    method: Method,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    request: Request,
+) -> Response {
+    let result = async {
+        let subject = caller(&state.app, &headers).await?;
+        let params = parameters(&method, query, request).await?;
+        let base_url = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map_or_else(|| "http://127.0.0.1:8080".to_owned(), |host| format!("http://{host}"));
+        let context = actions::Context { app: &state.app, subject, params, base_url };
+        actions::run(&name, context).await
+    }
+    .await;
+    envelope(&name, result)
+}

@@ -1,0 +1,265 @@
+//! CKAN's Action API over the demo catalog, in-process: the envelope, the
+//! requests ckanapi and frictionless send (recorded in
+//! ../shared/reference/clients.md), paging that ends, Solr-style queries,
+//! the datastore, and what the gateway refuses. Issue 4.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use chrono::{TimeZone, Utc};
+use gongshu_app::{App, CatalogIndex, ManualClock, RegistrationRules, SearchRequest, Stores, demo};
+use gongshu_datafiles::DataStore;
+use gongshu_domain::{RegionCode, WorkingCalendar};
+use gongshu_metadata::testing::{self, TestStore};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+struct Ckan {
+    router: Router,
+    app: App,
+    _store: TestStore,
+    _data: tempfile::TempDir,
+}
+
+impl Ckan {
+    async fn new() -> Ckan {
+        let store = testing::sqlite().await;
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
+        let rules =
+            RegistrationRules { registry_region: RegionCode::parse("r", "330100").unwrap(), ..Default::default() };
+        let data = tempfile::tempdir().unwrap();
+        let stores = Stores {
+            metadata: Arc::new(store.store.clone()),
+            data: DataStore::local(&data.path().join("objects")).unwrap(),
+            scratch: data.path().to_owned(),
+            search: Arc::new(CatalogIndex::in_memory().unwrap()),
+        };
+        let app = App::new(stores, clock, WorkingCalendar::default(), rules);
+        demo::load(&app).await.unwrap();
+        Ckan { router: gongshu_ckan::router(app.clone()), app, _store: store, _data: data }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        uri: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri).header("host", "ckan.example");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let body = body.map_or_else(Body::empty, |b| Body::from(b.to_owned()));
+        let response = self.router.clone().oneshot(request.body(body).unwrap()).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// As ckanapi calls: POST /api/action/<name> with an ASCII-escaped JSON body.
+    async fn post(&self, action: &str, body: Value) -> (StatusCode, Value) {
+        let ascii = serde_json::to_string(&body).unwrap().chars().fold(String::new(), |mut out, c| {
+            if c.is_ascii() {
+                out.push(c);
+            } else {
+                let mut units = [0u16; 2];
+                for unit in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{unit:04x}"));
+                }
+            }
+            out
+        });
+        self.call(Method::POST, &format!("/api/action/{action}"), Some(&ascii), &[("content-type", "application/json")])
+            .await
+    }
+
+    /// As frictionless calls: GET /api/3/action/<name>?…
+    async fn get(&self, path_and_query: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, &format!("/api/3/action/{path_and_query}"), None, &[]).await
+    }
+
+    async fn id_of(&self, words: &str) -> String {
+        let found = self
+            .app
+            .search_catalog(SearchRequest { text: words.into(), limit: 1, ..Default::default() })
+            .await
+            .unwrap();
+        found.resources[0].id.clone()
+    }
+}
+
+#[tokio::test]
+async fn the_envelope_status_and_unknown_actions() {
+    let ckan = Ckan::new().await;
+    let (status, body) = ckan.post("status_show", json!({})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((body["success"].clone(), body["result"]["ckan_version"].clone()), (json!(true), json!("2.10.0")));
+    assert!(body["help"].as_str().unwrap().contains("status_show"));
+    let (status, body) = ckan.get("no_such_action").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["success"], false);
+    assert!(body["error"]["message"].as_str().unwrap().contains("no_such_action"));
+    let (status, body) = ckan.call(Method::POST, "/api/action/package_show", Some("[1, 2]"), &[]).await;
+    assert_eq!((status, body["error"]["__type"].clone()), (StatusCode::CONFLICT, json!("Validation Error")));
+}
+
+#[tokio::test]
+async fn package_search_pages_until_an_empty_page_and_reads_solr_queries() {
+    let ckan = Ckan::new().await;
+    // ckanapi search datasets: start advances by what came back, until nothing does.
+    let mut seen = Vec::new();
+    let mut start = 0;
+    loop {
+        let (status, body) = ckan.post("package_search", json!({"q": "区划", "start": start, "rows": 2})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["result"]["count"], 3);
+        let results = body["result"]["results"].as_array().unwrap().clone();
+        if results.is_empty() {
+            break;
+        }
+        start += results.len();
+        seen.extend(results.into_iter().map(|r| r["id"].as_str().unwrap().to_owned()));
+        assert!(seen.len() <= 3, "paging must end");
+    }
+    assert_eq!(seen.len(), 3);
+    seen.dedup();
+    assert_eq!(seen.len(), 3, "no dataset twice");
+
+    // frictionless: q=*:* with rows, and q=organization:<name>.
+    let (_, all) = ckan.get("package_search?q=*:*&rows=10").await;
+    assert_eq!(all["result"]["count"], 5);
+    let owner = all["result"]["results"][0]["organization"]["name"].as_str().unwrap().to_owned();
+    let (_, by_org) = ckan.get(&format!("package_search?q=organization:{owner}")).await;
+    assert!(by_org["result"]["results"].as_array().unwrap().iter().all(|p| p["owner_org"] == owner.as_str()));
+    let (_, filtered) = ckan.get("package_search?fq=res_format:CSV%20open_attribute:conditional").await;
+    assert_eq!(filtered["result"]["count"], 1);
+    let (status, bad) = ckan.get("package_search?q=colour:red").await;
+    assert_eq!((status, bad["error"]["__type"].clone()), (StatusCode::CONFLICT, json!("Search Query Error")));
+
+    let (_, faceted) = ckan
+        .post("package_search", json!({"q": "*:*", "rows": 0, "facet.field": ["organization", "groups", "tags"]}))
+        .await;
+    let result = &faceted["result"];
+    assert_eq!(result["results"], json!([]));
+    assert_eq!(result["facets"]["groups"]["基础信息"], 3);
+    let first_org = &result["search_facets"]["organization"]["items"][0];
+    assert_eq!((first_org["count"].clone(), first_org["display_name"].clone()), (json!(3), json!("杭州市民政局")));
+    assert_eq!(result["search_facets"]["tags"]["items"], json!([]), "an unknown facet is empty, not an error");
+}
+
+#[tokio::test]
+async fn packages_resources_organizations_groups_and_tags() {
+    let ckan = Ckan::new().await;
+    let (_, list) = ckan.post("package_list", json!({"include_private": false, "include_drafts": false})).await;
+    let ids = list["result"].as_array().unwrap();
+    assert_eq!(ids.len(), 5);
+    let weather = ckan.id_of("天气").await;
+    assert!(ids.contains(&json!(weather)));
+
+    let (status, package) = ckan
+        .post("package_show", json!({"id": weather, "include_datasets": false, "include_password_hash": true}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let package = &package["result"];
+    assert_eq!(package["title"], "逐日天气观测（西雅图，国际比对样例）");
+    assert_eq!(package["private"], false);
+    assert_eq!(package["num_resources"], 1);
+    let resource = &package["resources"][0];
+    assert_eq!((resource["format"].clone(), resource["datastore_active"].clone()), (json!("CSV"), json!(true)));
+    assert_eq!(resource["url"], format!("http://ckan.example/api/v1/resources/{weather}/download?format=csv"));
+    assert!(package["extras"].as_array().unwrap().iter().any(|e| e["key"] == "registration_code"));
+
+    let (_, shown) = ckan.get(&format!("resource_show?id={weather}")).await;
+    assert_eq!(shown["result"]["package_id"], weather.as_str());
+    let (status, missing) = ckan.post("package_show", json!({"id": "no-such-dataset"})).await;
+    assert_eq!((status, missing["error"]["__type"].clone()), (StatusCode::NOT_FOUND, json!("Not Found Error")));
+    let (status, no_id) = ckan.post("package_show", json!({})).await;
+    assert_eq!((status, no_id["error"]["id"].clone()), (StatusCode::CONFLICT, json!(["Missing value"])));
+
+    let (_, orgs) = ckan.post("organization_list", json!({"all_fields": true})).await;
+    let civil = orgs["result"].as_array().unwrap().iter().find(|o| o["title"] == "杭州市民政局").unwrap().clone();
+    assert_eq!(civil["package_count"], 3);
+    let (_, org) = ckan.post("organization_show", json!({"id": civil["id"], "include_datasets": true})).await;
+    assert_eq!(org["result"]["packages"].as_array().unwrap().len(), 3);
+    let (_, groups) = ckan.get("group_list").await;
+    assert!(groups["result"].as_array().unwrap().contains(&json!("气象服务")));
+    let (_, group) = ckan.get("group_show?id=%E6%B0%94%E8%B1%A1%E6%9C%8D%E5%8A%A1").await;
+    assert_eq!(group["result"]["package_count"], 1);
+    let (_, tags) = ckan.get("tag_list?query=%E5%A4%A9").await;
+    assert_eq!(tags["result"], json!(["天气"]));
+}
+
+#[tokio::test]
+async fn the_datastore_goes_through_the_gateway() {
+    let ckan = Ckan::new().await;
+    let weather = ckan.id_of("天气").await;
+    let (status, page) = ckan
+        .post(
+            "datastore_search",
+            json!({"resource_id": weather, "filters": {"weather": "snow"}, "sort": "temp_max desc", "limit": 5,
+                   "fields": ["date", "temp_max", "weather"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let result = &page["result"];
+    assert_eq!(result["total"], 23);
+    assert_eq!(result["records"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        result["fields"],
+        json!([{"id": "date", "type": "date"}, {"id": "temp_max", "type": "numeric"}, {"id": "weather", "type": "text"}])
+    );
+    assert_eq!(result["_links"]["next"], format!("/api/3/action/datastore_search?resource_id={weather}&offset=5"));
+
+    // ckanapi dump -d asks for the fields alone.
+    let (_, fields_only) = ckan.post("datastore_search", json!({"resource_id": weather, "limit": 0})).await;
+    assert_eq!(fields_only["result"]["records"], json!([]));
+    assert_eq!(fields_only["result"]["fields"].as_array().unwrap().len(), 6);
+    let (_, text) = ckan.get(&format!("datastore_search?resource_id={weather}&q=fog&limit=1")).await;
+    assert_eq!(text["result"]["total"], 411);
+    let (_, any_of) = ckan
+        .get(&format!(
+            "datastore_search?resource_id={weather}&filters=%7B%22weather%22:[%22snow%22,%22fog%22]%7D&limit=1"
+        ))
+        .await;
+    assert_eq!(any_of["result"]["total"], 434);
+    let (status, bad) = ckan.post("datastore_search", json!({"resource_id": weather, "filters": {"nope": 1}})).await;
+    assert_eq!((status, bad["error"]["__type"].clone()), (StatusCode::CONFLICT, json!("Validation Error")), "{bad}");
+
+    let sql = format!("SELECT weather, count(*) AS n FROM \"{weather}\" GROUP BY weather ORDER BY n DESC LIMIT 1");
+    let (_, by_sql) = ckan.post("datastore_search_sql", json!({"sql": sql})).await;
+    assert_eq!(by_sql["result"]["records"], json!([{"weather": "sun", "n": 714}]));
+
+    // Conditionally open rows need a grant; the provider reads its own.
+    let smoking = ckan.id_of("吸烟").await;
+    let (status, refused) = ckan.post("datastore_search", json!({"resource_id": smoking})).await;
+    assert_eq!((status, refused["error"]["__type"].clone()), (StatusCode::FORBIDDEN, json!("Authorization Error")));
+    let token = ckan
+        .app
+        .login(
+            "wj-editor",
+            demo::DEMO_PASSWORD,
+            gongshu_app::NewToken { name: "ckanapi".into(), expires_in_days: None },
+        )
+        .await
+        .unwrap()
+        .secret;
+    for header in ["authorization", "x-ckan-api-key"] {
+        let (status, own) = ckan
+            .call(
+                Method::GET,
+                &format!("/api/3/action/datastore_search?resource_id={smoking}&limit=1"),
+                None,
+                &[(header, token.as_str())],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{header}: {own}");
+        assert_eq!(own["result"]["total"], 8);
+    }
+    let (status, _) =
+        ckan.call(Method::GET, "/api/3/action/status_show", None, &[("authorization", "gs_not_a_real_token")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
