@@ -17,6 +17,7 @@ mod one_source;
 mod orgs;
 mod registrations;
 mod search;
+pub mod testing;
 mod versions;
 
 use std::path::PathBuf;

@@ -3,16 +3,11 @@
 //! ../shared/reference/clients.md), paging that ends, Solr-style queries,
 //! the datastore, and what the gateway refuses. Issue 4.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use chrono::{TimeZone, Utc};
-use gongshu_app::{App, CatalogIndex, ManualClock, RegistrationRules, SearchRequest, Stores, demo};
-use gongshu_datafiles::DataStore;
-use gongshu_domain::{RegionCode, WorkingCalendar};
-use gongshu_metadata::testing::{self, TestStore};
+use gongshu_app::testing::DemoApp;
+use gongshu_app::{App, SearchRequest, demo};
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -20,26 +15,13 @@ use tower::ServiceExt;
 struct Ckan {
     router: Router,
     app: App,
-    _store: TestStore,
-    _data: tempfile::TempDir,
+    _demo: DemoApp,
 }
 
 impl Ckan {
     async fn new() -> Ckan {
-        let store = testing::sqlite().await;
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
-        let rules =
-            RegistrationRules { registry_region: RegionCode::parse("r", "330100").unwrap(), ..Default::default() };
-        let data = tempfile::tempdir().unwrap();
-        let stores = Stores {
-            metadata: Arc::new(store.store.clone()),
-            data: DataStore::local(&data.path().join("objects")).unwrap(),
-            scratch: data.path().to_owned(),
-            search: Arc::new(CatalogIndex::in_memory().unwrap()),
-        };
-        let app = App::new(stores, clock, WorkingCalendar::default(), rules);
-        demo::load(&app).await.unwrap();
-        Ckan { router: gongshu_ckan::router(app.clone()), app, _store: store, _data: data }
+        let demo = DemoApp::new().await;
+        Ckan { router: gongshu_ckan::router(demo.app.clone()), app: demo.app.clone(), _demo: demo }
     }
 
     async fn call(

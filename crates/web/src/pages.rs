@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use arrow_array::RecordBatch;
 use arrow_cast::display::{ArrayFormatter, FormatOptions};
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use gongshu_app::{AppError, FacetKind, SearchRequest, SortOrder, open_kind};
 use gongshu_domain::{DatasetVersion, OpenAttribute, Organization, Resource, SecurityLevel, UpdateCycle};
@@ -25,6 +25,14 @@ pub(crate) struct Request {
     path: String,
     pairs: Vec<(String, String)>,
     base_url: String,
+}
+
+impl axum::extract::FromRequestParts<WebState> for Request {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &WebState) -> Result<Self, Self::Rejection> {
+        Ok(Request::new(&parts.uri, parts.uri.query().map(str::to_owned), &parts.headers))
+    }
 }
 
 impl Request {
@@ -86,6 +94,14 @@ fn render(state: &WebState, request: &Request, status: StatusCode, template: &st
                 remember: None,
             }
         }
+    }
+}
+
+/// The page, or the error page when its view could not be made.
+fn respond(state: &WebState, request: &Request, template: &str, view: Result<Value, AppError>) -> Page {
+    match view {
+        Ok(view) => render(state, request, StatusCode::OK, template, view),
+        Err(error) => error_page(state, request, &error),
     }
 }
 
@@ -247,17 +263,8 @@ async fn cards(
 }
 
 /// `/`: the search box, what is new, and the catalog by department and theme.
-pub(crate) async fn home(
-    State(state): State<WebState>,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Page {
-    let request = Request::new(&uri, query, &headers);
-    match home_view(&state, &request).await {
-        Ok(view) => render(&state, &request, StatusCode::OK, "home.html", view),
-        Err(error) => error_page(&state, &request, &error),
-    }
+pub(crate) async fn home(State(state): State<WebState>, request: Request) -> Page {
+    respond(&state, &request, "home.html", home_view(&state, &request).await)
 }
 
 async fn home_view(state: &WebState, request: &Request) -> Result<Value, AppError> {
@@ -289,17 +296,8 @@ async fn home_view(state: &WebState, request: &Request) -> Result<Value, AppErro
 }
 
 /// `/datasets`: ranked search with facets, sorting and pages.
-pub(crate) async fn search(
-    State(state): State<WebState>,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Page {
-    let request = Request::new(&uri, query, &headers);
-    match search_view(&state, &request).await {
-        Ok(view) => render(&state, &request, StatusCode::OK, "search.html", view),
-        Err(error) => error_page(&state, &request, &error),
-    }
+pub(crate) async fn search(State(state): State<WebState>, request: Request) -> Page {
+    respond(&state, &request, "search.html", search_view(&state, &request).await)
 }
 
 async fn search_view(state: &WebState, request: &Request) -> Result<Value, AppError> {
@@ -446,18 +444,8 @@ fn rows(batches: &[RecordBatch]) -> Vec<Vec<String>> {
 }
 
 /// `/datasets/{id}`: everything about one dataset, with a preview and a chart.
-pub(crate) async fn dataset(
-    State(state): State<WebState>,
-    Path(id): Path<String>,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Page {
-    let request = Request::new(&uri, query, &headers);
-    match dataset_view(&state, &request, &id).await {
-        Ok(view) => render(&state, &request, StatusCode::OK, "dataset.html", view),
-        Err(error) => error_page(&state, &request, &error),
-    }
+pub(crate) async fn dataset(State(state): State<WebState>, Path(id): Path<String>, request: Request) -> Page {
+    respond(&state, &request, "dataset.html", dataset_view(&state, &request, &id).await)
 }
 
 async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<Value, AppError> {
@@ -701,13 +689,7 @@ async fn chart_for(
 }
 
 /// `/organizations`: every department with open data, with its count.
-pub(crate) async fn organizations(
-    State(state): State<WebState>,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Page {
-    let request = Request::new(&uri, query, &headers);
+pub(crate) async fn organizations(State(state): State<WebState>, request: Request) -> Page {
     let view = async {
         let orgs = state.app.organizations().await?;
         let all = state.app.search_catalog(SearchRequest { limit: 1, ..SearchRequest::default() }).await?;
@@ -729,21 +711,11 @@ pub(crate) async fn organizations(
         listed.sort_by(|a, b| b["count"].as_u64().cmp(&a["count"].as_u64()));
         Ok::<_, AppError>(json!({ "organizations": listed }))
     };
-    match view.await {
-        Ok(view) => render(&state, &request, StatusCode::OK, "organizations.html", view),
-        Err(error) => error_page(&state, &request, &error),
-    }
+    respond(&state, &request, "organizations.html", view.await)
 }
 
 /// `/organizations/{id}`: one department and its open datasets.
-pub(crate) async fn organization(
-    State(state): State<WebState>,
-    Path(id): Path<String>,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Page {
-    let request = Request::new(&uri, query, &headers);
+pub(crate) async fn organization(State(state): State<WebState>, Path(id): Path<String>, request: Request) -> Page {
     let view = async {
         let org = state.app.organization(&id).await?;
         let orgs: HashMap<String, String> = [(org.id.clone(), org_name(&org, request.lang))].into();
@@ -762,10 +734,7 @@ pub(crate) async fn organization(
             "cards": cards,
         }))
     };
-    match view.await {
-        Ok(view) => render(&state, &request, StatusCode::OK, "organization.html", view),
-        Err(error) => error_page(&state, &request, &error),
-    }
+    respond(&state, &request, "organization.html", view.await)
 }
 
 async fn recent_changes(state: &WebState, request: &Request) -> Result<Vec<Card>, AppError> {
@@ -775,27 +744,13 @@ async fn recent_changes(state: &WebState, request: &Request) -> Result<Vec<Card>
 }
 
 /// `/whats-new`: the open catalog's latest changes (开放目录动态更新).
-pub(crate) async fn whats_new(
-    State(state): State<WebState>,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Page {
-    let request = Request::new(&uri, query, &headers);
-    match recent_changes(&state, &request).await {
-        Ok(cards) => render(&state, &request, StatusCode::OK, "whats_new.html", json!({ "cards": cards })),
-        Err(error) => error_page(&state, &request, &error),
-    }
+pub(crate) async fn whats_new(State(state): State<WebState>, request: Request) -> Page {
+    let view = recent_changes(&state, &request).await.map(|cards| json!({ "cards": cards }));
+    respond(&state, &request, "whats_new.html", view)
 }
 
 /// `/feed.atom`: the same changes as an Atom feed.
-pub(crate) async fn feed(
-    State(state): State<WebState>,
-    uri: Uri,
-    RawQuery(query): RawQuery,
-    headers: HeaderMap,
-) -> Page {
-    let request = Request::new(&uri, query, &headers);
+pub(crate) async fn feed(State(state): State<WebState>, request: Request) -> Page {
     match recent_changes(&state, &request).await {
         Ok(cards) => {
             let updated = cards.first().map_or_else(|| chrono::Utc::now().to_rfc3339(), |c| c.updated_iso.clone());

@@ -3,16 +3,11 @@
 //! the dataset preview with its filters and chart, and what stays hidden.
 //! Issue 4.
 
-use std::sync::Arc;
-
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chrono::{TimeZone, Utc};
-use gongshu_app::{App, CatalogIndex, ManualClock, RegistrationRules, SearchRequest, Stores, demo};
-use gongshu_datafiles::DataStore;
-use gongshu_domain::{RegionCode, WorkingCalendar};
-use gongshu_metadata::testing::{self, TestStore};
+use gongshu_app::testing::DemoApp;
+use gongshu_app::{App, SearchRequest};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -21,8 +16,7 @@ struct Portal {
     /// (id, placeholder) pairs that make pages comparable between runs.
     ids: Vec<(String, String)>,
     app: App,
-    _store: TestStore,
-    _data: tempfile::TempDir,
+    _demo: DemoApp,
 }
 
 struct Page {
@@ -33,19 +27,8 @@ struct Page {
 
 impl Portal {
     async fn new() -> Portal {
-        let store = testing::sqlite().await;
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
-        let rules =
-            RegistrationRules { registry_region: RegionCode::parse("r", "330100").unwrap(), ..Default::default() };
-        let data = tempfile::tempdir().unwrap();
-        let stores = Stores {
-            metadata: Arc::new(store.store.clone()),
-            data: DataStore::local(&data.path().join("objects")).unwrap(),
-            scratch: data.path().to_owned(),
-            search: Arc::new(CatalogIndex::in_memory().unwrap()),
-        };
-        let app = App::new(stores, clock, WorkingCalendar::default(), rules);
-        demo::load(&app).await.unwrap();
+        let demo = DemoApp::new().await;
+        let app = demo.app.clone();
         let mut ids = Vec::new();
         let all = app.search_catalog(SearchRequest { limit: 100, ..SearchRequest::default() }).await.unwrap();
         for resource in &all.resources {
@@ -54,7 +37,7 @@ impl Portal {
         for org in app.organizations().await.unwrap() {
             ids.push((org.id.clone(), format!("[{}]", org.name_zh)));
         }
-        Portal { router: gongshu_web::router(app.clone()), ids, app, _store: store, _data: data }
+        Portal { router: gongshu_web::router(app.clone()), ids, app, _demo: demo }
     }
 
     async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Page {

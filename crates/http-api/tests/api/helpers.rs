@@ -6,11 +6,8 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use chrono::{TimeZone, Utc};
-use gongshu_app::{App, ManualClock, RegistrationRules, Stores, demo};
-use gongshu_datafiles::DataStore;
-use gongshu_domain::{RegionCode, WorkingCalendar};
-use gongshu_metadata::testing::{self, TestStore};
+use gongshu_app::testing::DemoApp;
+use gongshu_app::{ManualClock, demo};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -19,8 +16,7 @@ pub(crate) struct TestApp {
     pub(crate) router: Router,
     pub(crate) clock: Arc<ManualClock>,
     pub(crate) admin_token: String,
-    _store: TestStore,
-    _data: tempfile::TempDir,
+    _demo: DemoApp,
 }
 
 pub(crate) struct Response {
@@ -31,25 +27,12 @@ pub(crate) struct Response {
 impl TestApp {
     /// A fresh instance with the demo loaded, on Friday 27 November 2026.
     pub(crate) async fn with_demo() -> TestApp {
-        let store = testing::sqlite().await;
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
-        let rules =
-            RegistrationRules { registry_region: RegionCode::parse("r", "330100").unwrap(), ..Default::default() };
-        let data = tempfile::tempdir().unwrap();
-        let stores = Stores {
-            metadata: Arc::new(store.store.clone()),
-            data: DataStore::local(&data.path().join("objects")).unwrap(),
-            scratch: data.path().to_owned(),
-            search: Arc::new(gongshu_app::CatalogIndex::in_memory().unwrap()),
-        };
-        let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
-        let summary = demo::load(&app).await.unwrap();
+        let demo = DemoApp::new().await;
         TestApp {
-            router: gongshu_http_api::router(app),
-            clock,
-            admin_token: summary.admin_token,
-            _store: store,
-            _data: data,
+            router: gongshu_http_api::router(demo.app.clone()),
+            clock: demo.clock.clone(),
+            admin_token: demo.admin_token.clone(),
+            _demo: demo,
         }
     }
 

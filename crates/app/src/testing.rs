@@ -1,0 +1,47 @@
+//! A whole application over fresh stores with the demo loaded, for the test
+//! suites of the crates above this one (API, portal, CKAN): one place that
+//! knows how to wire it, so that every suite sees the same instance.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use gongshu_datafiles::DataStore;
+use gongshu_domain::{RegionCode, WorkingCalendar};
+use gongshu_metadata::testing::{self, TestStore};
+
+use crate::{App, CatalogIndex, ManualClock, RegistrationRules, Stores, demo};
+
+/// An application holding the demo, on Friday 27 November 2026 at 10:00 in
+/// Beijing, with a clock the test may move. Its stores live as long as it does.
+pub struct DemoApp {
+    /// The application.
+    pub app: App,
+    /// Its clock.
+    pub clock: Arc<ManualClock>,
+    /// The demo administrator's API token.
+    pub admin_token: String,
+    _store: TestStore,
+    _data: tempfile::TempDir,
+}
+
+impl DemoApp {
+    /// A fresh instance (SQLite, local data files, an in-memory search index).
+    pub async fn new() -> DemoApp {
+        let store = testing::sqlite().await;
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
+        let rules = RegistrationRules {
+            registry_region: RegionCode::parse("region", "330100").expect("a valid code"),
+            ..RegistrationRules::default()
+        };
+        let data = tempfile::tempdir().expect("temporary directory");
+        let stores = Stores {
+            metadata: Arc::new(store.store.clone()),
+            data: DataStore::local(&data.path().join("objects")).expect("local data store"),
+            scratch: data.path().to_owned(),
+            search: Arc::new(CatalogIndex::in_memory().expect("search index")),
+        };
+        let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
+        let summary = demo::load(&app).await.expect("the demo loads");
+        DemoApp { app, clock, admin_token: summary.admin_token, _store: store, _data: data }
+    }
+}
