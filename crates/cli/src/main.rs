@@ -371,6 +371,7 @@ async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()>
     });
     let router = gongshu_http_api::routes(app.clone())
         .merge(gongshu_ckan::router(app.clone()))
+        .merge(gongshu_dcat::router(app.clone()))
         .merge(gongshu_web::router(app))
         .layer(tower_http::trace::TraceLayer::new_for_http());
     let listener = tokio::net::TcpListener::bind(config.server.listen)

@@ -195,6 +195,7 @@ pub(crate) const MESSAGES: &[(&str, &str, &str)] = &[
     ("download_ndjson", "NDJSON", "NDJSON"),
     ("download_parquet", "Parquet", "Parquet"),
     ("api_examples", "API 调用示例", "API examples"),
+    ("machine_readable", "机器可读元数据", "Machine-readable metadata"),
     ("no_data_loaded", "该数据资源尚未加载数据。", "No data has been loaded for this dataset yet."),
     (
         "data_not_open",

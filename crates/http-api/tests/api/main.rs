@@ -331,11 +331,14 @@ async fn parquet_and_xlsx_downloads_load_back_as_the_same_data() {
     assert_eq!(from_excel.body["load"]["format"], "spreadsheet");
     assert_eq!((from_excel.body["row_count"].clone(), columns(&from_excel.body)), (json!(1461), columns(&original)));
 
-    let (_, _, first_rows) =
-        t.download(&format!("/api/v1/resources/{weather}/download?format=csv&_sort=date&version=3"), None).await;
+    let (_, _, from_excel_rows) =
+        t.download(&format!("/api/v1/resources/{weather}/download?format=csv&_sort=date&_version=3"), None).await;
     let (_, _, original_rows) =
-        t.download(&format!("/api/v1/resources/{weather}/download?format=csv&_sort=date&version=1"), None).await;
-    assert_eq!(String::from_utf8(first_rows).unwrap(), String::from_utf8(original_rows).unwrap());
+        t.download(&format!("/api/v1/resources/{weather}/download?format=csv&_sort=date&_version=1"), None).await;
+    let (from_excel_rows, original_rows) =
+        (String::from_utf8(from_excel_rows).unwrap(), String::from_utf8(original_rows).unwrap());
+    assert_eq!(original_rows.lines().count(), 1462, "a header and every row");
+    assert_eq!(from_excel_rows, original_rows, "XLSX round-trips every value");
 }
 
 #[tokio::test]
