@@ -18,7 +18,8 @@ use gongshu_policy::Subject;
 use crate::clock::Clock;
 use crate::versions::LoadOptions;
 use crate::{
-    App, AppError, AppResult, FileRegistration, ManualClock, NewOrganization, NewToken, NewUser, system_subject,
+    AnswerInput, App, AppError, AppResult, FileRegistration, ManualClock, NewOrganization, NewRequest, NewToken,
+    NewUser, system_subject,
 };
 
 /// The password of every demo user except `admin` (who signs in with the
@@ -730,6 +731,111 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         &assistance.id,
         "return",
         Some("低保统计属于社会救助敏感信息，请补充分级依据并改为有条件开放"),
+    )
+    .await?;
+
+    // Requests from the public (开放需求, 纠错): answered, open, and one
+    // overdue, so the portal's request pages and the consoles have work.
+    let public = Subject::Anonymous;
+    let request =
+        |kind: &str, resource: Option<&str>, org: Option<&str>, title: &str, body: &str, name: Option<&str>| {
+            NewRequest {
+                kind: kind.into(),
+                resource_id: resource.map(|key| ids[key].clone()),
+                org_id: org.map(|name| org_ids[name].clone()),
+                title: title.into(),
+                body: body.into(),
+                requester_name: name.map(str::to_owned),
+                requester_contact: Some("demo-requester@example.com".into()),
+            }
+        };
+    at(30);
+    let bus = past
+        .submit_request(
+            &public,
+            request(
+                "demand",
+                None,
+                Some(TRANSPORT),
+                "公交车辆实时位置",
+                "希望开放公交车辆实时位置和到站预测数据，方便开发出行小程序。",
+                Some("王同学"),
+            ),
+        )
+        .await?;
+    at(24);
+    past.answer_request(
+        editor_of(TRANSPORT),
+        &bus.request.id,
+        AnswerInput {
+            outcome: "planned".into(),
+            text: "已列入明年开放计划，将以接口方式提供，按分钟更新。".into(),
+            planned_date: Some((today + Duration::days(120)).to_string()),
+        },
+    )
+    .await?;
+    at(20);
+    let weather_error = past
+        .submit_request(
+            &public,
+            request(
+                "feedback",
+                Some("weather"),
+                None,
+                "2012-01-14 天气现象有误",
+                "该日最高气温 4.4℃ 且有降水，记录为 snow 与同期观测不符，请核实。",
+                None,
+            ),
+        )
+        .await?;
+    at(17);
+    past.answer_request(
+        editor_of(WEATHER),
+        &weather_error.request.id,
+        AnswerInput {
+            outcome: "rejected".into(),
+            text: "经核对原始观测记录，当日夜间有降雪，记录无误。".into(),
+            planned_date: None,
+        },
+    )
+    .await?;
+    at(19);
+    past.submit_request(
+        &public,
+        request(
+            "demand",
+            None,
+            Some(ECOLOGY),
+            "噪声监测数据",
+            "希望开放各功能区噪声自动监测站的小时数据。",
+            Some("李女士"),
+        ),
+    )
+    .await?;
+    at(3);
+    past.submit_request(
+        &public,
+        request(
+            "demand",
+            None,
+            None,
+            "共享单车停放点",
+            "不确定由哪个部门负责：希望开放共享单车电子围栏和停放点位置。",
+            None,
+        ),
+    )
+    .await?;
+    at(1);
+    past.submit_request(
+        &public,
+        request(
+            "feedback",
+            Some("provinces"),
+            None,
+            "请补充港澳台地区代码",
+            "省级行政区划代码表中缺少台湾省、香港和澳门特别行政区的代码。",
+            Some("张先生"),
+        ),
     )
     .await?;
 

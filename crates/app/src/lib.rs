@@ -16,6 +16,7 @@ mod gateway;
 mod one_source;
 mod orgs;
 mod registrations;
+mod requests;
 mod search;
 pub mod testing;
 mod versions;
@@ -41,6 +42,7 @@ pub use gongshu_search::{CatalogIndex, FacetKind, Hit, SearchError, SearchReques
 pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};
 pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
+pub use requests::{AnswerInput, NewRequest, RequestList, RequestQuery, RequestStats, RequestView};
 pub use search::{CatalogSearch, SyncReport, open_kind};
 pub use versions::LoadOptions;
 
@@ -62,6 +64,8 @@ pub struct RegistrationRules {
     pub publicity_working_days: u32,
     /// Working days to verify an objection.
     pub objection_working_days: u32,
+    /// Working days a department has to answer a public request.
+    pub request_working_days: u32,
     /// The registry's division; registration codes begin with it.
     pub registry_region: RegionCode,
     /// Offset of the jurisdiction's local time from UTC; days and deadlines
@@ -76,6 +80,7 @@ impl Default for RegistrationRules {
             review_working_days: 5,
             publicity_working_days: 5,
             objection_working_days: 5,
+            request_working_days: 10,
             registry_region: RegionCode::parse("registry_region", "110000").expect("valid default"),
             utc_offset: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
         }

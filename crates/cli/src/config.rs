@@ -77,6 +77,7 @@ pub(crate) struct RegistrationConfig {
     pub(crate) review_working_days: u32,
     pub(crate) publicity_working_days: u32,
     pub(crate) objection_working_days: u32,
+    pub(crate) request_working_days: u32,
     pub(crate) utc_offset_hours: i32,
 }
 
@@ -88,6 +89,7 @@ impl Default for RegistrationConfig {
             review_working_days: 5,
             publicity_working_days: 5,
             objection_working_days: 5,
+            request_working_days: 10,
             utc_offset_hours: 8,
         }
     }
@@ -218,6 +220,7 @@ impl Config {
             review_working_days: r.review_working_days,
             publicity_working_days: r.publicity_working_days,
             objection_working_days: r.objection_working_days,
+            request_working_days: r.request_working_days,
             registry_region: RegionCode::parse("registration.registry_region", &r.registry_region)
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             utc_offset: FixedOffset::east_opt(r.utc_offset_hours * 3600).context("utc offset out of range")?,

@@ -239,7 +239,7 @@ pub struct HistoryEntry {
 
 /// Entity kinds a [`HistoryEntry`] may name.
 pub const ENTITY_KINDS: &[&str] =
-    &["organization", "user", "token", "resource", "registration", "objection", "duplicate_flag"];
+    &["organization", "user", "token", "resource", "registration", "objection", "duplicate_flag", "request"];
 
 /// One immutable version of a resource's data.
 #[derive(Debug, Clone, PartialEq, Eq)]

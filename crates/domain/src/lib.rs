@@ -14,6 +14,7 @@ pub mod entities;
 pub mod error;
 pub mod org;
 pub mod registration;
+pub mod request;
 pub mod resource;
 
 pub use calendar::WorkingCalendar;
@@ -25,6 +26,7 @@ pub use entities::{
 pub use error::{InvalidTransition, ValidationError, Validations};
 pub use org::{OrgKind, Role};
 pub use registration::{ApplicationKind, RegistrationAction, RegistrationState};
+pub use request::{Answer, Outcome, PublicRequest, RequestKind, RequestState};
 pub use resource::{
     DataItem, DataType, IdentifierKind, OpenAttribute, ResourceClass, ResourceDraft, ResourceEvent, ResourceState,
     SecurityLevel, ShareAttribute, UpdateCycle,

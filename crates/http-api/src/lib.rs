@@ -62,6 +62,7 @@ fn api() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(routes::resources::router())
         .merge(routes::search::router())
         .merge(routes::registrations::router())
+        .merge(routes::requests::router())
         .merge(routes::versions::router())
         .merge(routes::data::router())
         .split_for_parts()

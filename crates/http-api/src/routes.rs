@@ -4,6 +4,7 @@ pub(crate) mod accounts;
 pub(crate) mod data;
 pub(crate) mod meta;
 pub(crate) mod registrations;
+pub(crate) mod requests;
 pub(crate) mod resources;
 pub(crate) mod search;
 pub(crate) mod versions;

@@ -24,7 +24,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gongshu_domain::{
     ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
-    Objection, Organization, Registration, RegistrationState, Resource, ResourceState, Role, User,
+    Objection, Organization, PublicRequest, Registration, RegistrationState, RequestKind, RequestState, Resource,
+    ResourceState, Role, User,
 };
 
 pub use error::StoreError;
@@ -76,6 +77,23 @@ pub struct RegistrationFilter {
     pub applications: Vec<ApplicationKind>,
     /// Only records filed by these organizations; all when `None`.
     pub registrant_org_ids: Option<Vec<String>>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// Which public requests a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Only this kind.
+    pub kind: Option<RequestKind>,
+    /// Only this state.
+    pub state: Option<RequestState>,
+    /// Only requests addressed to these organizations; all when `None`.
+    pub org_ids: Option<Vec<String>>,
+    /// Only requests about this catalog entry.
+    pub resource_id: Option<String>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -151,6 +169,14 @@ pub trait Transaction: Send {
     async fn update_resource(&mut self, resource: &Resource) -> StoreResult<Resource>;
     /// Entries matching the filter, newest first.
     async fn resources(&mut self, filter: &ResourceFilter) -> StoreResult<Page<Resource>>;
+    /// Adds a public request.
+    async fn insert_request(&mut self, request: &PublicRequest) -> StoreResult<()>;
+    /// One public request.
+    async fn request(&mut self, id: &str) -> StoreResult<PublicRequest>;
+    /// Writes the answer to a request that is still open; else [`StoreError::Stale`].
+    async fn answer_request(&mut self, request: &PublicRequest) -> StoreResult<()>;
+    /// Requests matching the filter, newest first.
+    async fn requests(&mut self, filter: &RequestFilter) -> StoreResult<Page<PublicRequest>>;
     /// The id and `row_version` of every entry in `state`: what a derived
     /// index compares with what it holds.
     async fn resource_row_versions(&mut self, state: ResourceState) -> StoreResult<Vec<(String, i64)>>;

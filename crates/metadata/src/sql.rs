@@ -8,15 +8,19 @@ use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use gongshu_domain::{
     ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
-    Objection, ObjectionState, OrgCode, OrgKind, Organization, RegionCode, Registration, RegistrationCode,
-    RegistrationState, Resource, ResourceDraft, ResourceState, Role, User, entities::ENTITY_KINDS,
+    Objection, ObjectionState, OrgCode, OrgKind, Organization, Outcome, PublicRequest, RegionCode, Registration,
+    RegistrationCode, RegistrationState, RequestKind, RequestState, Resource, ResourceDraft, ResourceState, Role, User,
+    entities::ENTITY_KINDS,
 };
 use serde_json::json;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 
-use crate::{ItemMatch, MetadataStore, Page, RegistrationFilter, ResourceFilter, StoreError, StoreResult, Transaction};
+use crate::{
+    ItemMatch, MetadataStore, Page, RegistrationFilter, RequestFilter, ResourceFilter, StoreError, StoreResult,
+    Transaction,
+};
 
 /// Which database a [`SqlStore`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,6 +360,30 @@ fn objection_from_row(row: &AnyRow) -> StoreResult<Objection> {
         opinion: row.try_get("opinion")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
         resolved_at: parse_opt_ts(row.try_get("resolved_at")?)?,
+    })
+}
+
+fn request_from_row(row: &AnyRow) -> StoreResult<PublicRequest> {
+    Ok(PublicRequest {
+        id: row.try_get("id")?,
+        kind: stored(RequestKind::parse("kind", &row.try_get::<String, _>("kind")?))?,
+        resource_id: row.try_get("resource_id")?,
+        org_id: row.try_get("org_id")?,
+        title: row.try_get("title")?,
+        body: row.try_get("body")?,
+        requester_name: row.try_get("requester_name")?,
+        requester_contact: row.try_get("requester_contact")?,
+        state: stored(RequestState::parse("state", &row.try_get::<String, _>("state")?))?,
+        outcome: row
+            .try_get::<Option<String>, _>("outcome")?
+            .map(|code| stored(Outcome::parse("outcome", &code)))
+            .transpose()?,
+        answer: row.try_get("answer")?,
+        planned_date: parse_opt_day(row.try_get("planned_date")?)?,
+        submitted_at: parse_ts(&row.try_get::<String, _>("submitted_at")?)?,
+        due_date: parse_day(&row.try_get::<String, _>("due_date")?)?,
+        answered_at: parse_opt_ts(row.try_get("answered_at")?)?,
+        answered_by: row.try_get("answered_by")?,
     })
 }
 
@@ -711,6 +739,96 @@ impl Transaction for SqlTransaction {
         let total = self.count(&count).await?;
         let rows = select.query().fetch_all(&mut *self.tx).await?;
         let items = rows.iter().map(resource_from_row).collect::<StoreResult<_>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn insert_request(&mut self, r: &PublicRequest) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO public_request (id, kind, resource_id, org_id, title, body, requester_name, requester_contact, \
+             state, outcome, answer, planned_date, submitted_at, due_date, answered_at, answered_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        )
+        .bind(r.id.clone())
+        .bind(r.kind.code())
+        .bind(r.resource_id.clone())
+        .bind(r.org_id.clone())
+        .bind(r.title.clone())
+        .bind(r.body.clone())
+        .bind(r.requester_name.clone())
+        .bind(r.requester_contact.clone())
+        .bind(r.state.code())
+        .bind(r.outcome.map(|o| o.code()))
+        .bind(r.answer.clone())
+        .bind(r.planned_date.map(day))
+        .bind(ts(r.submitted_at))
+        .bind(day(r.due_date))
+        .bind(opt_ts(r.answered_at))
+        .bind(r.answered_by.clone())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn request(&mut self, id: &str) -> StoreResult<PublicRequest> {
+        let row = sqlx::query("SELECT * FROM public_request WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("request", id))?;
+        request_from_row(&row)
+    }
+
+    async fn answer_request(&mut self, r: &PublicRequest) -> StoreResult<()> {
+        let result = sqlx::query(
+            "UPDATE public_request SET state = $1, outcome = $2, answer = $3, planned_date = $4, answered_at = $5, \
+             answered_by = $6 WHERE id = $7 AND state = 'open'",
+        )
+        .bind(r.state.code())
+        .bind(r.outcome.map(|o| o.code()))
+        .bind(r.answer.clone())
+        .bind(r.planned_date.map(day))
+        .bind(opt_ts(r.answered_at))
+        .bind(r.answered_by.clone())
+        .bind(r.id.clone())
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::Stale { entity: "request", id: r.id.clone() });
+        }
+        Ok(())
+    }
+
+    async fn requests(&mut self, filter: &RequestFilter) -> StoreResult<Page<PublicRequest>> {
+        let mut conditions = DynSql::default();
+        conditions.push(" WHERE 1 = 1");
+        if let Some(kind) = filter.kind {
+            conditions.push(" AND kind = ").bind(Bind::Text(kind.code().to_owned()));
+        }
+        if let Some(state) = filter.state {
+            conditions.push(" AND state = ").bind(Bind::Text(state.code().to_owned()));
+        }
+        if let Some(resource_id) = &filter.resource_id {
+            conditions.push(" AND resource_id = ").bind(Bind::Text(resource_id.clone()));
+        }
+        if let Some(orgs) = &filter.org_ids {
+            if orgs.is_empty() {
+                conditions.push(" AND 1 = 0");
+            } else {
+                conditions.push(" AND org_id IN ").bind_list(orgs.iter().cloned());
+            }
+        }
+        let mut count =
+            DynSql { text: format!("SELECT COUNT(*) FROM public_request{}", conditions.text), binds: vec![] };
+        count.binds = conditions.binds.clone();
+        let mut select = DynSql {
+            text: format!("SELECT * FROM public_request{}", conditions.text),
+            binds: conditions.binds.clone(),
+        };
+        select.push(" ORDER BY submitted_at DESC, id LIMIT ").bind(Bind::Int(filter.limit));
+        select.push(" OFFSET ").bind(Bind::Int(filter.offset));
+        let total = self.count(&count).await?;
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        let items = rows.iter().map(request_from_row).collect::<StoreResult<_>>()?;
         Ok(Page { items, total })
     }
 

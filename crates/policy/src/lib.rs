@@ -71,6 +71,12 @@ pub enum Action<'a> {
     Object,
     /// See everything, including pending work of every organization.
     ViewAll,
+    /// Answer a public request (开放需求, 纠错) addressed to this
+    /// organization, and see how to reach its requester.
+    AnswerRequest {
+        /// The organization it is addressed to.
+        org_id: &'a str,
+    },
 }
 
 /// The answer.
@@ -127,6 +133,9 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         Action::Review => in_bureau_as(&[Role::Reviewer]),
         Action::Object => true,
         Action::ViewAll => oversees,
+        Action::AnswerRequest { org_id } => {
+            holds(org_id, &[Role::Admin, Role::Cataloguer]) || in_bureau_as(&[Role::Reviewer])
+        }
     };
     if allowed {
         return Decision::Allow;
@@ -153,6 +162,10 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
             reason_zh: "只有数据管理机构的审核员可以执行此操作",
         },
         Action::Object => SIGN_IN,
+        Action::AnswerRequest { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of the organization asked, or reviewers of the data bureau, may answer",
+            reason_zh: "只有被诉求单位的编目员、管理员或数据管理机构的审核员可以答复",
+        },
     }
 }
 
@@ -179,6 +192,16 @@ mod tests {
         assert!(!decide(&cataloguer, Action::Review).is_allowed());
         let viewer = user(&[("mz", OrgKind::Department, Role::Viewer)]);
         assert!(!decide(&viewer, Action::ManageResource { provider_org_id: "mz" }).is_allowed());
+    }
+
+    #[test]
+    fn requests_are_answered_by_their_department_or_the_bureau() {
+        let answer = Action::AnswerRequest { org_id: "jt" };
+        assert!(decide(&user(&[("jt", OrgKind::Department, Role::Cataloguer)]), answer).is_allowed());
+        assert!(decide(&user(&[("sjj", OrgKind::DataBureau, Role::Reviewer)]), answer).is_allowed());
+        assert!(!decide(&user(&[("mz", OrgKind::Department, Role::Admin)]), answer).is_allowed());
+        assert!(!decide(&user(&[("jt", OrgKind::Department, Role::Viewer)]), answer).is_allowed());
+        assert!(!decide(&Subject::Anonymous, answer).is_allowed());
     }
 
     #[test]

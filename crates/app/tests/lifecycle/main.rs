@@ -7,8 +7,8 @@ mod helpers;
 
 use chrono::Duration;
 use gongshu_app::{
-    AppError, DuplicateDecision, FacetKind, FileRegistration, LoadOptions, NewToken, ObjectionDecision, ResourceQuery,
-    SearchRequest, SyncReport,
+    AnswerInput, AppError, Clock, DuplicateDecision, FacetKind, FileRegistration, LoadOptions, NewRequest, NewToken,
+    ObjectionDecision, RequestQuery, ResourceQuery, SearchRequest, SyncReport,
 };
 use gongshu_domain::{RegistrationState, ResourceState};
 use gongshu_metadata::{SqlStore, both_backends};
@@ -542,4 +542,70 @@ both_backends!(the_search_index_follows_the_catalog, |store: SqlStore| async mov
     assert_eq!((rebuilt.indexed, rebuilt.total), (1, 1));
     let bad = w.app.search_catalog(SearchRequest { limit: 0, ..SearchRequest::default() }).await;
     assert!(matches!(bad, Err(AppError::Validation(_))), "{bad:?}");
+});
+
+both_backends!(public_requests_are_answered_once_by_their_department, |store: SqlStore| async move {
+    let w = World::new(store).await;
+    let id = w.register(&w.civil, &w.civil_org, draft("婚姻登记统计", "登记机关")).await;
+    w.app.set_published(&w.reviewer, &id, true, None).await.unwrap();
+
+    // Anyone may ask; a report of an error names a published dataset.
+    let feedback = NewRequest {
+        kind: "feedback".into(),
+        resource_id: Some(id.clone()),
+        title: "登记机关名称有误".into(),
+        body: "部分记录的登记机关仍为撤并前的名称。".into(),
+        requester_contact: Some("13800000000".into()),
+        ..NewRequest::default()
+    };
+    let filed = w.app.submit_request(&Subject::Anonymous, feedback.clone()).await.unwrap();
+    assert_eq!(filed.request.org_id, w.civil_org, "it goes to the provider");
+    assert_eq!(filed.request.requester_contact, None, "the public never sees the contact, not even its own");
+    assert_eq!(w.app.calendar().working_days_between(w.app.today(), filed.request.due_date), 10);
+    let no_dataset = NewRequest { resource_id: None, ..feedback.clone() };
+    assert!(matches!(w.app.submit_request(&Subject::Anonymous, no_dataset).await, Err(AppError::Validation(_))));
+    let demand = NewRequest { kind: "demand".into(), resource_id: None, org_id: None, ..feedback.clone() };
+    let routed = w.app.submit_request(&Subject::Anonymous, demand).await.unwrap();
+    assert_eq!(routed.request.org_id, w.bureau_org, "without a department, the bureau routes it");
+
+    // Only the department (or the bureau's reviewers) answers, once, with an outcome that fits.
+    let answer =
+        |outcome: &str| AnswerInput {
+            outcome: outcome.into(), text: "已按最新区划更正。".into(), planned_date: None
+        };
+    assert_forbidden(w.app.answer_request(&w.statistics, &filed.request.id, answer("fixed")).await);
+    let seen = w.app.request(&w.civil, &filed.request.id).await.unwrap();
+    assert_eq!(
+        seen.request.requester_contact.as_deref(),
+        Some("13800000000"),
+        "those who answer may reach the requester"
+    );
+    assert!(matches!(
+        w.app.answer_request(&w.civil, &filed.request.id, answer("opened")).await,
+        Err(AppError::Validation(_))
+    ));
+    w.clock.set(w.clock.now() + Duration::days(3));
+    let answered = w.app.answer_request(&w.civil, &filed.request.id, answer("fixed")).await.unwrap();
+    assert_eq!(answered.request.state.code(), "answered");
+    assert!(answered.response_working_days.unwrap() <= 3);
+    assert!(matches!(
+        w.app.answer_request(&w.civil, &filed.request.id, answer("fixed")).await,
+        Err(AppError::Validation(_))
+    ));
+
+    // The public list shows both; "mine" is the department's own work.
+    let all = w.app.requests(&Subject::Anonymous, RequestQuery::default()).await.unwrap();
+    assert_eq!(all.total, 2);
+    let mine = w.app.requests(&w.civil, RequestQuery { mine: true, ..RequestQuery::default() }).await.unwrap();
+    assert_eq!(mine.items.iter().map(|v| v.request.id.as_str()).collect::<Vec<_>>(), [filed.request.id.as_str()]);
+    let open = w
+        .app
+        .requests(&Subject::Anonymous, RequestQuery { state: Some("open".into()), ..RequestQuery::default() })
+        .await
+        .unwrap();
+    assert_eq!(open.total, 1);
+    // The bureau's request becomes overdue after ten working days.
+    w.clock.set(w.clock.now() + Duration::days(20));
+    let stats = w.app.request_stats().await.unwrap();
+    assert_eq!((stats.total, stats.answered, stats.overdue), (2, 1, 1));
 });
