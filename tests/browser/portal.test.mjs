@@ -145,3 +145,41 @@ test("keyboard first, and a phone-sized screen", async () => {
   await tab.screenshot({ path: join(artifacts, "dataset-phone.png"), fullPage: true });
   await context.close();
 });
+
+test("submit a demand request, then sign in as the department and answer it", async () => {
+  const [citizen, tab] = await page({ viewport: { width: 1100, height: 900 } });
+  await tab.goto(base + "/requests");
+  await tab.getByRole("link", { name: "提出需求或纠错" }).click();
+  await tab.getByLabel("向哪个部门提出").selectOption({ label: "杭州市交通运输局" });
+  await tab.getByLabel("标题").fill("网约车订单量统计");
+  await tab.getByLabel("具体说明").fill("希望按月开放各区网约车订单量。");
+  await tab.getByLabel("联系方式（可选，仅答复部门可见）").fill("citizen@example.com");
+  await tab.getByRole("button", { name: "提交" }).click();
+  await tab.waitForURL(/\/requests\/[0-9a-f-]+\?filed=1$/);
+  assert.match(await tab.locator("[role=status]").innerText(), /已收到您的诉求/);
+  assert.ok(!(await tab.content()).includes("citizen@example.com"), "the contact stays private");
+  const requestUrl = tab.url().replace("?filed=1", "");
+  await tab.screenshot({ path: join(artifacts, "request-filed.png"), fullPage: true });
+  await citizen.close();
+
+  const [department, console] = await page({ viewport: { width: 1100, height: 900 } });
+  await console.goto(base + "/console");
+  await console.waitForURL(/\/console\/sign-in$/);
+  await console.getByLabel("用户名").fill("jt-editor");
+  await console.getByLabel("密码").fill("gongshu-demo-2026");
+  await console.getByRole("button", { name: "登录" }).click();
+  await console.waitForURL(/\/console$/);
+  await console.screenshot({ path: join(artifacts, "console.png"), fullPage: true });
+  await console.getByRole("link", { name: "网约车订单量统计" }).click();
+  assert.match(await console.locator("main").innerText(), /citizen@example\.com/, "those who answer see the contact");
+  await console.getByLabel("已列入计划").check();
+  await console.getByLabel("答复", { exact: true }).fill("将于明年第二季度按月开放。");
+  await console.getByLabel("计划日期").fill("2027-06-30");
+  await console.getByRole("button", { name: "提交" }).click();
+  await console.waitForURL(/\/console$/);
+  await console.goto(requestUrl);
+  const answered = await console.locator("main").innerText();
+  assert.match(answered, /已列入计划/);
+  assert.match(answered, /2027-06-30/);
+  await department.close();
+});

@@ -14,6 +14,7 @@
 mod chart;
 mod i18n;
 mod pages;
+mod requests;
 
 use std::sync::Arc;
 
@@ -43,6 +44,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("whats_new.html", include_str!("../templates/whats_new.html")),
     ("feed.xml", include_str!("../templates/feed.xml")),
     ("error.html", include_str!("../templates/error.html")),
+    ("requests.html", include_str!("../templates/requests.html")),
+    ("request.html", include_str!("../templates/request.html")),
+    ("request_form.html", include_str!("../templates/request_form.html")),
+    ("sign_in.html", include_str!("../templates/sign_in.html")),
+    ("console.html", include_str!("../templates/console.html")),
+    ("answer.html", include_str!("../templates/answer.html")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/site.css");
@@ -99,6 +106,13 @@ pub fn router(app: App) -> Router {
         .route("/organizations/{id}", axum::routing::get(pages::organization))
         .route("/whats-new", axum::routing::get(pages::whats_new))
         .route("/feed.atom", axum::routing::get(pages::feed))
+        .route("/requests", axum::routing::get(requests::list).post(requests::submit))
+        .route("/requests/new", axum::routing::get(requests::new_form))
+        .route("/requests/{id}", axum::routing::get(requests::detail))
+        .route("/console", axum::routing::get(requests::console))
+        .route("/console/sign-in", axum::routing::get(requests::sign_in_form).post(requests::sign_in))
+        .route("/console/sign-out", axum::routing::post(requests::sign_out))
+        .route("/console/requests/{id}", axum::routing::get(requests::answer_form).post(requests::answer))
         .route(
             "/static/site.css",
             axum::routing::get(|| async {

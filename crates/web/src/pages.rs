@@ -20,11 +20,12 @@ const PREVIEW_ROWS: usize = 20;
 
 /// What every page knows about its request.
 pub(crate) struct Request {
-    lang: Lang,
+    pub(crate) lang: Lang,
     remember: bool,
     path: String,
     pairs: Vec<(String, String)>,
     base_url: String,
+    pub(crate) headers: HeaderMap,
 }
 
 impl axum::extract::FromRequestParts<WebState> for Request {
@@ -43,14 +44,21 @@ impl Request {
         let (lang, remember) = Lang::of_request(query_lang, headers);
         let pairs = pairs.into_iter().filter(|(k, _)| k != "lang").collect();
         let host = headers.get("host").and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1:8080");
-        Request { lang, remember, path: uri.path().to_owned(), pairs, base_url: format!("http://{host}") }
+        Request {
+            lang,
+            remember,
+            path: uri.path().to_owned(),
+            pairs,
+            base_url: format!("http://{host}"),
+            headers: headers.clone(),
+        }
     }
 
-    fn param(&self, name: &str) -> Option<&str> {
+    pub(crate) fn param(&self, name: &str) -> Option<&str> {
         self.pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str()).filter(|v| !v.trim().is_empty())
     }
 
-    fn t(&self, key: &str) -> &'static str {
+    pub(crate) fn t(&self, key: &str) -> &'static str {
         self.lang.text(key)
     }
 
@@ -63,7 +71,7 @@ impl Request {
     }
 }
 
-fn href(path: &str, pairs: &[(String, String)]) -> String {
+pub(crate) fn href(path: &str, pairs: &[(String, String)]) -> String {
     if pairs.is_empty() {
         return path.to_owned();
     }
@@ -71,7 +79,7 @@ fn href(path: &str, pairs: &[(String, String)]) -> String {
     format!("{path}?{query}")
 }
 
-fn render(state: &WebState, request: &Request, status: StatusCode, template: &str, view: Value) -> Page {
+pub(crate) fn render(state: &WebState, request: &Request, status: StatusCode, template: &str, view: Value) -> Page {
     let content_type =
         if template.ends_with(".xml") { "application/atom+xml; charset=utf-8" } else { "text/html; charset=utf-8" };
     let context = minijinja::context! {
@@ -98,16 +106,19 @@ fn render(state: &WebState, request: &Request, status: StatusCode, template: &st
 }
 
 /// The page, or the error page when its view could not be made.
-fn respond(state: &WebState, request: &Request, template: &str, view: Result<Value, AppError>) -> Page {
+pub(crate) fn respond(state: &WebState, request: &Request, template: &str, view: Result<Value, AppError>) -> Page {
     match view {
         Ok(view) => render(state, request, StatusCode::OK, template, view),
         Err(error) => error_page(state, request, &error),
     }
 }
 
-fn error_page(state: &WebState, request: &Request, error: &AppError) -> Page {
+pub(crate) fn error_page(state: &WebState, request: &Request, error: &AppError) -> Page {
     let (status, title, text) = match error {
         AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found_title", "not_found_text"),
+        AppError::Forbidden { .. } | AppError::Unauthenticated(_) => {
+            (StatusCode::FORBIDDEN, "forbidden_title", "forbidden_text")
+        }
         other => {
             tracing::error!(error = %other, path = request.path, "a portal page failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "error_title", "error_text")
@@ -182,7 +193,7 @@ fn labelled(
     labelled
 }
 
-fn date(lang: Lang, at: chrono::DateTime<chrono::Utc>) -> String {
+pub(crate) fn date(lang: Lang, at: chrono::DateTime<chrono::Utc>) -> String {
     let local = at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset"));
     match lang {
         Lang::Zh => local.format("%Y年%-m月%-d日").to_string(),

@@ -197,3 +197,143 @@ async fn organizations_whats_new_and_the_atom_feed() {
     insta::assert_snapshot!("feed", feed.body);
     assert_eq!(feed.body.matches("<entry>").count(), 5);
 }
+
+impl Portal {
+    async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(form).finish();
+        let mut request = Request::builder()
+            .method("POST")
+            .uri(path)
+            .header("host", "portal.example")
+            .header("content-type", "application/x-www-form-urlencoded");
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = self.router.clone().oneshot(request.body(Body::from(body)).unwrap()).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8(bytes.to_vec()).unwrap())
+    }
+}
+
+#[tokio::test]
+async fn a_citizen_asks_and_a_department_answers_in_its_console() {
+    let portal = Portal::new().await;
+    let list = portal.get("/requests").await;
+    assert_eq!(list.status, StatusCode::OK);
+    let shown = text(&list.body);
+    assert!(shown.contains("收到诉求 5") && shown.contains("超期未答复 1"), "{shown}");
+    assert!(!list.body.contains("demo-requester@example.com"), "contacts are never public");
+
+    // A form with a mistake comes back with the mistake named and the text kept.
+    let transport = portal.id("杭州市交通运输局").to_owned();
+    let (status, _, body) = portal
+        .post_form(
+            "/requests",
+            &[("kind", "demand"), ("org_id", &transport), ("title", ""), ("body", "希望开放出租车轨迹")],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("role=\"alert\"") && body.contains("title") && body.contains("希望开放出租车轨迹"));
+    let (status, headers, _) = portal
+        .post_form(
+            "/requests",
+            &[
+                ("kind", "demand"),
+                ("org_id", &transport),
+                ("title", "出租车轨迹"),
+                ("body", "希望开放脱敏后的出租车轨迹"),
+                ("requester_contact", "me@example.com"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let location = headers["location"].to_str().unwrap().to_owned();
+    let filed = portal.get(&location).await;
+    assert!(text(&filed.body).contains("已收到您的诉求"));
+    assert!(!filed.body.contains("me@example.com"));
+
+    // The department signs in, sees it, and answers it.
+    let (status, _, _) =
+        portal.post_form("/console/sign-in", &[("username", "jt-editor"), ("password", "wrong")], None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, headers, _) = portal
+        .post_form(
+            "/console/sign-in",
+            &[("username", "jt-editor"), ("password", gongshu_app::demo::DEMO_PASSWORD)],
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let set_cookie = headers["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let console = portal.get_with("/console", &[("cookie", &cookie)]).await;
+    assert!(text(&console.body).contains("出租车轨迹"), "{}", text(&console.body));
+    let id = location.trim_start_matches("/requests/").split('?').next().unwrap().to_owned();
+    let form = portal.get_with(&format!("/console/requests/{id}"), &[("cookie", &cookie)]).await;
+    assert!(form.body.contains("me@example.com"), "those who answer see the contact");
+    let (status, _, body) = portal
+        .post_form(&format!("/console/requests/{id}"), &[("outcome", "planned"), ("answer", "明年开放")], Some(&cookie))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a planned answer needs its date");
+    assert!(body.contains("planned_date"));
+    let (status, _, _) = portal
+        .post_form(
+            &format!("/console/requests/{id}"),
+            &[("outcome", "planned"), ("answer", "明年开放"), ("planned_date", "2027-06-30")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let answered = text(&portal.get(&location).await.body);
+    assert!(answered.contains("答复：已列入计划") && answered.contains("2027-06-30"), "{answered}");
+
+    // Another department may not answer; a cross-site post is refused.
+    let (_, headers, _) = portal
+        .post_form(
+            "/console/sign-in",
+            &[("username", "qx-editor"), ("password", gongshu_app::demo::DEMO_PASSWORD)],
+            None,
+        )
+        .await;
+    let other = headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let smoking_request = portal
+        .app
+        .requests(
+            &gongshu_policy::Subject::Anonymous,
+            gongshu_app::RequestQuery { state: Some("open".into()), ..Default::default() },
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .find(|v| v.request.title.contains("港澳台"))
+        .unwrap()
+        .request
+        .id;
+    let (status, _, _) = portal
+        .post_form(
+            &format!("/console/requests/{smoking_request}"),
+            &[("outcome", "fixed"), ("answer", "x")],
+            Some(&other),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let request = Request::builder()
+        .method("POST")
+        .uri("/console/sign-out")
+        .header("host", "portal.example")
+        .header("origin", "https://evil.example")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(portal.router.clone().oneshot(request).await.unwrap().status(), StatusCode::FORBIDDEN);
+}
