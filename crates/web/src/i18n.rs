@@ -296,6 +296,8 @@ pub(crate) const MESSAGES: &[(&str, &str, &str)] = &[
     ("sign_in_failed", "用户名或密码错误。", "Wrong user name or password."),
     ("console_requests", "待我答复的诉求", "Requests for me to answer"),
     ("console_resources", "本部门的数据资源", "My department's resources"),
+    ("console_registrations", "办理中的登记", "Registrations under way"),
+    ("application", "申请类型", "Application"),
     ("console_nothing", "没有待办事项。", "Nothing to do."),
     ("answer_request", "答复诉求", "Answer the request"),
     ("outcome", "答复结果", "Outcome"),

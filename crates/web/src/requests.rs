@@ -11,7 +11,9 @@ use axum::Form;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use gongshu_app::{AnswerInput, AppError, NewRequest, NewToken, RequestQuery, RequestView, ResourceQuery};
+use gongshu_app::{
+    AnswerInput, AppError, NewRequest, NewToken, RegistrationQuery, RequestQuery, RequestView, ResourceQuery,
+};
 use gongshu_domain::{Outcome, RequestKind};
 use gongshu_policy::Subject;
 use serde_json::{Value, json};
@@ -340,8 +342,30 @@ pub(crate) async fn console(State(state): State<WebState>, request: Request) -> 
                 }));
             }
         }
+        // Registrations under way: a department's own, or all of them for the bureau.
+        let query = RegistrationQuery {
+            states: ["submitted", "formal_review", "publicity", "objection_review"].map(str::to_owned).to_vec(),
+            limit: Some(100),
+            ..RegistrationQuery::default()
+        };
+        let mut registrations = Vec::new();
+        for (registration, overdue) in state.app.registrations(&subject, query).await?.items {
+            let title = state
+                .app
+                .resource(&subject, &registration.resource_id)
+                .await
+                .map_or_else(|_| registration.resource_id.clone(), |v| v.resource.draft.name_zh);
+            registrations.push(json!({
+                "title": title,
+                "application": registration.application.label_zh(),
+                "state": registration.state.label_zh(),
+                "due": registration.due_date.map(|d| d.to_string()),
+                "overdue": overdue,
+            }));
+        }
         Ok::<_, AppError>(json!({
             "requests": open.items.iter().map(|v| request_card(request.lang, v, &orgs)).collect::<Vec<_>>(),
+            "registrations": registrations,
             "resources": resources,
             "orgs": memberships.iter().map(|m| orgs.get(&m.org_id).cloned().unwrap_or_default()).collect::<Vec<_>>(),
         }))

@@ -278,6 +278,7 @@ async fn a_citizen_asks_and_a_department_answers_in_its_console() {
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let console = portal.get_with("/console", &[("cookie", &cookie)]).await;
     assert!(text(&console.body).contains("出租车轨迹"), "{}", text(&console.body));
+    assert!(text(&console.body).contains("办理中的登记"), "{}", text(&console.body));
     let id = location.trim_start_matches("/requests/").split('?').next().unwrap().to_owned();
     let form = portal.get_with(&format!("/console/requests/{id}"), &[("cookie", &cookie)]).await;
     assert!(form.body.contains("me@example.com"), "those who answer see the contact");
@@ -296,6 +297,18 @@ async fn a_citizen_asks_and_a_department_answers_in_its_console() {
     assert_eq!(status, StatusCode::SEE_OTHER);
     let answered = text(&portal.get(&location).await.body);
     assert!(answered.contains("答复：已列入计划") && answered.contains("2027-06-30"), "{answered}");
+
+    // The bureau's reviewers see every registration under way, with deadlines.
+    let (_, headers, _) = portal
+        .post_form(
+            "/console/sign-in",
+            &[("username", "sjj-reviewer"), ("password", gongshu_app::demo::DEMO_PASSWORD)],
+            None,
+        )
+        .await;
+    let reviewer = headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let bureau = text(&portal.get_with("/console", &[("cookie", &reviewer)]).await.body);
+    assert!(bureau.contains("公示中") && bureau.contains("已超期"), "{bureau}");
 
     // Another department may not answer; a cross-site post is refused.
     let (_, headers, _) = portal
