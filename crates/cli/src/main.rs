@@ -1,5 +1,6 @@
-//! `gongshu`: the one binary. `serve` runs the JSON API (and, later, the
-//! portal); the other commands bootstrap an instance without a browser.
+//! `gongshu`: the one binary. `serve` runs the portal, the JSON API, the
+//! CKAN-compatible API and the DCAT catalog on one port; the other commands
+//! bootstrap an instance without a browser.
 //!
 //! It only wires things together: configuration, logging, the metadata
 //! store, the application and the router. Everything it does is a call into
@@ -43,7 +44,7 @@ struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the API.
+    /// Serve the portal, the API (/api/v1), the CKAN API (/api/3/action) and the DCAT catalog.
     Serve {
         /// Address to listen on [default: 127.0.0.1:8080]. Env: GONGSHU_LISTEN.
         #[arg(long)]
