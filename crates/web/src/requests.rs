@@ -222,13 +222,7 @@ pub(crate) async fn submit(
     match state.app.submit_request(&subject, new).await {
         Ok(view) => Redirect::to(&format!("/requests/{}?filed=1", view.request.id)).into_response(),
         Err(AppError::Validation(problems)) => {
-            let errors = problems
-                .0
-                .iter()
-                .map(|p| {
-                    format!("{}：{}", p.field, if request.lang == Lang::Zh { &p.message_zh } else { &p.message_en })
-                })
-                .collect();
+            let errors = problem_lines(request.lang, &problems);
             match departments(&state, request.lang).await {
                 Ok(departments) => {
                     let view = form_view(&request, &fields, departments, errors);
@@ -240,6 +234,15 @@ pub(crate) async fn submit(
         }
         Err(error) => error_page(&state, &request, &error).into_response(),
     }
+}
+
+/// Each problem of a refused form as a line: the field, then what is wrong.
+fn problem_lines(lang: Lang, problems: &gongshu_domain::Validations) -> Vec<String> {
+    problems
+        .0
+        .iter()
+        .map(|p| format!("{}：{}", p.field, if lang == Lang::Zh { &p.message_zh } else { &p.message_en }))
+        .collect()
 }
 
 /// Refuses a form post from another site (a second line behind `SameSite`).
@@ -430,13 +433,7 @@ pub(crate) async fn answer(
     match state.app.answer_request(&subject, &id, input).await {
         Ok(_) => Redirect::to("/console").into_response(),
         Err(AppError::Validation(problems)) => {
-            let errors = problems
-                .0
-                .iter()
-                .map(|p| {
-                    format!("{}：{}", p.field, if request.lang == Lang::Zh { &p.message_zh } else { &p.message_en })
-                })
-                .collect();
+            let errors = problem_lines(request.lang, &problems);
             let view = answer_view(&state, &request, &subject, &id, &fields, errors).await;
             match view {
                 Ok(view) => {
