@@ -11,27 +11,14 @@ with ../shared beside the repository. Issue 4.
 import argparse
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import urllib.request
 
 import pyshacl
 import rdflib
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def check(condition, what, detail=""):
-    if not condition:
-        sys.exit(f"FAILED: {what}\n{detail}")
-    print(f"ok: {what}")
+from demo_server import check, demo_server
 
 
 def main():
@@ -40,18 +27,7 @@ def main():
     parser.add_argument("--shapes", required=True)
     args = parser.parse_args()
     shapes = rdflib.Graph().parse(args.shapes, format="turtle")
-    work = tempfile.mkdtemp(prefix="gongshu-exports-")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [os.path.abspath(args.gongshu), "--data-dir", os.path.join(work, "data"), "serve", "--demo", "--listen", f"127.0.0.1:{port}"],
-        stderr=subprocess.PIPE, text=True)
-    try:
-        for line in server.stderr:
-            if "gongshu listening on" in line:
-                break
-        else:
-            sys.exit("gongshu did not start")
+    with demo_server(args.gongshu) as (url, work):
         fetch = lambda path: urllib.request.urlopen(url + path, timeout=60).read()
         packages = json.loads(fetch("/api/3/action/package_search?q=*:*&rows=100"))["result"]["results"]
         weather = next(p["id"] for p in packages if "天气" in p["title"])
@@ -75,10 +51,6 @@ def main():
         report = json.loads(proc.stdout) if proc.stdout.strip().startswith("{") else {"valid": False}
         check(report.get("valid") is True, "frictionless validate accepts the dataset's datapackage.json",
               proc.stdout[-3000:] + proc.stderr[-2000:])
-    finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

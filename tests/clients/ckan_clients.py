@@ -8,17 +8,10 @@ frictionless' CKAN adapter, exactly as their users run them. CI runs this
 import argparse
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from demo_server import check, demo_server
 
 
 def run(*args, cwd=None):
@@ -30,12 +23,6 @@ def run(*args, cwd=None):
     return proc.stdout
 
 
-def check(condition, what):
-    if not condition:
-        sys.exit(f"FAILED: {what}")
-    print(f"ok: {what}")
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--gongshu", required=True)
@@ -43,19 +30,7 @@ def main():
     bindir = os.path.dirname(sys.executable)
     ckanapi = os.path.join(bindir, "ckanapi")
     frictionless = os.path.join(bindir, "frictionless")
-    work = tempfile.mkdtemp(prefix="gongshu-ckan-clients-")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [os.path.abspath(args.gongshu), "--data-dir", os.path.join(work, "data"), "serve", "--demo", "--listen", f"127.0.0.1:{port}"],
-        stderr=subprocess.PIPE, text=True)
-    try:
-        for line in server.stderr:
-            if "gongshu listening on" in line:
-                break
-        else:
-            sys.exit("gongshu did not start")
-
+    with demo_server(args.gongshu) as (url, work):
         status = json.loads(run(ckanapi, "action", "status_show", "-r", url))
         check(status["ckan_version"].startswith("2."), "ckanapi action status_show")
 
@@ -77,8 +52,12 @@ def main():
         check(len(datasets) == 5, "ckanapi dump datasets --all")
         weather = next(d for d in datasets if "天气" in d["title"])
 
-        run(ckanapi, "dump", "organizations", "--all", "-r", url, "-O", os.path.join(work, "orgs.jsonl"))
-        check(True, "ckanapi dump organizations --all")
+        orgs = os.path.join(work, "orgs.jsonl")
+        run(ckanapi, "dump", "organizations", "--all", "-r", url, "-O", orgs)
+        with open(orgs) as f:
+            organizations = [json.loads(l) for l in f if l.strip()]
+        check(len(organizations) == 11 and all(o["is_organization"] for o in organizations),
+              "ckanapi dump organizations --all")
 
         with_fields = os.path.join(work, "weather.jsonl")
         run(ckanapi, "dump", "datasets", weather["id"], "-d", "-r", url, "-O", with_fields)
@@ -106,10 +85,6 @@ print(json.dumps({{"resources": len(package.resources), "packages": len(catalog.
         check(counts["resources"] == 1, "frictionless reads a dataset through its CKAN adapter")
         check(counts["packages"] == 5, "frictionless reads the catalog (q=*:*)")
         check(counts["by_org"] == 1, "frictionless reads one organization's datasets (q=organization:…)")
-    finally:
-        server.terminate()
-        server.wait()
-        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

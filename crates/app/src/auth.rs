@@ -186,6 +186,16 @@ impl App {
         Ok(ApiToken { revoked_at: Some(now), ..token })
     }
 
+    /// Revokes the token whose secret this is: a browser session signing out.
+    pub async fn revoke_secret(&self, secret: &str) -> AppResult<()> {
+        let subject = self.authenticate(secret).await?;
+        let token_id = {
+            let mut tx = self.store.read().await?;
+            tx.token_by_hash(&token_hash(secret.trim())).await?.id
+        };
+        self.revoke_token(&subject, &token_id).await.map(|_| ())
+    }
+
     fn may_manage_tokens_of(&self, subject: &Subject, user_id: &str) -> AppResult<()> {
         match subject {
             Subject::User { system_admin: true, .. } => Ok(()),

@@ -37,7 +37,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
 pub use gateway::{DataPage, Download};
 pub use gongshu_ingest::Progress as LoadProgress;
-pub use gongshu_query::SqlResult;
+pub use gongshu_query::{SqlResult, records_json};
 pub use gongshu_search::{CatalogIndex, FacetKind, Hit, SearchError, SearchRequest, SearchResults, SortOrder};
 pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};

@@ -49,12 +49,15 @@ pub fn open_kind(open: &OpenAttribute) -> &'static str {
     }
 }
 
-fn search_error(error: gongshu_search::SearchError) -> AppError {
-    match error {
-        gongshu_search::SearchError::Invalid { param, en, zh } => {
-            gongshu_domain::ValidationError { field: param, message_en: en, message_zh: zh }.into()
+/// A search parameter at fault is the caller's mistake; anything else is this machine's.
+impl From<gongshu_search::SearchError> for AppError {
+    fn from(error: gongshu_search::SearchError) -> AppError {
+        match error {
+            gongshu_search::SearchError::Invalid { param, en, zh } => {
+                gongshu_domain::ValidationError { field: param, message_en: en, message_zh: zh }.into()
+            }
+            other => AppError::Internal(Box::new(other)),
         }
-        other => AppError::Internal(Box::new(other)),
     }
 }
 
@@ -101,7 +104,7 @@ impl App {
         tokio::task::spawn_blocking(move || index.apply(&upserts, &removals))
             .await
             .map_err(|e| AppError::Internal(Box::new(e)))?
-            .map_err(search_error)
+            .map_err(AppError::from)
     }
 
     /// Brings one entry's document up to date after a change to it.
@@ -130,7 +133,7 @@ impl App {
         let indexed = tokio::task::spawn_blocking(move || index.indexed_versions())
             .await
             .map_err(|e| AppError::Internal(Box::new(e)))?
-            .map_err(search_error)?;
+            .map_err(AppError::from)?;
         let mut tx = self.store.read().await?;
         let current = tx.resource_row_versions(ResourceState::Published).await?;
         let current_ids: HashSet<&str> = current.iter().map(|(id, _)| id.as_str()).collect();
@@ -162,7 +165,7 @@ impl App {
         tokio::task::spawn_blocking(move || index.clear())
             .await
             .map_err(|e| AppError::Internal(Box::new(e)))?
-            .map_err(search_error)?;
+            .map_err(AppError::from)?;
         self.sync_search().await
     }
 
@@ -181,20 +184,22 @@ impl App {
         let results = tokio::task::spawn_blocking(move || index.search(&request))
             .await
             .map_err(|e| AppError::Internal(Box::new(e)))?
-            .map_err(search_error)?;
+            .map_err(AppError::from)?;
         let mut results = results;
-        let mut tx = self.store.read().await?;
+        // One query for the page's entries, not one per hit.
+        let ids: Vec<String> = results.hits.iter().map(|hit| hit.id.clone()).collect();
+        let mut by_id: std::collections::HashMap<String, Resource> =
+            self.store.read().await?.resources_by_ids(&ids).await?.into_iter().map(|r| (r.id.clone(), r)).collect();
         let mut resources = Vec::with_capacity(results.hits.len());
         let mut hits = Vec::with_capacity(results.hits.len());
         for hit in std::mem::take(&mut results.hits) {
             // An entry taken out since the index last heard is not shown.
-            match tx.resource(&hit.id).await {
-                Ok(resource) if resource.state == ResourceState::Published => {
+            match by_id.remove(&hit.id) {
+                Some(resource) if resource.state == ResourceState::Published => {
                     resources.push(resource);
                     hits.push(hit);
                 }
-                Ok(_) | Err(gongshu_metadata::StoreError::NotFound { .. }) => {}
-                Err(error) => return Err(error.into()),
+                _ => {}
             }
         }
         results.hits = hits;

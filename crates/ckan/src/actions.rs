@@ -181,9 +181,13 @@ fn resource_dict(resource: &Resource, newest: Option<&DatasetVersion>, base_url:
     })
 }
 
-async fn package_dict(cx: &Context<'_>, resource: &Resource, orgs: &HashMap<String, Organization>) -> Value {
+async fn package_dict(
+    cx: &Context<'_>,
+    resource: &Resource,
+    orgs: &HashMap<String, Organization>,
+) -> Result<Value, CkanError> {
     let draft = &resource.draft;
-    let versions = cx.app.versions(&cx.subject, &resource.id).await.unwrap_or_default();
+    let versions = cx.app.versions(&cx.subject, &resource.id).await?;
     let newest = versions.first();
     let resources: Vec<Value> =
         if newest.is_some() { vec![resource_dict(resource, newest, &cx.base_url)] } else { vec![] };
@@ -212,7 +216,7 @@ async fn package_dict(cx: &Context<'_>, resource: &Resource, orgs: &HashMap<Stri
     if let Some(end) = draft.time_coverage_end {
         extras.push(json!({ "key": "temporal_end", "value": end.to_string() }));
     }
-    json!({
+    Ok(json!({
         "id": resource.id,
         "name": resource.id,
         "title": draft.name_zh,
@@ -238,7 +242,7 @@ async fn package_dict(cx: &Context<'_>, resource: &Resource, orgs: &HashMap<Stri
         "num_resources": if newest.is_some() { 1 } else { 0 },
         "extras": extras,
         "open_attribute": open,
-    })
+    }))
 }
 
 async fn organizations(cx: &Context<'_>) -> Result<HashMap<String, Organization>, CkanError> {
@@ -278,7 +282,7 @@ async fn current_packages(cx: &Context<'_>) -> Result<Value, CkanError> {
     let limit = cx.number("limit", 1000, 1000)?;
     let mut packages = Vec::new();
     for resource in published(cx).await?.iter().skip(offset).take(limit) {
-        packages.push(package_dict(cx, resource, &orgs).await);
+        packages.push(package_dict(cx, resource, &orgs).await?);
     }
     Ok(json!(packages))
 }
@@ -389,7 +393,7 @@ async fn package_search(cx: &Context<'_>) -> Result<Value, CkanError> {
     resources.truncate(rows);
     let mut results = Vec::with_capacity(resources.len());
     for resource in &resources {
-        results.push(package_dict(cx, resource, &orgs).await);
+        results.push(package_dict(cx, resource, &orgs).await?);
     }
     let limit = cx.number("facet.limit", 50, usize::MAX)?;
     let mut plain = Map::new();
@@ -430,7 +434,7 @@ async fn package_show(cx: &Context<'_>) -> Result<Value, CkanError> {
         other => other.into(),
     })?;
     let orgs = organizations(cx).await?;
-    Ok(package_dict(cx, &view.resource, &orgs).await)
+    package_dict(cx, &view.resource, &orgs).await
 }
 
 async fn resource_show(cx: &Context<'_>) -> Result<Value, CkanError> {
@@ -487,7 +491,7 @@ async fn organization_show(cx: &Context<'_>) -> Result<Value, CkanError> {
         let orgs: HashMap<String, Organization> = [(org.id.clone(), org.clone())].into();
         let mut packages = Vec::new();
         for resource in &found.resources {
-            packages.push(package_dict(cx, resource, &orgs).await);
+            packages.push(package_dict(cx, resource, &orgs).await?);
         }
         dict["packages"] = json!(packages);
     }
@@ -517,7 +521,7 @@ async fn group_show(cx: &Context<'_>) -> Result<Value, CkanError> {
     let mut dict = group_dict(&id, found.results.total as u64);
     let mut packages = Vec::new();
     for resource in &found.resources {
-        packages.push(package_dict(cx, resource, &orgs).await);
+        packages.push(package_dict(cx, resource, &orgs).await?);
     }
     dict["packages"] = json!(packages);
     Ok(dict)
@@ -560,24 +564,8 @@ fn fields(schema: &Schema) -> Value {
     )
 }
 
-fn records(batches: &[RecordBatch]) -> Value {
-    let mut buffer = Vec::new();
-    let mut writer = arrow_json::WriterBuilder::new()
-        .with_explicit_nulls(true)
-        .build::<_, arrow_json::writer::JsonArray>(&mut buffer);
-    for batch in batches {
-        if writer.write(batch).is_err() {
-            return json!([]);
-        }
-    }
-    if writer.finish().is_err() {
-        return json!([]);
-    }
-    drop(writer);
-    if buffer.is_empty() {
-        return json!([]);
-    }
-    serde_json::from_slice(&buffer).unwrap_or_else(|_| json!([]))
+fn records(batches: &[RecordBatch]) -> Result<Value, CkanError> {
+    gongshu_app::records_json(batches).map_err(|e| CkanError::from(gongshu_app::AppError::Internal(Box::new(e))))
 }
 
 fn scalar(value: &Value) -> String {
@@ -658,7 +646,7 @@ async fn datastore_search(cx: &Context<'_>) -> Result<Value, CkanError> {
         }
         other => other.into(),
     })?;
-    let records = if limit == 0 { json!([]) } else { records(&data.page.batches) };
+    let records = if limit == 0 { json!([]) } else { records(&data.page.batches)? };
     let link = |offset: usize| format!("/api/3/action/datastore_search?resource_id={resource_id}&offset={offset}");
     let mut result = json!({
         "resource_id": resource_id,
@@ -682,7 +670,7 @@ async fn datastore_search_sql(cx: &Context<'_>) -> Result<Value, CkanError> {
     Ok(json!({
         "sql": sql,
         "fields": fields(&result.schema),
-        "records": records(&result.batches),
+        "records": records(&result.batches)?,
         "records_truncated": result.truncated,
     }))
 }

@@ -167,6 +167,9 @@ pub trait Transaction: Send {
     /// Writes a changed entry if nobody changed it since `resource.row_version`
     /// was read; bumps the version. Else [`StoreError::Stale`].
     async fn update_resource(&mut self, resource: &Resource) -> StoreResult<Resource>;
+    /// The entries with these ids, in no particular order; ids that name
+    /// nothing are left out.
+    async fn resources_by_ids(&mut self, ids: &[String]) -> StoreResult<Vec<Resource>>;
     /// Entries matching the filter, newest first.
     async fn resources(&mut self, filter: &ResourceFilter) -> StoreResult<Page<Resource>>;
     /// Adds a public request.

@@ -832,6 +832,17 @@ impl Transaction for SqlTransaction {
         Ok(Page { items, total })
     }
 
+    async fn resources_by_ids(&mut self, ids: &[String]) -> StoreResult<Vec<Resource>> {
+        if ids.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut select =
+            DynSql { text: format!("SELECT {RESOURCE_COLUMNS} FROM resource WHERE id IN "), binds: vec![] };
+        select.bind_list(ids.iter().cloned());
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        rows.iter().map(resource_from_row).collect()
+    }
+
     async fn resource_row_versions(&mut self, state: ResourceState) -> StoreResult<Vec<(String, i64)>> {
         let rows = sqlx::query("SELECT id, row_version FROM resource WHERE state = $1")
             .bind(state.code().to_owned())

@@ -152,6 +152,26 @@ fn finish(state: &mut State) -> Result<Bytes, QueryError> {
     }
 }
 
+/// Record batches as one JSON array of objects with explicit nulls: the
+/// rows of a page or an SQL result, as the JSON APIs (native and CKAN)
+/// answer them.
+pub fn records_json(batches: &[RecordBatch]) -> Result<serde_json::Value, QueryError> {
+    let mut buffer = Vec::new();
+    let mut writer = arrow_json::WriterBuilder::new()
+        .with_explicit_nulls(true)
+        .build::<_, arrow_json::writer::JsonArray>(&mut buffer);
+    for batch in batches {
+        writer.write(batch).map_err(arrow_error)?;
+    }
+    writer.finish().map_err(arrow_error)?;
+    drop(writer);
+    if buffer.is_empty() {
+        return Ok(serde_json::Value::Array(vec![]));
+    }
+    serde_json::from_slice(&buffer)
+        .map_err(|e| QueryError::Engine(datafusion::error::DataFusionError::External(Box::new(e))))
+}
+
 fn to_gb18030(utf8: Vec<u8>) -> Vec<u8> {
     let text = String::from_utf8(utf8).expect("the CSV writer writes UTF-8");
     // GB18030 encodes all of Unicode, so nothing is lost.

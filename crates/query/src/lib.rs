@@ -15,7 +15,7 @@ mod error;
 mod params;
 mod xlsx;
 
-pub use encode::{DownloadFormat, encode_stream};
+pub use encode::{DownloadFormat, encode_stream, records_json};
 pub use engine::{QueryEngine, QueryLimits, QueryPage, SqlResult, Table};
 pub use error::QueryError;
 pub use params::{Aggregate, AggregateFunction, Filter, FilterOp, TableQuery};

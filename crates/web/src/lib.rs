@@ -126,7 +126,28 @@ pub fn router(app: App) -> Router {
             }),
         )
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(refuse_cross_site_posts))
         .with_state(state)
+}
+
+/// Refuses a form post whose `Origin` names another host: a second line of
+/// defence behind the session cookie's `SameSite=Lax`, for every form the
+/// portal has or will have.
+async fn refuse_cross_site_posts(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if request.method() == axum::http::Method::POST {
+        let headers = request.headers();
+        let origin_host = headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .map(|origin| origin.split("://").nth(1).unwrap_or(origin).to_owned());
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        if let (Some(origin_host), Some(host)) = (origin_host, host)
+            && origin_host != host
+        {
+            return (StatusCode::FORBIDDEN, "cross-site form posts are refused (拒绝跨站提交)").into_response();
+        }
+    }
+    next.run(request).await
 }
 
 /// A rendered page, remembering the language when `?lang=` chose it.

@@ -135,7 +135,7 @@ pub(crate) async fn not_found(State(state): State<WebState>, uri: Uri, headers: 
 }
 
 /// Names of organizations in the request's language.
-async fn organization_names(state: &WebState, lang: Lang) -> Result<HashMap<String, String>, AppError> {
+pub(crate) async fn organization_names(state: &WebState, lang: Lang) -> Result<HashMap<String, String>, AppError> {
     Ok(state.app.organizations().await?.into_iter().map(|o| (o.id.clone(), org_name(&o, lang))).collect())
 }
 

@@ -2,8 +2,9 @@
 //! status page) and the department console where they are answered.
 //!
 //! The console signs in with a user name and password and keeps the API
-//! token it is issued in an `HttpOnly`, `SameSite=Lax` cookie; form posts
-//! whose `Origin` is another site are refused as well.
+//! token it is issued in an `HttpOnly`, `SameSite=Lax` cookie, and signing
+//! out revokes it. The portal's router refuses form posts from other sites
+//! (`lib.rs`).
 
 use std::collections::HashMap;
 
@@ -18,7 +19,7 @@ use gongshu_domain::{Outcome, RequestKind};
 use gongshu_policy::Subject;
 use serde_json::{Value, json};
 
-use crate::pages::{Request, date, error_page, href, render, respond};
+use crate::pages::{Request, date, error_page, href, organization_names, render, respond};
 use crate::{Lang, WebState};
 
 const SESSION_COOKIE: &str = "gongshu_session";
@@ -54,22 +55,6 @@ fn request_card(state_lang: Lang, view: &RequestView, orgs: &HashMap<String, Str
     })
 }
 
-async fn org_names(state: &WebState, lang: Lang) -> Result<HashMap<String, String>, AppError> {
-    Ok(state
-        .app
-        .organizations()
-        .await?
-        .into_iter()
-        .map(|o| {
-            let name = match (lang, o.name_en) {
-                (Lang::En, Some(en)) if !en.is_empty() => en,
-                _ => o.name_zh,
-            };
-            (o.id, name)
-        })
-        .collect())
-}
-
 /// `/requests`: every request with the response figures.
 pub(crate) async fn list(State(state): State<WebState>, request: Request) -> crate::Page {
     let view = async {
@@ -85,7 +70,7 @@ pub(crate) async fn list(State(state): State<WebState>, request: Request) -> cra
         };
         let list = state.app.requests(&Subject::Anonymous, query).await?;
         let stats = state.app.request_stats().await?;
-        let orgs = org_names(&state, request.lang).await?;
+        let orgs = organization_names(&state, request.lang).await?;
         let pages = (list.total as usize).div_ceil(20).max(1) as i64;
         let link = |kind: Option<&str>, status: Option<&str>, page: i64| {
             let mut pairs = Vec::new();
@@ -134,7 +119,7 @@ pub(crate) async fn detail(State(state): State<WebState>, Path(id): Path<String>
     let view = async {
         let subject = session_subject(&state, &request.headers).await;
         let found = state.app.request(&subject, &id).await?;
-        let orgs = org_names(&state, request.lang).await?;
+        let orgs = organization_names(&state, request.lang).await?;
         let dataset = match &found.request.resource_id {
             Some(resource_id) => state
                 .app
@@ -177,7 +162,7 @@ fn form_view(
 }
 
 async fn departments(state: &WebState, lang: Lang) -> Result<Vec<Value>, AppError> {
-    let mut orgs: Vec<(String, String)> = org_names(state, lang).await?.into_iter().collect();
+    let mut orgs: Vec<(String, String)> = organization_names(state, lang).await?.into_iter().collect();
     orgs.sort_by(|a, b| a.1.cmp(&b.1));
     Ok(orgs.into_iter().map(|(id, name)| json!({ "id": id, "name": name })).collect())
 }
@@ -205,9 +190,6 @@ pub(crate) async fn submit(
     request: Request,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = cross_site(&request.headers) {
-        return refused;
-    }
     let get = |name: &str| fields.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let new = NewRequest {
         kind: get("kind").unwrap_or_default(),
@@ -237,21 +219,28 @@ pub(crate) async fn submit(
 }
 
 /// Each problem of a refused form as a line: the field, then what is wrong.
+/// The problems name the form's own labels, not the API's field codes.
 fn problem_lines(lang: Lang, problems: &gongshu_domain::Validations) -> Vec<String> {
     problems
         .0
         .iter()
-        .map(|p| format!("{}：{}", p.field, if lang == Lang::Zh { &p.message_zh } else { &p.message_en }))
+        .map(|p| {
+            let label = match p.field.as_str() {
+                "kind" => lang.text("request_kind"),
+                "resource_id" => lang.text("request_dataset"),
+                "org_id" => lang.text("request_department"),
+                "title" => lang.text("request_title"),
+                "body" => lang.text("request_body"),
+                "requester_name" => lang.text("request_name"),
+                "requester_contact" => lang.text("request_contact"),
+                "outcome" => lang.text("outcome"),
+                "answer" => lang.text("answer"),
+                "planned_date" => lang.text("planned_date"),
+                other => other,
+            };
+            format!("{label}：{}", if lang == Lang::Zh { &p.message_zh } else { &p.message_en })
+        })
         .collect()
-}
-
-/// Refuses a form post from another site (a second line behind `SameSite`).
-fn cross_site(headers: &HeaderMap) -> Option<Response> {
-    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
-    let host = headers.get(header::HOST)?.to_str().ok()?;
-    let origin_host = origin.split("://").nth(1).unwrap_or(origin);
-    (origin_host != host)
-        .then(|| (StatusCode::FORBIDDEN, "cross-site form posts are refused (拒绝跨站提交)").into_response())
 }
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
@@ -287,9 +276,6 @@ pub(crate) async fn sign_in(
     request: Request,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = cross_site(&request.headers) {
-        return refused;
-    }
     let username = fields.get("username").cloned().unwrap_or_default();
     let password = fields.get("password").cloned().unwrap_or_default();
     let token = NewToken { name: "portal console".into(), expires_in_days: Some(1) };
@@ -307,10 +293,13 @@ pub(crate) async fn sign_in(
     }
 }
 
-/// `POST /console/sign-out`: forgets the cookie.
-pub(crate) async fn sign_out(request: Request) -> Response {
-    if let Some(refused) = cross_site(&request.headers) {
-        return refused;
+/// `POST /console/sign-out`: revokes the session's token and forgets the cookie.
+pub(crate) async fn sign_out(State(state): State<WebState>, request: Request) -> Response {
+    if let Some(token) = session_token(&request.headers)
+        && let Err(error) = state.app.revoke_secret(&token).await
+    {
+        // An expired or already revoked token: there is nothing left to end.
+        tracing::debug!(%error, "sign-out found no live token");
     }
     let mut response = Redirect::to("/").into_response();
     response.headers_mut().insert(header::SET_COOKIE, cookie("", 0));
@@ -324,7 +313,7 @@ pub(crate) async fn console(State(state): State<WebState>, request: Request) -> 
         return Redirect::to("/console/sign-in").into_response();
     }
     let view = async {
-        let orgs = org_names(&state, request.lang).await?;
+        let orgs = organization_names(&state, request.lang).await?;
         let query =
             RequestQuery { mine: true, state: Some("open".into()), limit: Some(100), ..RequestQuery::default() };
         let open = state.app.requests(&subject, query).await?;
@@ -395,7 +384,7 @@ async fn answer_view(
     errors: Vec<String>,
 ) -> Result<Value, AppError> {
     let found = state.app.request(subject, id).await?;
-    let orgs = org_names(state, request.lang).await?;
+    let orgs = organization_names(state, request.lang).await?;
     let outcomes: Vec<Value> = Outcome::ALL
         .iter()
         .filter(|o| o.answers(found.request.kind))
@@ -418,9 +407,6 @@ pub(crate) async fn answer(
     request: Request,
     Form(fields): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some(refused) = cross_site(&request.headers) {
-        return refused;
-    }
     let subject = session_subject(&state, &request.headers).await;
     if subject == Subject::Anonymous {
         return Redirect::to("/console/sign-in").into_response();

@@ -241,7 +241,8 @@ async fn a_citizen_asks_and_a_department_answers_in_its_console() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body.contains("role=\"alert\"") && body.contains("title") && body.contains("希望开放出租车轨迹"));
+    assert_eq!(alert(&body), "请修改以下内容： 标题：为必填项，不能为空", "the problem names the form's label");
+    assert!(body.contains("希望开放出租车轨迹"), "what was typed is kept");
     let (status, headers, _) = portal
         .post_form(
             "/requests",
@@ -286,7 +287,7 @@ async fn a_citizen_asks_and_a_department_answers_in_its_console() {
         .post_form(&format!("/console/requests/{id}"), &[("outcome", "planned"), ("answer", "明年开放")], Some(&cookie))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "a planned answer needs its date");
-    assert!(body.contains("planned_date"));
+    assert!(alert(&body).contains("计划日期："), "{}", alert(&body));
     let (status, _, _) = portal
         .post_form(
             &format!("/console/requests/{id}"),
@@ -349,4 +350,19 @@ async fn a_citizen_asks_and_a_department_answers_in_its_console() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(portal.router.clone().oneshot(request).await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    // Signing out ends the session: the token behind the cookie is revoked.
+    let (status, headers, _) = portal.post_form("/console/sign-out", &[], Some(&cookie)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(headers["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let after = portal.get_with("/console", &[("cookie", &cookie)]).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER, "the old cookie no longer signs in");
+}
+
+/// The text of a page's alert box.
+fn alert(html: &str) -> String {
+    let start = html.find("role=\"alert\"").expect("the page shows an alert");
+    let open = start + html[start..].find('>').expect("the tag closes") + 1;
+    let end = open + html[open..].find("</div>").expect("the alert closes");
+    text(&html[open..end])
 }

@@ -64,20 +64,8 @@ fn type_name(data_type: &arrow_schema::DataType) -> &'static str {
     }
 }
 
-fn records(batches: &[RecordBatch]) -> serde_json::Value {
-    let mut buffer = Vec::new();
-    let mut writer = arrow_json::WriterBuilder::new()
-        .with_explicit_nulls(true)
-        .build::<_, arrow_json::writer::JsonArray>(&mut buffer);
-    for batch in batches {
-        writer.write(batch).expect("record batches encode as JSON");
-    }
-    writer.finish().expect("record batches encode as JSON");
-    drop(writer);
-    if buffer.is_empty() {
-        return serde_json::Value::Array(vec![]);
-    }
-    serde_json::from_slice(&buffer).expect("arrow-json writes JSON")
+fn records(batches: &[RecordBatch]) -> Result<serde_json::Value, gongshu_app::AppError> {
+    gongshu_app::records_json(batches).map_err(|e| gongshu_app::AppError::Internal(Box::new(e)))
 }
 
 fn pairs(query: Option<String>) -> Vec<(String, String)> {
@@ -109,7 +97,7 @@ async fn query_data(
         limit: data.limit,
         offset: data.offset,
         columns: columns(&data.page.schema),
-        records: records(&data.page.batches),
+        records: records(&data.page.batches)?,
     }))
 }
 
@@ -176,7 +164,7 @@ async fn sql(
     let result = state.app.sql(&subject, &input.sql).await?;
     Ok(Json(SqlDto {
         columns: columns(&result.schema),
-        records: records(&result.batches),
+        records: records(&result.batches)?,
         truncated: result.truncated,
     }))
 }

@@ -107,7 +107,7 @@ async fn search(
     ] {
         filters.extend(split_list(values).into_iter().map(|value| (kind, value)));
     }
-    let sort = SortOrder::parse(query.sort.as_deref().unwrap_or("")).map_err(search_error)?;
+    let sort = SortOrder::parse(query.sort.as_deref().unwrap_or("")).map_err(gongshu_app::AppError::from)?;
     let request = SearchRequest {
         text: query.q.unwrap_or_default(),
         filters,
@@ -145,18 +145,4 @@ async fn search(
         items,
         facets,
     }))
-}
-
-fn search_error(error: gongshu_app::SearchError) -> crate::error::ApiError {
-    match error {
-        gongshu_app::SearchError::Invalid { param, en, zh } => {
-            gongshu_app::AppError::from(gongshu_domain::ValidationError {
-                field: param,
-                message_en: en,
-                message_zh: zh,
-            })
-            .into()
-        }
-        other => gongshu_app::AppError::Internal(Box::new(other)).into(),
-    }
 }
