@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
+import uuid
 
 from demo_server import check, demo_server
 
@@ -85,6 +87,90 @@ print(json.dumps({{"resources": len(package.resources), "packages": len(catalog.
         check(counts["resources"] == 1, "frictionless reads a dataset through its CKAN adapter")
         check(counts["packages"] == 5, "frictionless reads the catalog (q=*:*)")
         check(counts["by_org"] == 1, "frictionless reads one organization's datasets (q=organization:…)")
+
+        writes(ckanapi, url, work, weather)
+
+
+def login(url, username):
+    """A token for a demo user, from the native API's sign-in."""
+    body = json.dumps({"username": username, "password": "gongshu-demo-2026", "token_name": "ckanapi"}).encode()
+    request = urllib.request.Request(f"{url}/api/v1/auth/tokens", data=body, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request) as response:
+        return json.load(response)["token"]
+
+
+def writes(ckanapi, url, work, weather):
+    """CKAN's write actions as a department's cataloguer runs them with ckanapi."""
+    token = login(url, "qx-editor")
+    rain = {
+        "name": "rain-gauges",
+        "title": "雨量站点",
+        "notes": "全市自动雨量站的编号、名称和逐日降水量。",
+        "owner_org": weather["owner_org"],
+        "groups": weather["groups"],
+        "tags": [{"name": "降水"}, {"name": "雨量站"}],
+        "resources": [{
+            "name": "stations", "url": "http://example.invalid/stations.csv",
+            "schema": {"fields": [{"name": "station", "type": "string", "title": "站点编号"},
+                                  {"name": "rain_mm", "type": "number", "title": "降水量"}]},
+        }],
+    }
+    # A dump of another portal's dataset, loaded under its own id: every registration field travels in `gongshu`.
+    copy_id = str(uuid.uuid4())
+    copy = dict(weather, id=copy_id, name=copy_id, title="西雅图逐日天气（副本）")
+    incoming = os.path.join(work, "incoming.jsonl")
+    with open(incoming, "w") as f:
+        for record in (rain, copy):
+            f.write(json.dumps(record, ensure_ascii=False) + "\n")
+    loaded = run_stderr(ckanapi, "load", "datasets", "-I", incoming, "-r", url, "-a", token)
+    check(loaded.count(" create None ") == 2, "ckanapi load datasets creates both", loaded)
+    again = run_stderr(ckanapi, "load", "datasets", "-I", incoming, "-r", url, "-a", token)
+    check(again.count(" update None ") == 2,
+          "ckanapi load datasets again updates both: the copy found by its id, the new one by its name", again)
+    named = json.loads(run(ckanapi, "action", "package_show", "id=rain-gauges", "-r", url, "-a", token))
+    check(named["title"] == "雨量站点", "package_show finds a dataset by the name it was created with")
+
+    shown = json.loads(run(ckanapi, "action", "package_show", f"id={copy['id']}", "-r", url, "-a", token))
+    check(shown["state"] == "draft" and shown["private"] and shown["title"] == copy["title"],
+          "a loaded dataset is a private draft until registered and published")
+    check(shown["gongshu"]["items"] == weather["gongshu"]["items"], "the loaded copy keeps its data items")
+
+    found = json.loads(run(ckanapi, "action", "package_search", "q=雨量站点", "include_private:true", "-r", url, "-a", token))
+    check(found["count"] == 1 and found["results"][0]["state"] == "draft",
+          "package_search include_private shows the caller's drafts")
+    public = json.loads(run(ckanapi, "action", "package_search", "q=雨量站点", "include_private:true", "-r", url))
+    check(public["count"] == 0, "package_search shows nobody else a draft")
+    rain_id = found["results"][0]["id"]
+    check([i["name"] for i in found["results"][0]["gongshu"]["items"]] == ["station", "rain_mm"],
+          "the Table Schema of the dict's resource describes the data items")
+
+    csv = os.path.join(work, "stations.csv")
+    with open(csv, "w") as f:
+        f.write("station,rain_mm\nS001,12.5\nS002,0\nS003,3.2\n")
+    resource = json.loads(run(ckanapi, "action", "resource_create", f"package_id={rain_id}", "name=stations",
+                              f"upload@{csv}", "-r", url, "-a", token))
+    check(resource["datastore_active"], "ckanapi action resource_create with upload@file loads a version")
+    rows = json.loads(run(ckanapi, "action", "datastore_search", f"resource_id={rain_id}", "-r", url, "-a", token))
+    check(rows["total"] == 3 and rows["records"][0]["station"] == "S001", "the uploaded rows are in the datastore")
+
+    patched = json.loads(run(ckanapi, "action", "package_patch", f"id={rain_id}", "title=雨量站点（2026）", "-r", url, "-a", token))
+    check(patched["title"] == "雨量站点（2026）" and len(patched["gongshu"]["items"]) == 2, "ckanapi action package_patch")
+    run(ckanapi, "action", "package_delete", f"id={rain_id}", "-r", url, "-a", token)
+    deleted = json.loads(run(ckanapi, "action", "package_show", f"id={rain_id}", "-r", url, "-a", token))
+    check(deleted["state"] == "deleted", "ckanapi action package_delete discards a draft, kept on record")
+
+    admin = login(url, "sjj-admin")
+    org = json.loads(run(ckanapi, "action", "organization_create", "name=commerce", "title=杭州市商务局", "-r", url, "-a", admin))
+    check(org["title"] == "杭州市商务局", "ckanapi action organization_create (the bureau's administrator)")
+
+
+def run_stderr(*args):
+    """Runs a command that reports on stderr (ckanapi load) and returns that report."""
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env)
+    if proc.returncode != 0:
+        sys.exit(f"FAILED: {' '.join(args)}\nstdout: {proc.stdout[-3000:]}\nstderr: {proc.stderr[-3000:]}")
+    return proc.stderr
 
 
 if __name__ == "__main__":

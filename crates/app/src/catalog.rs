@@ -99,7 +99,32 @@ impl App {
         provider_org_id: &str,
         draft: ResourceDraft,
     ) -> AppResult<Resource> {
+        self.create_resource_with_id(subject, provider_org_id, draft, None).await
+    }
+
+    /// Creates a draft entry under an id the caller chose (a UUID), as CKAN
+    /// clients do when they copy datasets between portals; `None` makes one.
+    pub async fn create_resource_with_id(
+        &self,
+        subject: &Subject,
+        provider_org_id: &str,
+        draft: ResourceDraft,
+        id: Option<&str>,
+    ) -> AppResult<Resource> {
         authorize(subject, Action::CreateResource { provider_org_id })?;
+        let id = match id {
+            None => new_id(),
+            Some(id) => uuid::Uuid::parse_str(id.trim())
+                .map_err(|_| {
+                    ValidationError::new(
+                        "id",
+                        format!("`{id}` is not a UUID; leave the id out to have one made"),
+                        format!("`{id}` 不是 UUID；不填写则自动生成"),
+                    )
+                })?
+                .hyphenated()
+                .to_string(),
+        };
         draft.validate()?;
         let mut tx = self.store.write().await?;
         let provider = match tx.organization(provider_org_id).await {
@@ -128,7 +153,7 @@ impl App {
         check_lead_collector(&mut tx, &draft).await?;
         let now = self.clock.now();
         let resource = Resource {
-            id: new_id(),
+            id,
             provider_org_id: provider_org_id.to_owned(),
             state: ResourceState::Draft,
             registration_code: None,
@@ -138,7 +163,13 @@ impl App {
             published_at: None,
             row_version: 0,
         };
-        tx.insert_resource(&resource).await?;
+        tx.insert_resource(&resource).await.map_err(|error| match error {
+            StoreError::Duplicate(_) => AppError::conflict(
+                format!("a catalog entry with id `{}` already exists", resource.id),
+                format!("id 为 `{}` 的目录条目已存在", resource.id),
+            ),
+            other => other.into(),
+        })?;
         let step = Step {
             entity_kind: "resource",
             entity_id: &resource.id,
@@ -186,6 +217,30 @@ impl App {
         };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
+        Ok(updated)
+    }
+
+    /// Deletes a draft that was never registered (or whose registration was
+    /// rejected). The entry and its history stay on record as `discarded`;
+    /// registered entries end through a cancellation registration instead.
+    pub async fn discard_draft(&self, subject: &Subject, resource_id: &str) -> AppResult<Resource> {
+        let mut tx = self.store.write().await?;
+        let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
+        authorize(subject, Action::ManageResource { provider_org_id: &resource.provider_org_id })?;
+        let from = resource.state;
+        let state = from.apply(ResourceEvent::Discard)?;
+        let updated = tx.update_resource(&Resource { state, updated_at: self.clock.now(), ..resource }).await?;
+        let step = Step {
+            entity_kind: "resource",
+            entity_id: resource_id,
+            action: ResourceEvent::Discard.code(),
+            from_state: Some(from.code()),
+            to_state: Some(state.code()),
+            opinion: None,
+        };
+        self.record(&mut tx, subject, step).await?;
+        tx.commit().await?;
+        self.catalog_changed(resource_id).await;
         Ok(updated)
     }
 
@@ -239,7 +294,7 @@ impl App {
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
         authorize(subject, Action::ManageResource { provider_org_id: &resource.provider_org_id })?;
         let next = resource.state.apply(ResourceEvent::Submit)?;
-        resource.draft.validate()?;
+        resource.draft.validate_for_registration()?;
         let returned = tx
             .registrations(&RegistrationFilter {
                 resource_id: Some(resource_id.to_owned()),
@@ -381,7 +436,7 @@ impl App {
                 .into());
             }
             (_, Some(proposed)) => {
-                proposed.validate().map_err(|problems| {
+                proposed.validate_for_registration().map_err(|problems| {
                     let prefixed =
                         problems.0.into_iter().map(|p| ValidationError { field: format!("proposed.{}", p.field), ..p });
                     AppError::Validation(gongshu_domain::Validations(prefixed.collect()))

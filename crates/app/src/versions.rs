@@ -122,7 +122,7 @@ impl App {
             created_by: actor_id(subject),
             created_at: self.clock.now(),
         };
-        match self.record_version(subject, &mut version).await {
+        match self.record_version(subject, &mut version, &ingested.columns).await {
             Ok(()) => Ok(version),
             Err(error) => {
                 // The file was never recorded, so nobody can see it; remove it.
@@ -147,29 +147,43 @@ impl App {
         let mut tx = self.store.read().await?;
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
         authorize(subject, Action::ManageResource { provider_org_id: &resource.provider_org_id })?;
-        if matches!(resource.state, ResourceState::Rejected | ResourceState::Cancelled) {
+        if matches!(resource.state, ResourceState::Rejected | ResourceState::Cancelled | ResourceState::Discarded) {
             return Err(InvalidTransition { entity: "resource", action: "load", current: resource.state.code() }.into());
         }
         Ok(())
     }
 
-    /// Authorizes again and records the version with its history, in one transaction.
-    async fn record_version(&self, subject: &Subject, version: &mut DatasetVersion) -> AppResult<()> {
+    /// Authorizes again and records the version with its history, in one
+    /// transaction. A draft without data items takes them from the file.
+    async fn record_version(
+        &self,
+        subject: &Subject,
+        version: &mut DatasetVersion,
+        columns: &[gongshu_ingest::ColumnSchema],
+    ) -> AppResult<()> {
         let mut tx = self.store.write().await?;
         let resource = self.visible_resource(&mut tx, subject, &version.resource_id).await?;
         authorize(subject, Action::ManageResource { provider_org_id: &resource.provider_org_id })?;
-        if matches!(resource.state, ResourceState::Rejected | ResourceState::Cancelled) {
+        if matches!(resource.state, ResourceState::Rejected | ResourceState::Cancelled | ResourceState::Discarded) {
             return Err(InvalidTransition { entity: "resource", action: "load", current: resource.state.code() }.into());
         }
         // Touching the entry serializes loads, so version numbers never clash.
         let state = resource.state;
-        tx.update_resource(&gongshu_domain::Resource { updated_at: self.clock.now(), ..resource }).await?;
+        let mut draft = resource.draft.clone();
+        let describes_items = state.is_editable() && draft.items.is_empty();
+        if describes_items {
+            draft.items = items_from_columns(columns);
+        }
+        tx.update_resource(&gongshu_domain::Resource { draft, updated_at: self.clock.now(), ..resource }).await?;
         version.version = tx.insert_version(version).await?;
         // Loads belong to the entry's history, where people look for them.
-        let note = format!(
+        let mut note = format!(
             "version {} ({}): {} rows from {}, sha256 {}",
             version.version, version.id, version.row_count, version.source_name, version.content_hash
         );
+        if describes_items {
+            note.push_str(&format!("; {} data items described from the file's columns", columns.len()));
+        }
         let step = Step {
             entity_kind: "resource",
             entity_id: &version.resource_id,
@@ -223,6 +237,26 @@ fn redact(subject: &Subject, resource: &gongshu_domain::Resource, version: &mut 
         }
         version.profile_json = profile.to_string();
     }
+}
+
+/// Data items for a draft that had none, from a loaded file's columns.
+/// Software cannot classify data, so each item says it awaits the
+/// provider's review; the registration review is where that is checked.
+fn items_from_columns(columns: &[gongshu_ingest::ColumnSchema]) -> Vec<gongshu_domain::DataItem> {
+    columns
+        .iter()
+        .map(|column| gongshu_domain::DataItem {
+            name: column.name.clone(),
+            title: column.name.clone(),
+            standard_code: None,
+            data_type: column.data_type(),
+            unit: None,
+            description: Some(gongshu_domain::resource::DESCRIBED_ITEM_NOTE.into()),
+            identifier_kind: gongshu_domain::IdentifierKind::None,
+            level: gongshu_domain::SecurityLevel::General1,
+            source_resource_id: None,
+        })
+        .collect()
 }
 
 /// A file that cannot be read is the sender's to fix: a validation error

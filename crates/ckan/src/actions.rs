@@ -9,18 +9,19 @@ use gongshu_domain::{DatasetVersion, Organization, Resource};
 use gongshu_policy::Subject;
 use serde_json::{Map, Value, json};
 
-use crate::CkanError;
+use crate::{CkanError, write};
 
 /// One action call.
 pub(crate) struct Context<'a> {
     pub(crate) app: &'a App,
     pub(crate) subject: Subject,
     pub(crate) params: Map<String, Value>,
+    pub(crate) upload: Option<crate::Upload>,
     pub(crate) base_url: String,
 }
 
 impl Context<'_> {
-    fn text(&self, key: &str) -> Option<String> {
+    pub(crate) fn text(&self, key: &str) -> Option<String> {
         match self.params.get(key)? {
             Value::String(s) => Some(s.clone()).filter(|s| !s.is_empty()),
             Value::Number(n) => Some(n.to_string()),
@@ -29,11 +30,11 @@ impl Context<'_> {
         }
     }
 
-    fn required(&self, key: &str) -> Result<String, CkanError> {
+    pub(crate) fn required(&self, key: &str) -> Result<String, CkanError> {
         self.text(key).ok_or_else(|| CkanError::validation(key, "Missing value"))
     }
 
-    fn number(&self, key: &str, default: usize, max: usize) -> Result<usize, CkanError> {
+    pub(crate) fn number(&self, key: &str, default: usize, max: usize) -> Result<usize, CkanError> {
         let value = match self.params.get(key) {
             None | Some(Value::Null) => return Ok(default),
             Some(Value::Number(n)) => n.as_u64().map(|n| n as usize),
@@ -48,7 +49,7 @@ impl Context<'_> {
         Ok(value)
     }
 
-    fn flag(&self, key: &str) -> bool {
+    pub(crate) fn flag(&self, key: &str) -> bool {
         match self.params.get(key) {
             Some(Value::Bool(b)) => *b,
             Some(Value::String(s)) => matches!(s.to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on"),
@@ -58,7 +59,7 @@ impl Context<'_> {
     }
 
     /// A list given as a JSON list, one string, or a comma-separated string.
-    fn list(&self, key: &str) -> Vec<String> {
+    pub(crate) fn list(&self, key: &str) -> Vec<String> {
         match self.params.get(key) {
             Some(Value::Array(items)) => items.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect(),
             Some(Value::String(s)) => {
@@ -73,6 +74,21 @@ impl Context<'_> {
         }
     }
 }
+
+/// The entry a dataset id or CKAN name stands for. Entries have UUIDs; a
+/// dataset created through CKAN with a `name` and no `id` gets the name's
+/// UUID (version 5), so `package_show {"id": name}` finds it and
+/// `ckanapi load` run twice updates instead of creating twice.
+pub(crate) fn dataset_id(id_or_name: &str) -> String {
+    let text = id_or_name.trim();
+    match uuid::Uuid::parse_str(text) {
+        Ok(id) => id.hyphenated().to_string(),
+        Err(_) => uuid::Uuid::new_v5(&CKAN_NAMES, text.to_lowercase().as_bytes()).hyphenated().to_string(),
+    }
+}
+
+/// The namespace of CKAN names' UUIDs (a v5 UUID of `gongshu:ckan-name` in the URL namespace).
+const CKAN_NAMES: uuid::Uuid = uuid::Uuid::from_u128(0x770e_b4dd_6eb5_5e11_93f4_031c_db6e_c20f);
 
 pub(crate) async fn run(name: &str, cx: Context<'_>) -> Result<Value, CkanError> {
     match name {
@@ -89,6 +105,11 @@ pub(crate) async fn run(name: &str, cx: Context<'_>) -> Result<Value, CkanError>
         "tag_list" => tag_list(&cx).await,
         "datastore_search" => datastore_search(&cx).await,
         "datastore_search_sql" => datastore_search_sql(&cx).await,
+        "package_create" => write::package_create(&cx).await,
+        "package_update" | "package_patch" => write::package_update(&cx).await,
+        "package_delete" => write::package_delete(&cx).await,
+        "resource_create" | "resource_update" | "resource_patch" => write::resource_upload(&cx, name).await,
+        "organization_create" => write::organization_create(&cx).await,
         other => Err(CkanError {
             status: axum::http::StatusCode::BAD_REQUEST,
             kind: "Bad Request",
@@ -114,7 +135,7 @@ fn timestamp(at: chrono::DateTime<chrono::Utc>) -> String {
     at.naive_utc().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
 }
 
-fn organization_dict(org: &Organization, package_count: Option<u64>) -> Value {
+pub(crate) fn organization_dict(org: &Organization, package_count: Option<u64>) -> Value {
     let mut dict = json!({
         "id": org.id,
         "name": org.id,
@@ -152,7 +173,7 @@ fn group_dict(theme: &str, count: u64) -> Value {
     })
 }
 
-fn resource_dict(resource: &Resource, newest: Option<&DatasetVersion>, base_url: &str) -> Value {
+pub(crate) fn resource_dict(resource: &Resource, newest: Option<&DatasetVersion>, base_url: &str) -> Value {
     let id = &resource.id;
     json!({
         "id": id,
@@ -181,7 +202,7 @@ fn resource_dict(resource: &Resource, newest: Option<&DatasetVersion>, base_url:
     })
 }
 
-async fn package_dict(
+pub(crate) async fn package_dict(
     cx: &Context<'_>,
     resource: &Resource,
     orgs: &HashMap<String, Organization>,
@@ -224,8 +245,11 @@ async fn package_dict(
         "notes": draft.abstract_zh,
         "notes_en": draft.abstract_en,
         "type": "dataset",
-        "state": "active",
+        "state": ckan_state(resource.state),
+        // Only the bureau's publication makes an entry public; until then
+        // (and after it is withdrawn) it is private to those entitled.
         "private": resource.state != gongshu_domain::ResourceState::Published,
+        "gongshu_state": resource.state.code(),
         "url": format!("{}/datasets/{}", cx.base_url, resource.id),
         "author": org.map(|o| o.name_zh.clone()),
         "maintainer": org.map(|o| o.name_zh.clone()),
@@ -242,10 +266,24 @@ async fn package_dict(
         "num_resources": if newest.is_some() { 1 } else { 0 },
         "extras": extras,
         "open_attribute": open,
+        // The whole registration content, in the native API's input form:
+        // `ckanapi dump` then `load` carries it to another Gongshu intact.
+        "gongshu": gongshu_http_api::dto::resource_input_json(resource),
     }))
 }
 
-async fn organizations(cx: &Context<'_>) -> Result<HashMap<String, Organization>, CkanError> {
+/// CKAN's dataset states: drafts are `draft`, deleted drafts and cancelled
+/// entries `deleted`, everything else `active`.
+fn ckan_state(state: gongshu_domain::ResourceState) -> &'static str {
+    use gongshu_domain::ResourceState as S;
+    match state {
+        S::Draft | S::PendingReview | S::Rejected => "draft",
+        S::Discarded | S::Cancelled => "deleted",
+        S::Registered | S::Published | S::Unpublished => "active",
+    }
+}
+
+pub(crate) async fn organizations(cx: &Context<'_>) -> Result<HashMap<String, Organization>, CkanError> {
     Ok(cx.app.organizations().await?.into_iter().map(|o| (o.id.clone(), o)).collect())
 }
 
@@ -370,26 +408,35 @@ async fn package_search(cx: &Context<'_>) -> Result<Value, CkanError> {
     };
     let text = words.join(" ");
     let orgs = organizations(cx).await?;
+    // The caller's own unpublished entries come first, then the catalog's.
+    let private = if cx.flag("include_private") { unpublished(cx, &text, &filters).await? } else { vec![] };
+    let mut resources: Vec<Resource> = private.iter().skip(start).take(rows).cloned().collect();
+    let public_rows = rows - resources.len();
     // The search answers at most 100 hits a call; CKAN allows 1,000 rows.
-    let mut resources = Vec::new();
     let mut total;
     let mut facets = BTreeMap::new();
-    let mut offset = start;
+    let mut offset = start.saturating_sub(private.len());
+    let mut taken = 0;
     loop {
-        let want = (rows - resources.len()).clamp(1, 100);
+        let want = (public_rows - taken).clamp(1, 100);
         let request = SearchRequest { text: text.clone(), filters: filters.clone(), sort, limit: want, offset };
         let found = cx.app.search_catalog(request).await?;
         total = found.results.total;
         if facets.is_empty() {
             facets = found.results.facets.clone();
         }
+        if public_rows == 0 {
+            break;
+        }
         let got = found.results.hits.len();
+        taken += got;
         resources.extend(found.resources);
         offset += got;
-        if got < want || resources.len() >= rows || offset >= total {
+        if got < want || taken >= public_rows || offset >= total {
             break;
         }
     }
+    total += private.len();
     resources.truncate(rows);
     let mut results = Vec::with_capacity(resources.len());
     for resource in &resources {
@@ -426,10 +473,48 @@ async fn package_search(cx: &Context<'_>) -> Result<Value, CkanError> {
     }))
 }
 
+/// With `include_private`, the entries not in the public catalog that the
+/// caller may see (their own organizations' drafts, entries under review,
+/// registered or withdrawn ones; the bureau sees all), matching the words
+/// and the organization and group filters. Other filters describe
+/// published data, so they leave these out.
+async fn unpublished(
+    cx: &Context<'_>,
+    text: &str,
+    filters: &[(FacetKind, String)],
+) -> Result<Vec<Resource>, CkanError> {
+    if cx.subject == Subject::Anonymous
+        || filters.iter().any(|(kind, _)| !matches!(kind, FacetKind::Department | FacetKind::Theme))
+    {
+        return Ok(vec![]);
+    }
+    let provider = filters.iter().find(|(kind, _)| *kind == FacetKind::Department).map(|(_, v)| v.clone());
+    let theme = filters.iter().find(|(kind, _)| *kind == FacetKind::Theme).map(|(_, v)| v.as_str());
+    let states = ["draft", "pending_review", "rejected", "registered", "unpublished"];
+    let mut all = Vec::new();
+    loop {
+        let query = ResourceQuery {
+            states: states.iter().map(|s| (*s).to_owned()).collect(),
+            provider_org_id: provider.clone(),
+            text: Some(text.to_owned()).filter(|t| !t.trim().is_empty()),
+            limit: Some(100),
+            offset: Some(all.len() as i64),
+        };
+        let page = cx.app.resources(&cx.subject, query).await?;
+        let done = page.items.len() < 100;
+        all.extend(page.items);
+        if done {
+            break;
+        }
+    }
+    all.retain(|r| theme.is_none_or(|t| r.draft.theme == t));
+    Ok(all)
+}
+
 async fn package_show(cx: &Context<'_>) -> Result<Value, CkanError> {
     let id =
         cx.text("id").or_else(|| cx.text("name_or_id")).ok_or_else(|| CkanError::validation("id", "Missing value"))?;
-    let view = cx.app.resource(&cx.subject, &id).await.map_err(|e| match e {
+    let view = cx.app.resource(&cx.subject, &dataset_id(&id)).await.map_err(|e| match e {
         gongshu_app::AppError::NotFound { .. } => CkanError::not_found("Dataset not found"),
         other => other.into(),
     })?;
@@ -438,7 +523,7 @@ async fn package_show(cx: &Context<'_>) -> Result<Value, CkanError> {
 }
 
 async fn resource_show(cx: &Context<'_>) -> Result<Value, CkanError> {
-    let id = cx.required("id")?;
+    let id = dataset_id(&cx.required("id")?);
     let view = cx.app.resource(&cx.subject, &id).await.map_err(|e| match e {
         gongshu_app::AppError::NotFound { .. } => CkanError::not_found("Resource was not found."),
         other => other.into(),
@@ -580,6 +665,7 @@ async fn datastore_search(cx: &Context<'_>) -> Result<Value, CkanError> {
         .text("resource_id")
         .or_else(|| cx.text("id"))
         .ok_or_else(|| CkanError::validation("resource_id", "Missing value"))?;
+    let resource_id = dataset_id(&resource_id);
     let limit = cx.number("limit", 100, 32_000)?.min(10_000);
     let offset = cx.number("offset", 0, usize::MAX)?;
     let mut params: Vec<(String, String)> =

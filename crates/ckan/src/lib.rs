@@ -18,6 +18,7 @@
 //! subject; rows come from the access gateway, as through the native API.
 
 mod actions;
+mod write;
 
 use axum::Router;
 use axum::extract::{FromRequest, Path, RawQuery, Request, State};
@@ -166,9 +167,27 @@ async fn caller(app: &App, headers: &HeaderMap) -> Result<Subject, CkanError> {
     }
 }
 
+/// A file sent as the multipart field `upload`, kept on disk until the
+/// action ends.
+pub(crate) struct Upload {
+    /// Where it was received; removed when dropped.
+    pub(crate) path: tempfile::TempPath,
+    /// The name the client gave it; its extension picks the format.
+    pub(crate) file_name: String,
+}
+
+/// The largest upload accepted, as on the native API.
+const MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+
 /// The action's parameters: the query string (values that parse as JSON
-/// are JSON, as CKAN reads them), then a JSON body's keys.
-async fn parameters(method: &Method, query: Option<String>, request: Request) -> Result<Map<String, Value>, CkanError> {
+/// are JSON, as CKAN reads them), then a JSON body's keys or a multipart
+/// form's fields, with its `upload` file streamed to disk.
+async fn parameters(
+    app: &App,
+    method: &Method,
+    query: Option<String>,
+    request: Request,
+) -> Result<(Map<String, Value>, Option<Upload>), CkanError> {
     let mut params = Map::new();
     for (key, value) in url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned() {
         let parsed = match serde_json::from_str::<Value>(&value) {
@@ -184,6 +203,15 @@ async fn parameters(method: &Method, query: Option<String>, request: Request) ->
             }
         }
     }
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
+    if method == Method::POST && multipart {
+        let upload = multipart_fields(app, request, &mut params).await?;
+        return Ok((params, upload));
+    }
     if method == Method::POST {
         let bytes = axum::body::Bytes::from_request(request, &())
             .await
@@ -196,7 +224,58 @@ async fn parameters(method: &Method, query: Option<String>, request: Request) ->
             }
         }
     }
-    Ok(params)
+    Ok((params, None))
+}
+
+async fn multipart_fields(
+    app: &App,
+    request: Request,
+    params: &mut Map<String, Value>,
+) -> Result<Option<Upload>, CkanError> {
+    use tokio::io::AsyncWriteExt;
+    let bad =
+        |e: &dyn std::fmt::Display| CkanError::validation("upload", format!("cannot read the multipart form: {e}"));
+    let mut form = axum::extract::Multipart::from_request(request, &()).await.map_err(|e| bad(&e))?;
+    let mut upload = None;
+    while let Some(mut field) = form.next_field().await.map_err(|e| bad(&e))? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name != "upload" {
+            let text = field.text().await.map_err(|e| bad(&e))?;
+            params.insert(name, Value::String(text));
+            continue;
+        }
+        let file_name = field
+            .file_name()
+            .map(|n| n.rsplit(['/', '\\']).next().unwrap_or(n).trim().to_owned())
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| CkanError::validation("upload", "the file has no name; its extension tells its format"))?;
+        let scratch = app.scratch_file()?;
+        // The scratch name has no extension; ingest picks the format by it.
+        let named = scratch.path().with_file_name(format!(
+            "{}-{file_name}",
+            scratch.path().file_name().and_then(|n| n.to_str()).unwrap_or("upload")
+        ));
+        let path = tempfile::TempPath::try_from_path(named).map_err(internal)?;
+        let mut file = tokio::fs::File::create(&path).await.map_err(internal)?;
+        let mut received = 0u64;
+        while let Some(chunk) = field.chunk().await.map_err(|e| bad(&e))? {
+            received += chunk.len() as u64;
+            if received > MAX_UPLOAD_BYTES {
+                return Err(CkanError::validation(
+                    "upload",
+                    format!("the file is larger than {} GiB (文件过大)", MAX_UPLOAD_BYTES >> 30),
+                ));
+            }
+            file.write_all(&chunk).await.map_err(internal)?;
+        }
+        file.flush().await.map_err(internal)?;
+        upload = Some(Upload { path, file_name });
+    }
+    Ok(upload)
+}
+
+fn internal(error: std::io::Error) -> CkanError {
+    AppError::Internal(Box::new(error)).into()
 }
 
 async fn action(
@@ -209,12 +288,12 @@ async fn action(
 ) -> Response {
     let result = async {
         let subject = caller(&state.app, &headers).await?;
-        let params = parameters(&method, query, request).await?;
+        let (params, upload) = parameters(&state.app, &method, query, request).await?;
         let base_url = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
             .map_or_else(|| "http://127.0.0.1:8080".to_owned(), |host| format!("http://{host}"));
-        let context = actions::Context { app: &state.app, subject, params, base_url };
+        let context = actions::Context { app: &state.app, subject, params, upload, base_url };
         actions::run(&name, context).await
     }
     .await;

@@ -245,3 +245,243 @@ async fn the_datastore_goes_through_the_gateway() {
         ckan.call(Method::GET, "/api/3/action/status_show", None, &[("authorization", "gs_not_a_real_token")]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 }
+
+impl Ckan {
+    async fn token(&self, username: &str) -> String {
+        let new = gongshu_app::NewToken { name: "ckanapi".into(), expires_in_days: None };
+        self.app.login(username, demo::DEMO_PASSWORD, new).await.unwrap().secret
+    }
+
+    /// As ckanapi sends an action with a token: `Authorization: <token>`.
+    async fn post_as(&self, token: &str, action: &str, body: Value) -> (StatusCode, Value) {
+        let body = serde_json::to_string(&body).unwrap();
+        let headers = [("content-type", "application/json"), ("authorization", token)];
+        self.call(Method::POST, &format!("/api/action/{action}"), Some(&body), &headers).await
+    }
+
+    /// As `ckanapi action resource_create … upload@file.csv`: multipart with the file in `upload`.
+    async fn upload_as(
+        &self,
+        token: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+        file: (&str, &str),
+    ) -> (StatusCode, Value) {
+        let boundary = "gongshu-test-boundary";
+        let mut body = String::new();
+        for (name, value) in fields {
+            body.push_str(&format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            ));
+        }
+        body.push_str(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"upload\"; filename=\"{}\"\r\nContent-Type: text/csv\r\n\r\n{}\r\n--{boundary}--\r\n",
+            file.0, file.1
+        ));
+        let content_type = format!("multipart/form-data; boundary={boundary}");
+        let headers = [("content-type", content_type.as_str()), ("authorization", token)];
+        self.call(Method::POST, &format!("/api/action/{action}"), Some(&body), &headers).await
+    }
+}
+
+const TRANSPORT: &str = "杭州市交通运输局";
+
+fn new_dataset() -> Value {
+    json!({
+        "name": "bus-stops",
+        "title": "公交站点",
+        "notes": "全市公交站点的名称、线路数和位置。",
+        "owner_org": TRANSPORT,
+        "groups": [{"name": "交通出行"}],
+        "tags": [{"name": "公交"}, {"name": "站点"}],
+        "license_id": "CC-BY-4.0",
+        "extras": [{"key": "update_cycle", "value": "monthly"}],
+    })
+}
+
+#[tokio::test]
+async fn a_client_creates_a_draft_uploads_its_data_and_edits_it() {
+    let ckan = Ckan::new().await;
+    let (status, refused) = ckan.post("package_create", new_dataset()).await;
+    assert_eq!((status, refused["error"]["__type"].clone()), (StatusCode::FORBIDDEN, json!("Authorization Error")));
+
+    let token = ckan.token("jt-editor").await;
+    let (status, created) = ckan.post_as(&token, "package_create", new_dataset()).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    let package = &created["result"];
+    let id = package["id"].as_str().unwrap().to_owned();
+    assert_eq!(package["title"], "公交站点");
+    assert_eq!((package["state"].clone(), package["private"].clone()), (json!("draft"), json!(true)));
+    assert_eq!(package["num_resources"], 0);
+    assert_eq!(package["gongshu"]["update_cycle"], "monthly");
+    assert_eq!(package["gongshu"]["open"], json!({"kind": "unconditional"}));
+    assert_eq!(package["gongshu"]["items"], json!([]));
+    let (_, by_name) = ckan.post_as(&token, "package_show", json!({"id": "bus-stops"})).await;
+    assert_eq!(by_name["result"]["id"], json!(id), "the CKAN name finds the dataset");
+    let (status, twice) = ckan.post_as(&token, "package_create", new_dataset()).await;
+    assert_eq!((status, twice["error"]["__type"].clone()), (StatusCode::CONFLICT, json!("Validation Error")));
+
+    // The data arrives as the multipart field `upload` and describes the items.
+    let csv = "站点编码,站点名称,线路数\n001,武林广场,12\n002,西湖文化广场,9\n";
+    let (status, resource) =
+        ckan.upload_as(&token, "resource_create", &[("package_id", &id), ("name", "站点")], ("stops.csv", csv)).await;
+    assert_eq!(status, StatusCode::OK, "{resource}");
+    assert_eq!(resource["result"]["datastore_active"], true);
+    let (_, shown) = ckan.post_as(&token, "package_show", json!({"id": id})).await;
+    let items = shown["result"]["gongshu"]["items"].as_array().unwrap().clone();
+    assert_eq!(
+        items.iter().map(|i| i["name"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["站点编码", "站点名称", "线路数"]
+    );
+    assert_eq!((items[0]["data_type"].clone(), items[2]["data_type"].clone()), (json!("text"), json!("integer")));
+    assert!(items[0]["description"].as_str().unwrap().contains("confirm its identifier kind and level"));
+    let (_, rows) = ckan.post_as(&token, "datastore_search", json!({"resource_id": id})).await;
+    assert_eq!(rows["result"]["records"][1]["站点名称"], "西湖文化广场");
+
+    // A patch changes what it names and keeps the rest.
+    let (status, patched) =
+        ckan.post_as(&token, "package_patch", json!({"id": id, "title": "公交站点（2026）", "tags": ["公交"]})).await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["result"]["title"], "公交站点（2026）");
+    assert_eq!(patched["result"]["num_tags"], 1);
+    assert_eq!(patched["result"]["gongshu"]["items"].as_array().unwrap().len(), 3);
+
+    // Nobody else sees the draft, through any action.
+    let (status, _) = ckan.post("package_show", json!({"id": id})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = ckan.post("datastore_search", json!({"resource_id": id})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let other = ckan.token("wj-editor").await;
+    let (status, _) = ckan.post_as(&other, "package_show", json!({"id": id})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = ckan.post_as(&other, "package_patch", json!({"id": id, "title": "x"})).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // `include_private` shows the caller's own drafts first, to the caller only.
+    let search = json!({"q": "公交站点", "include_private": true});
+    let (_, own) = ckan.post_as(&token, "package_search", search.clone()).await;
+    assert_eq!(own["result"]["results"][0]["id"], json!(id));
+    let (_, public) = ckan.post("package_search", search.clone()).await;
+    assert!(public["result"]["results"].as_array().unwrap().iter().all(|p| p["id"] != json!(id)));
+    let (_, theirs) = ckan.post_as(&other, "package_search", search).await;
+    assert!(theirs["result"]["results"].as_array().unwrap().iter().all(|p| p["id"] != json!(id)));
+
+    // Deleting a draft keeps it on record as deleted.
+    let (status, deleted) = ckan.post_as(&token, "package_delete", json!({"id": id})).await;
+    assert_eq!(status, StatusCode::OK, "{deleted}");
+    let (_, shown) = ckan.post_as(&token, "package_show", json!({"id": id})).await;
+    assert_eq!(
+        (shown["result"]["state"].clone(), shown["result"]["gongshu_state"].clone()),
+        (json!("deleted"), json!("discarded"))
+    );
+}
+
+#[tokio::test]
+async fn writes_name_what_is_wrong_in_ckan_terms() {
+    let ckan = Ckan::new().await;
+    let token = ckan.token("jt-editor").await;
+    let mut bare = new_dataset();
+    bare.as_object_mut().unwrap().retain(|k, _| k == "name" || k == "owner_org");
+    let (status, refused) = ckan.post_as(&token, "package_create", bare).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let error = &refused["error"];
+    assert_eq!(error["__type"], "Validation Error");
+    assert!(error["notes"].is_array() && error["groups"].is_array(), "{error}");
+
+    let mut private = new_dataset();
+    private["private"] = json!(true);
+    let (_, refused) = ckan.post_as(&token, "package_create", private.clone()).await;
+    assert!(refused["error"]["open_attribute"].is_array(), "{refused}");
+    private["extras"] = json!([{"key": "open_attribute", "value": "conditional"}, {"key": "open_conditions", "value": "经审核的科研机构"}]);
+    let (status, created) = ckan.post_as(&token, "package_create", private).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(created["result"]["gongshu"]["open"]["conditions"], "经审核的科研机构");
+
+    let mut elsewhere = new_dataset();
+    elsewhere["owner_org"] = json!("杭州市卫生健康委员会");
+    let (status, refused) = ckan.post_as(&token, "package_create", elsewhere).await;
+    assert_eq!((status, refused["error"]["__type"].clone()), (StatusCode::FORBIDDEN, json!("Authorization Error")));
+    let mut nowhere = new_dataset();
+    nowhere["owner_org"] = json!("no-such-org");
+    let (_, refused) = ckan.post_as(&token, "package_create", nowhere).await;
+    assert!(refused["error"]["owner_org"].is_array(), "{refused}");
+
+    let id = created["result"]["id"].as_str().unwrap();
+    let (_, refused) =
+        ckan.post_as(&token, "resource_create", json!({"package_id": id, "url": "http://example.com/a.csv"})).await;
+    assert!(refused["error"]["url"][0].as_str().unwrap().contains("upload"), "{refused}");
+    let (_, refused) =
+        ckan.upload_as(&token, "resource_create", &[("package_id", id)], ("bad.xlsx", "a,b\n1,2\n")).await;
+    assert_eq!(refused["error"]["__type"], "Validation Error", "{refused}");
+    let (_, refused) = ckan.post_as(&token, "package_create", json!({"id": id, "gongshu": {"items": 3}})).await;
+    assert_eq!(refused["error"]["__type"], "Validation Error", "{refused}");
+}
+
+#[tokio::test]
+async fn dumped_datasets_load_whole_and_registered_ones_change_by_registration() {
+    let ckan = Ckan::new().await;
+    let token = ckan.token("qx-editor").await;
+    let weather = ckan.id_of("天气").await;
+    let (_, dumped) = ckan.post("package_show", json!({"id": weather})).await;
+    let dumped = dumped["result"].clone();
+
+    // Loading an unchanged dump into the same portal changes nothing.
+    let (status, same) = ckan.post_as(&token, "package_update", dumped.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{same}");
+    assert_eq!(same["result"]["metadata_modified"], dumped["metadata_modified"]);
+
+    // A change to a registered entry is a change registration, with a reason.
+    let mut changed = dumped.clone();
+    changed["title"] = json!("西雅图逐日天气（更新）");
+    let (status, refused) = ckan.post_as(&token, "package_update", changed.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(refused["error"]["change_reason"].is_array(), "{refused}");
+    changed["change_reason"] = json!("名称更准确");
+    let (status, filed) = ckan.post_as(&token, "package_update", changed).await;
+    assert_eq!(status, StatusCode::OK, "{filed}");
+    assert_eq!(filed["result"]["title"], dumped["title"], "the change waits for its registration");
+    let view = ckan.app.resource(&ckan.app.subject_of("qx-editor").await.unwrap(), &weather).await.unwrap();
+    let pending = view.pending_registration.expect("a change registration is under way");
+    assert_eq!(pending.proposed.unwrap().name_zh, "西雅图逐日天气（更新）");
+
+    // The dump, as a new dataset under a chosen id, keeps every registration field.
+    let mut copy = dumped.clone();
+    let new_id = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
+    copy["id"] = json!(new_id);
+    let (status, created) = ckan.post_as(&token, "package_create", copy.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(created["result"]["id"], new_id);
+    assert_eq!(created["result"]["gongshu"], dumped["gongshu"]);
+    let (status, again) = ckan.post_as(&token, "package_create", copy).await;
+    assert_eq!((status, again["error"]["__type"].clone()), (StatusCode::CONFLICT, json!("Validation Error")));
+
+    // A registered entry is deleted by cancellation registration.
+    let (_, refused) = ckan.post_as(&token, "package_delete", json!({"id": weather})).await;
+    assert!(refused["error"]["reason"].is_array(), "{refused}");
+}
+
+#[tokio::test]
+async fn the_bureau_creates_organizations() {
+    let ckan = Ckan::new().await;
+    let editor = ckan.token("jt-editor").await;
+    let (status, _) =
+        ckan.post_as(&editor, "organization_create", json!({"name": "sw", "title": "杭州市商务局"})).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let admin = ckan._demo.admin_token.clone();
+    let (status, created) = ckan
+        .post_as(
+            &admin,
+            "organization_create",
+            json!({"name": "sw", "title": "杭州市商务局", "title_en": "Commerce Bureau"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{created}");
+    assert_eq!(
+        (created["result"]["title"].clone(), created["result"]["region"].clone()),
+        (json!("杭州市商务局"), json!("330100"))
+    );
+    let (_, listed) = ckan.get("organization_list").await;
+    assert!(listed["result"].as_array().unwrap().contains(&created["result"]["id"]));
+    let (status, again) = ckan.post_as(&admin, "organization_create", json!({"title": "杭州市商务局"})).await;
+    assert_eq!((status, again["error"]["__type"].clone()), (StatusCode::CONFLICT, json!("Validation Error")));
+}

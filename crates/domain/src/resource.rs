@@ -29,6 +29,12 @@ code_enum! {
     }
 }
 
+/// The description given to data items that software described from a
+/// file or a schema: software cannot classify data, so the provider must
+/// confirm each item's identifier kind and level before registering.
+pub const DESCRIBED_ITEM_NOTE: &str = "由上传文件或表结构推断：请确认标识类型与分级 \
+     (described from the uploaded file or schema: confirm its identifier kind and level)";
+
 code_enum! {
     /// 资源分类: base, thematic or departmental resource.
     pub enum ResourceClass {
@@ -268,16 +274,31 @@ impl ResourceDraft {
         self.items.iter().map(|item| item.level).max().unwrap_or(SecurityLevel::General1)
     }
 
+    /// Checks what a registration needs: the draft's rules, and at least
+    /// one data item.
+    pub fn validate_for_registration(&self) -> Result<(), Validations> {
+        let mut problems = match self.validate() {
+            Ok(()) => Validations::default(),
+            Err(problems) => problems,
+        };
+        if self.items.is_empty() {
+            problems.0.insert(
+                0,
+                ValidationError::new(
+                    "items",
+                    "a resource needs at least one data item before it is registered",
+                    "数据资源登记前至少需要一个数据项",
+                ),
+            );
+        }
+        problems.finish(|| ())
+    }
+
     /// Checks the rules that tie fields together, reporting every problem.
+    /// A draft may still lack data items: the first file loaded into it
+    /// describes them (see `App::load_version`).
     pub fn validate(&self) -> Result<(), Validations> {
         let mut problems = Validations::default();
-        if self.items.is_empty() {
-            problems.push(ValidationError::new(
-                "items",
-                "a resource needs at least one data item",
-                "数据资源至少需要一个数据项",
-            ));
-        }
         let mut seen_names = HashSet::new();
         for (i, item) in self.items.iter().enumerate() {
             if !seen_names.insert(item.name.to_lowercase()) {
@@ -385,6 +406,9 @@ code_enum! {
         Rejected = ("rejected", "不予登记"),
         /// 已注销: its registration was cancelled.
         Cancelled = ("cancelled", "已注销"),
+        /// 已删除: a draft its provider deleted before it was ever
+        /// registered; kept, with its history, but no longer worked on.
+        Discarded = ("discarded", "已删除"),
     }
 }
 
@@ -407,6 +431,8 @@ code_enum! {
         Unpublish = ("unpublish", "下架"),
         /// A cancellation registration was coded.
         Cancel = ("cancel", "注销"),
+        /// The provider deletes a draft that was never registered.
+        Discard = ("discard", "删除草稿"),
     }
 }
 
@@ -423,6 +449,7 @@ impl ResourceState {
             (S::Registered | S::Unpublished, E::Publish) => S::Published,
             (S::Published, E::Unpublish) => S::Unpublished,
             (S::Registered | S::Published | S::Unpublished, E::Cancel) => S::Cancelled,
+            (S::Draft | S::Rejected, E::Discard) => S::Discarded,
             _ => {
                 return Err(InvalidTransition { entity: "resource", action: event.code(), current: self.code() });
             }
@@ -527,7 +554,9 @@ mod tests {
             OpenAttribute::Unconditional,
         );
         assert_eq!(d.validate().unwrap_err().0[0].field, "items[1].name");
-        assert_eq!(draft(vec![], OpenAttribute::Unconditional).validate().unwrap_err().0[0].field, "items");
+        let empty = draft(vec![], OpenAttribute::Unconditional);
+        assert!(empty.validate().is_ok(), "a draft may lack items");
+        assert_eq!(empty.validate_for_registration().unwrap_err().0[0].field, "items");
     }
 
     #[test]
@@ -546,6 +575,8 @@ mod tests {
             (S::Registered, E::Cancel, S::Cancelled),
             (S::Published, E::Cancel, S::Cancelled),
             (S::Unpublished, E::Cancel, S::Cancelled),
+            (S::Draft, E::Discard, S::Discarded),
+            (S::Rejected, E::Discard, S::Discarded),
         ];
         for &state in S::ALL {
             for &event in E::ALL {

@@ -96,7 +96,9 @@ pub struct ResourceInput {
     pub resource_class: String,
     /// 主题.
     pub theme: String,
-    /// Data items.
+    /// Data items; a draft may leave them out and take them from the first
+    /// file loaded into it.
+    #[serde(default)]
     pub items: Vec<ItemDto>,
     /// 共享属性.
     pub share: AttributeDto,
@@ -238,6 +240,37 @@ impl ResourceInput {
     }
 }
 
+/// The entry's content as a [`ResourceInput`] would carry it (without the
+/// provider), so clients can read it, change it and send it back.
+pub fn resource_input_json(resource: &Resource) -> serde_json::Value {
+    const INPUT_KEYS: [&str; 15] = [
+        "name_zh",
+        "name_en",
+        "abstract_zh",
+        "abstract_en",
+        "resource_class",
+        "theme",
+        "items",
+        "share",
+        "open",
+        "update_cycle",
+        "time_coverage",
+        "spatial_coverage",
+        "license",
+        "keywords",
+        "classification_rationale",
+    ];
+    let mut dto = serde_json::to_value(ResourceDto::from(resource)).expect("a resource serializes");
+    let object = dto.as_object_mut().expect("a resource is an object");
+    object.retain(|key, _| INPUT_KEYS.contains(&key.as_str()));
+    if let Some(serde_json::Value::Array(items)) = object.get_mut("items") {
+        for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
+            item.remove("source_resource_id");
+        }
+    }
+    dto
+}
+
 fn attribute_dto(kind: &str, text: Option<&str>) -> AttributeDto {
     let text = text.map(str::to_owned);
     match kind {
@@ -278,7 +311,9 @@ pub struct ResourceDto {
     pub resource_class: &'static str,
     /// Theme.
     pub theme: String,
-    /// Data items.
+    /// Data items; a draft may leave them out and take them from the first
+    /// file loaded into it.
+    #[serde(default)]
     pub items: Vec<ItemDto>,
     /// 共享属性.
     pub share: AttributeDto,
