@@ -51,14 +51,14 @@ def main():
         run(ckanapi, "dump", "datasets", "--all", "-r", url, "-O", dump)
         with open(dump) as f:
             datasets = [json.loads(l) for l in f if l.strip()]
-        check(len(datasets) == 5, "ckanapi dump datasets --all")
+        check(len(datasets) == 10, "ckanapi dump datasets --all (five of the city's own, five harvested)")
         weather = next(d for d in datasets if "天气" in d["title"])
 
         orgs = os.path.join(work, "orgs.jsonl")
         run(ckanapi, "dump", "organizations", "--all", "-r", url, "-O", orgs)
         with open(orgs) as f:
             organizations = [json.loads(l) for l in f if l.strip()]
-        check(len(organizations) == 11 and all(o["is_organization"] for o in organizations),
+        check(len(organizations) == 12 and all(o["is_organization"] for o in organizations),
               "ckanapi dump organizations --all")
 
         with_fields = os.path.join(work, "weather.jsonl")
@@ -85,10 +85,11 @@ print(json.dumps({{"resources": len(package.resources), "packages": len(catalog.
 """
         counts = json.loads(run(sys.executable, "-c", script).strip().splitlines()[-1])
         check(counts["resources"] == 1, "frictionless reads a dataset through its CKAN adapter")
-        check(counts["packages"] == 5, "frictionless reads the catalog (q=*:*)")
+        check(counts["packages"] == 10, "frictionless reads the catalog (q=*:*)")
         check(counts["by_org"] == 1, "frictionless reads one organization's datasets (q=organization:…)")
 
         writes(ckanapi, url, work, weather)
+        harvest(args.gongshu, url, work)
 
 
 def login(url, username):
@@ -136,10 +137,12 @@ def writes(ckanapi, url, work, weather):
     check(shown["gongshu"]["items"] == weather["gongshu"]["items"], "the loaded copy keeps its data items")
 
     found = json.loads(run(ckanapi, "action", "package_search", "q=雨量站点", "include_private:true", "-r", url, "-a", token))
-    check(found["count"] == 1 and found["results"][0]["state"] == "draft",
-          "package_search include_private shows the caller's drafts")
+    drafts = [p for p in found["results"] if p["state"] == "draft"]
+    check(len(drafts) == 1 and found["results"][0] == drafts[0],
+          "package_search include_private shows the caller's drafts first")
     public = json.loads(run(ckanapi, "action", "package_search", "q=雨量站点", "include_private:true", "-r", url))
-    check(public["count"] == 0, "package_search shows nobody else a draft")
+    check(public["count"] == found["count"] - 1 and all(p["state"] == "active" for p in public["results"]),
+          "package_search shows nobody else a draft")
     rain_id = found["results"][0]["id"]
     check([i["name"] for i in found["results"][0]["gongshu"]["items"]] == ["station", "rain_mm"],
           "the Table Schema of the dict's resource describes the data items")
@@ -162,6 +165,24 @@ def writes(ckanapi, url, work, weather):
     admin = login(url, "sjj-admin")
     org = json.loads(run(ckanapi, "action", "organization_create", "name=commerce", "title=杭州市商务局", "-r", url, "-a", admin))
     check(org["title"] == "杭州市商务局", "ckanapi action organization_create (the bureau's administrator)")
+
+
+def harvest(gongshu, url, work):
+    """A second instance harvests the first (区域协作) with the CLI, through its CKAN API and its DCAT catalog."""
+    second = [os.path.abspath(gongshu), "--data-dir", os.path.join(work, "second")]
+    ckan_source = run(*second, "harvest", "add", "--name-zh", "杭州市公共数据开放平台", "--kind", "ckan",
+                      "--url", url, "--region", "330100").strip()
+    first = run(*second, "harvest", "run", ckan_source)
+    # The first instance lists its own five published datasets and the five it harvested itself; those are left to their origin.
+    check("5 listed, 5 new" in first, "gongshu harvest run reads another portal's CKAN API", first)
+    dcat_source = run(*second, "harvest", "add", "--name-zh", "杭州市开放目录（DCAT）", "--kind", "dcat",
+                      "--url", f"{url}/catalog.ttl", "--region", "330100").strip()
+    by_dcat = run(*second, "harvest", "run", dcat_source)
+    check("5 listed, 5 new" in by_dcat, "gongshu harvest run reads another portal's DCAT catalog", by_dcat)
+    again = run(*second, "harvest", "run", "--all")
+    check(again.count("0 new, 0 updated, 5 unchanged") == 2, "a second harvest changes nothing", again)
+    listing = run(*second, "harvest", "list")
+    check(listing.count("5 entries") == 2, "gongshu harvest list", listing)
 
 
 def run_stderr(*args):

@@ -407,6 +407,8 @@ impl App {
         resource_id: &str,
         filing: FileRegistration,
     ) -> AppResult<Registration> {
+        // Said first: no proposal could make a harvested entry editable here.
+        refuse_harvested(&mut self.store.read().await?, resource_id).await?;
         let application = ApplicationKind::parse("application", &filing.application)?;
         if application == ApplicationKind::Initial {
             return Err(ValidationError::new(
@@ -596,4 +598,15 @@ pub(crate) fn redact_actors(
         }
     }
     history
+}
+
+/// Harvested entries change only at their source (区域协作).
+pub(crate) async fn refuse_harvested(tx: &mut Box<dyn Transaction>, resource_id: &str) -> AppResult<()> {
+    if tx.harvest_record(resource_id).await?.is_some() {
+        return Err(AppError::conflict(
+            "a harvested entry is read-only: it changes at its source portal",
+            "采集的目录条目为只读，须在来源平台修改",
+        ));
+    }
+    Ok(())
 }

@@ -18,8 +18,8 @@ use gongshu_policy::Subject;
 use crate::clock::Clock;
 use crate::versions::LoadOptions;
 use crate::{
-    AnswerInput, App, AppError, AppResult, FileRegistration, ManualClock, NewOrganization, NewRequest, NewToken,
-    NewUser, system_subject,
+    AnswerInput, App, AppError, AppResult, FileRegistration, ManualClock, NewHarvestSource, NewOrganization,
+    NewRequest, NewToken, NewUser, system_subject,
 };
 
 /// The password of every demo user except `admin` (who signs in with the
@@ -493,6 +493,9 @@ pub const USERS: &[(&str, &str, &str, &str)] = &[
     ("auditor", "审计员", "杭州市审计局", "viewer"),
 ];
 
+/// Where the demo's harvested catalog says it was read from (a reserved, fictional domain).
+const NINGBO_CATALOG: &str = "https://data.ningbo.example/catalog.ttl";
+
 /// The demo's files, built into the binary so that `serve --demo` works
 /// from any directory.
 fn demo_file(name: &str) -> &'static [u8] {
@@ -838,6 +841,22 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         ),
     )
     .await?;
+
+    // 区域协作: a neighbouring portal's open catalog, first harvested three weeks ago.
+    at(22);
+    let ningbo = NewHarvestSource {
+        name_zh: "宁波市公共数据开放平台（示例）".into(),
+        name_en: Some("Ningbo Open Data (example)".into()),
+        kind: "dcat".into(),
+        url: NINGBO_CATALOG.into(),
+        region: "330200".into(),
+    };
+    let source = past.create_harvest_source(&system, ningbo).await?;
+    let document = include_bytes!("../../../demo/harvest-ningbo-example.ttl");
+    let page = gongshu_harvest::parse_dcat(document, gongshu_harvest::RdfSyntax::Turtle, NINGBO_CATALOG)
+        .map_err(|e| AppError::Internal(Box::new(e)))?;
+    past.apply_harvest(&system, &source.source.id, gongshu_harvest::Fetched { datasets: page.datasets, pages: 1 })
+        .await?;
 
     tracing::info!(resources = count, "demo loaded");
     Ok(DemoSummary { admin_token: admin_token.secret, resources: count })

@@ -14,7 +14,7 @@
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use gongshu_domain::{OpenAttribute, Resource, ResourceState};
+use gongshu_domain::{OpenAttribute, OrgKind, Resource, ResourceState};
 use gongshu_metadata::Transaction;
 use gongshu_search::{CatalogDocument, CatalogIndex, FacetKind, SearchRequest, SearchResults};
 
@@ -78,6 +78,7 @@ async fn document(tx: &mut Box<dyn Transaction>, resource: &Resource) -> AppResu
         (FacetKind::UpdateCycle, draft.update_cycle.code().to_owned()),
         (FacetKind::Level, draft.level().code().to_owned()),
         (FacetKind::Region, region),
+        (FacetKind::Origin, if provider.kind == OrgKind::Portal { "harvested" } else { "local" }.to_owned()),
     ];
     if let Some(format) = tx.versions(&resource.id).await?.first().and_then(|v| format_of(&v.source_name)) {
         facets.push((FacetKind::Format, format));

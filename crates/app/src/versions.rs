@@ -147,6 +147,7 @@ impl App {
         let mut tx = self.store.read().await?;
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
         authorize(subject, Action::ManageResource { provider_org_id: &resource.provider_org_id })?;
+        crate::catalog::refuse_harvested(&mut tx, resource_id).await?;
         if matches!(resource.state, ResourceState::Rejected | ResourceState::Cancelled | ResourceState::Discarded) {
             return Err(InvalidTransition { entity: "resource", action: "load", current: resource.state.code() }.into());
         }

@@ -202,6 +202,21 @@ pub(crate) fn resource_dict(resource: &Resource, newest: Option<&DatasetVersion>
     })
 }
 
+fn harvested_resource_dict(resource: &Resource, position: usize, file: &gongshu_app::RemoteDistribution) -> Value {
+    json!({
+        "id": format!("{}-{position}", resource.id),
+        "package_id": resource.id,
+        "name": file.title.clone().unwrap_or_else(|| format!("{} ({})", resource.draft.name_zh, position + 1)),
+        "format": file.format.clone().unwrap_or_default(),
+        "mimetype": file.media_type,
+        "url": file.url.clone().unwrap_or_default(),
+        "url_type": null,
+        "datastore_active": false,
+        "position": position,
+        "state": "active",
+    })
+}
+
 pub(crate) async fn package_dict(
     cx: &Context<'_>,
     resource: &Resource,
@@ -210,8 +225,15 @@ pub(crate) async fn package_dict(
     let draft = &resource.draft;
     let versions = cx.app.versions(&cx.subject, &resource.id).await?;
     let newest = versions.first();
-    let resources: Vec<Value> =
-        if newest.is_some() { vec![resource_dict(resource, newest, &cx.base_url)] } else { vec![] };
+    let provenance = cx.app.provenance(&resource.id).await?;
+    let resources: Vec<Value> = match &provenance {
+        // A harvested entry's files stay at its source: link resources.
+        Some(from) => {
+            from.distributions.iter().enumerate().map(|(i, d)| harvested_resource_dict(resource, i, d)).collect()
+        }
+        None if newest.is_some() => vec![resource_dict(resource, newest, &cx.base_url)],
+        None => vec![],
+    };
     let org = orgs.get(&resource.provider_org_id);
     let tags: Vec<Value> = draft
         .keywords
@@ -230,6 +252,17 @@ pub(crate) async fn package_dict(
     }
     if let Some(region) = &draft.spatial_coverage {
         extras.push(json!({ "key": "spatial_coverage", "value": region.as_str() }));
+    }
+    // ckanext-harvest's keys, so harvesters downstream see the chain.
+    if let Some(from) = &provenance {
+        extras.push(json!({ "key": "harvest_source_id", "value": from.source.id }));
+        extras.push(json!({ "key": "harvest_source_title", "value": from.portal.name_zh }));
+        extras.push(json!({ "key": "harvest_source_url", "value": from.source.url }));
+        extras.push(json!({ "key": "harvest_remote_id", "value": from.record.remote_id }));
+        extras.push(json!({ "key": "harvest_last_read", "value": timestamp(from.record.harvested_at) }));
+        if let Some(publisher) = &from.record.publisher {
+            extras.push(json!({ "key": "harvest_publisher", "value": publisher }));
+        }
     }
     if let Some(start) = draft.time_coverage_start {
         extras.push(json!({ "key": "temporal_start", "value": start.to_string() }));
@@ -250,7 +283,10 @@ pub(crate) async fn package_dict(
         // (and after it is withdrawn) it is private to those entitled.
         "private": resource.state != gongshu_domain::ResourceState::Published,
         "gongshu_state": resource.state.code(),
-        "url": format!("{}/datasets/{}", cx.base_url, resource.id),
+        "url": provenance
+            .as_ref()
+            .and_then(|from| from.record.landing_page.clone())
+            .unwrap_or_else(|| format!("{}/datasets/{}", cx.base_url, resource.id)),
         "author": org.map(|o| o.name_zh.clone()),
         "maintainer": org.map(|o| o.name_zh.clone()),
         "license_id": draft.license,
@@ -263,7 +299,7 @@ pub(crate) async fn package_dict(
         "tags": tags,
         "num_tags": draft.keywords.len(),
         "resources": resources,
-        "num_resources": if newest.is_some() { 1 } else { 0 },
+        "num_resources": resources.len(),
         "extras": extras,
         "open_attribute": open,
         // The whole registration content, in the native API's input form:

@@ -113,7 +113,7 @@ async fn package_search_pages_until_an_empty_page_and_reads_solr_queries() {
 
     // frictionless: q=*:* with rows, and q=organization:<name>.
     let (_, all) = ckan.get("package_search?q=*:*&rows=10").await;
-    assert_eq!(all["result"]["count"], 5);
+    assert_eq!(all["result"]["count"], 10, "five of the city's own and five harvested from Ningbo");
     let owner = all["result"]["results"][0]["organization"]["name"].as_str().unwrap().to_owned();
     let (_, by_org) = ckan.get(&format!("package_search?q=organization:{owner}")).await;
     assert!(by_org["result"]["results"].as_array().unwrap().iter().all(|p| p["owner_org"] == owner.as_str()));
@@ -129,7 +129,10 @@ async fn package_search_pages_until_an_empty_page_and_reads_solr_queries() {
     assert_eq!(result["results"], json!([]));
     assert_eq!(result["facets"]["groups"]["基础信息"], 3);
     let first_org = &result["search_facets"]["organization"]["items"][0];
-    assert_eq!((first_org["count"].clone(), first_org["display_name"].clone()), (json!(3), json!("杭州市民政局")));
+    assert_eq!(
+        (first_org["count"].clone(), first_org["display_name"].clone()),
+        (json!(5), json!("宁波市公共数据开放平台（示例）"))
+    );
     assert_eq!(result["search_facets"]["tags"]["items"], json!([]), "an unknown facet is empty, not an error");
 }
 
@@ -138,7 +141,7 @@ async fn packages_resources_organizations_groups_and_tags() {
     let ckan = Ckan::new().await;
     let (_, list) = ckan.post("package_list", json!({"include_private": false, "include_drafts": false})).await;
     let ids = list["result"].as_array().unwrap();
-    assert_eq!(ids.len(), 5);
+    assert_eq!(ids.len(), 10);
     let weather = ckan.id_of("天气").await;
     assert!(ids.contains(&json!(weather)));
 
@@ -154,6 +157,28 @@ async fn packages_resources_organizations_groups_and_tags() {
     assert_eq!((resource["format"].clone(), resource["datastore_active"].clone()), (json!("CSV"), json!(true)));
     assert_eq!(resource["url"], format!("http://ckan.example/api/v1/resources/{weather}/download?format=csv"));
     assert!(package["extras"].as_array().unwrap().iter().any(|e| e["key"] == "registration_code"));
+
+    // A harvested dataset links to its files at the source and says where it came from.
+    let air = ckan.id_of("空气质量日报").await;
+    let (_, harvested) = ckan.post("package_show", json!({"id": air})).await;
+    let harvested = &harvested["result"];
+    assert_eq!(harvested["url"], "https://data.ningbo.example/dataset/air-quality-daily.html");
+    assert_eq!(harvested["num_resources"], 2);
+    let urls: Vec<&str> =
+        harvested["resources"].as_array().unwrap().iter().map(|r| r["url"].as_str().unwrap()).collect();
+    assert_eq!(
+        urls,
+        [
+            "https://data.ningbo.example/api/air-quality-daily",
+            "https://data.ningbo.example/files/air-quality-daily.csv"
+        ]
+    );
+    let extras = harvested["extras"].as_array().unwrap();
+    assert!(
+        extras
+            .iter()
+            .any(|e| e["key"] == "harvest_source_url" && e["value"] == "https://data.ningbo.example/catalog.ttl")
+    );
 
     let (_, shown) = ckan.get(&format!("resource_show?id={weather}")).await;
     assert_eq!(shown["result"]["package_id"], weather.as_str());

@@ -30,11 +30,13 @@ pub(crate) struct Config {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct ServerConfig {
     pub(crate) listen: SocketAddr,
+    /// Hours between harvests of each harvest source; 0 harvests only on request.
+    pub(crate) harvest_interval_hours: u32,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        ServerConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8080)), harvest_interval_hours: 24 }
     }
 }
 

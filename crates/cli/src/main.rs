@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use gongshu_app::{App, CatalogIndex, NewOrganization, NewToken, NewUser, Stores, SystemClock, demo, system_subject};
+use gongshu_app::{
+    App, CatalogIndex, NewHarvestSource, NewOrganization, NewToken, NewUser, Stores, SystemClock, demo, system_subject,
+};
 use gongshu_metadata::SqlStore;
 
 use crate::config::{Config, Overrides};
@@ -68,6 +70,9 @@ enum Command {
     Token(TokenCommand),
     /// Load a file (CSV, TSV, PSV, TXT, XLSX, XLS, ODS, JSON, NDJSON, Parquet) as the next version of a resource.
     Import(ImportArgs),
+    /// Harvest other portals' open catalogs (区域协作): add sources, list them, run them.
+    #[command(subcommand)]
+    Harvest(HarvestCommand),
     /// Rebuild the catalog's search index from the metadata database (stop `serve` first; a running server keeps the index in step by itself).
     Reindex,
 }
@@ -97,6 +102,38 @@ struct ImportArgs {
     /// Load as this user (their roles apply and the history names them) [default: the platform itself].
     #[arg(long)]
     as_user: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum HarvestCommand {
+    /// Add a source; prints its id. `serve` harvests it every `server.harvest_interval_hours`.
+    Add {
+        /// The portal's Chinese name.
+        #[arg(long)]
+        name_zh: String,
+        /// Its English name.
+        #[arg(long)]
+        name_en: Option<String>,
+        /// `ckan` (give the portal's root) or `dcat` (give the catalog document's address).
+        #[arg(long)]
+        kind: String,
+        /// Where to read the catalog.
+        #[arg(long)]
+        url: String,
+        /// GB/T 2260 code of the region the portal serves.
+        #[arg(long)]
+        region: String,
+    },
+    /// List the sources with their last results.
+    List,
+    /// Harvest one source now, or every source with --all.
+    Run {
+        /// The source's id.
+        source: Option<String>,
+        /// Every source.
+        #[arg(long, conflicts_with = "source")]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,6 +293,45 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             app.revoke_token(&system, &id).await?;
             writeln!(stdout, "revoked {id}")?;
         }
+        Command::Harvest(HarvestCommand::Add { name_zh, name_en, kind, url, region }) => {
+            let new = NewHarvestSource { name_zh, name_en, kind, url, region };
+            let view = app.create_harvest_source(&system, new).await?;
+            writeln!(stdout, "{}", view.source.id)?;
+        }
+        Command::Harvest(HarvestCommand::List) => {
+            for view in app.harvest_sources().await? {
+                let last = view.source.last_report.as_deref().unwrap_or("never harvested");
+                writeln!(
+                    stdout,
+                    "{}\t{}\t{}\t{}\t{} entries\t{}",
+                    view.source.id, view.source.kind, view.source.url, view.portal.name_zh, view.entries, last
+                )?;
+            }
+        }
+        Command::Harvest(HarvestCommand::Run { source, all }) => {
+            let ids: Vec<String> = match (source, all) {
+                (Some(id), _) => vec![id],
+                (None, true) => app.harvest_sources().await?.into_iter().map(|v| v.source.id).collect(),
+                (None, false) => anyhow::bail!("name a source, or give --all"),
+            };
+            let mut failed = 0;
+            for id in ids {
+                match app.run_harvest(&system, &id).await {
+                    Ok(report) => writeln!(
+                        stdout,
+                        "{id}: {} listed, {} new, {} updated, {} unchanged, {} withdrawn ({} pages)",
+                        report.listed, report.created, report.updated, report.unchanged, report.withdrawn, report.pages
+                    )?,
+                    Err(error) => {
+                        failed += 1;
+                        eprintln!("{id}: {error}");
+                    }
+                }
+            }
+            if failed > 0 {
+                anyhow::bail!("{failed} source(s) could not be harvested");
+            }
+        }
         Command::Reindex => {
             let report = app.rebuild_search().await?;
             writeln!(stdout, "search index rebuilt: {} published entries", report.total)?;
@@ -328,6 +404,31 @@ async fn open(config: &Config, persistent_index: bool) -> anyhow::Result<App> {
     Ok(App::new(stores, Arc::new(SystemClock), config.calendar()?, config.rules()?))
 }
 
+/// Harvests each source whose last harvest is older than the interval,
+/// looking every ten minutes, so a new source is read soon after it is added
+/// and a restart does not read every source again.
+async fn harvest_on_schedule(app: App, interval_hours: u32) {
+    let interval = chrono::Duration::hours(i64::from(interval_hours));
+    let mut every_ten_minutes = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every_ten_minutes.tick().await;
+        let sources = match app.harvest_sources().await {
+            Ok(sources) => sources,
+            Err(error) => {
+                tracing::warn!(%error, "cannot list harvest sources");
+                continue;
+            }
+        };
+        let now = chrono::Utc::now();
+        for view in sources.into_iter().filter(|v| v.source.last_run_at.is_none_or(|at| now - at >= interval)) {
+            match app.run_harvest(&system_subject(), &view.source.id).await {
+                Ok(report) => tracing::info!(source = %view.source.url, ?report, "harvested"),
+                Err(error) => tracing::warn!(source = %view.source.url, %error, "harvest failed"),
+            }
+        }
+    }
+}
+
 async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()> {
     if load_demo {
         let token_path = config.storage.data_dir.join("demo-admin-token");
@@ -370,6 +471,9 @@ async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()>
             }
         }
     });
+    if config.server.harvest_interval_hours > 0 {
+        tokio::spawn(harvest_on_schedule(app.clone(), config.server.harvest_interval_hours));
+    }
     let router = gongshu_http_api::routes(app.clone())
         .merge(gongshu_ckan::router(app.clone()))
         .merge(gongshu_dcat::router(app.clone()))

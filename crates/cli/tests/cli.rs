@@ -87,14 +87,14 @@ fn serve_demo_then_restart_keeps_the_data() {
         let token = std::fs::read_to_string(&token_path).unwrap().trim().to_owned();
         let (status, body) = get(&server.address, "/api/v1/resources?limit=100", Some(&token));
         assert_eq!(status, 200);
-        assert!(body.contains("\"total\":13"), "{body}");
+        assert!(body.contains("\"total\":18"), "{body}");
         token
     };
     let server = serve(dir.path(), true);
     assert!(server.stderr.iter().any(|l| l.contains("keeping the data")), "{:?}", server.stderr);
     let (status, body) = get(&server.address, "/api/v1/resources?limit=100", Some(&token));
     assert_eq!(status, 200);
-    assert!(body.contains("\"total\":13"), "the restart must neither lose nor duplicate: {body}");
+    assert!(body.contains("\"total\":18"), "the restart must neither lose nor duplicate: {body}");
     // The search index was kept on disk and is in step; 行政区划:
     let (status, body) = get(&server.address, "/api/v1/search?q=%E8%A1%8C%E6%94%BF%E5%8C%BA%E5%88%92", None);
     assert_eq!(status, 200);

@@ -18,7 +18,7 @@ use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gongshu_app::{App, AppError, SearchRequest, SortOrder};
+use gongshu_app::{App, AppError, FacetKind, SearchRequest, SortOrder};
 use gongshu_policy::Subject;
 use oxrdfio::{RdfFormat, RdfSerializer};
 
@@ -134,7 +134,10 @@ async fn catalog(
         }
     };
     let base = base_url(&headers);
+    // This portal's own catalog: harvested entries are their origin's to
+    // publish, and a harvester downstream reads them there.
     let request = SearchRequest {
+        filters: vec![(FacetKind::Origin, "local".into())],
         sort: SortOrder::Updated,
         limit: PAGE_SIZE,
         offset: (page - 1) * PAGE_SIZE,

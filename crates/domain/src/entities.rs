@@ -238,8 +238,17 @@ pub struct HistoryEntry {
 }
 
 /// Entity kinds a [`HistoryEntry`] may name.
-pub const ENTITY_KINDS: &[&str] =
-    &["organization", "user", "token", "resource", "registration", "objection", "duplicate_flag", "request"];
+pub const ENTITY_KINDS: &[&str] = &[
+    "organization",
+    "user",
+    "token",
+    "resource",
+    "registration",
+    "objection",
+    "duplicate_flag",
+    "request",
+    "harvest_source",
+];
 
 /// One immutable version of a resource's data.
 #[derive(Debug, Clone, PartialEq, Eq)]

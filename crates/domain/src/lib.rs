@@ -12,6 +12,7 @@ pub mod calendar;
 pub mod codes;
 pub mod entities;
 pub mod error;
+pub mod harvest;
 pub mod org;
 pub mod registration;
 pub mod request;
@@ -24,6 +25,7 @@ pub use entities::{
     ObjectionState, Organization, Registration, Resource, User,
 };
 pub use error::{InvalidTransition, ValidationError, Validations};
+pub use harvest::{HarvestKind, HarvestRecord, HarvestSource};
 pub use org::{OrgKind, Role};
 pub use registration::{ApplicationKind, RegistrationAction, RegistrationState};
 pub use request::{Answer, Outcome, PublicRequest, RequestKind, RequestState};

@@ -17,6 +17,9 @@ code_enum! {
         Enterprise = ("enterprise", "企业"),
         /// 审计/评估机构: reads everything, changes nothing.
         Auditor = ("auditor", "审计评估机构"),
+        /// 外部开放平台: another region's portal whose open catalog is
+        /// harvested here; it has no members, so its entries are read-only.
+        Portal = ("portal", "外部开放平台"),
     }
 }
 

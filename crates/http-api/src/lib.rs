@@ -63,6 +63,7 @@ fn api() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(routes::search::router())
         .merge(routes::registrations::router())
         .merge(routes::requests::router())
+        .merge(routes::harvest::router())
         .merge(routes::versions::router())
         .merge(routes::data::router())
         .split_for_parts()

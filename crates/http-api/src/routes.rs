@@ -2,6 +2,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod data;
+pub(crate) mod harvest;
 pub(crate) mod meta;
 pub(crate) mod registrations;
 pub(crate) mod requests;

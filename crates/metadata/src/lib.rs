@@ -23,9 +23,9 @@ pub mod testing;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use gongshu_domain::{
-    ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
-    Objection, Organization, PublicRequest, Registration, RegistrationState, RequestKind, RequestState, Resource,
-    ResourceState, Role, User,
+    ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HarvestRecord, HarvestSource,
+    HistoryEntry, MembershipRecord, Objection, Organization, PublicRequest, Registration, RegistrationState,
+    RequestKind, RequestState, Resource, ResourceState, Role, User,
 };
 
 pub use error::StoreError;
@@ -180,6 +180,20 @@ pub trait Transaction: Send {
     async fn answer_request(&mut self, request: &PublicRequest) -> StoreResult<()>;
     /// Requests matching the filter, newest first.
     async fn requests(&mut self, filter: &RequestFilter) -> StoreResult<Page<PublicRequest>>;
+    /// Adds a harvest source; a second one with the same URL is [`StoreError::Duplicate`].
+    async fn insert_harvest_source(&mut self, source: &HarvestSource) -> StoreResult<()>;
+    /// One harvest source.
+    async fn harvest_source(&mut self, id: &str) -> StoreResult<HarvestSource>;
+    /// Every harvest source, oldest first.
+    async fn harvest_sources(&mut self) -> StoreResult<Vec<HarvestSource>>;
+    /// Records a harvest's time and report.
+    async fn record_harvest_run(&mut self, source: &HarvestSource) -> StoreResult<()>;
+    /// Adds or replaces where a harvested entry came from.
+    async fn put_harvest_record(&mut self, record: &HarvestRecord) -> StoreResult<()>;
+    /// Where the entries of one source came from.
+    async fn harvest_records(&mut self, source_id: &str) -> StoreResult<Vec<HarvestRecord>>;
+    /// Where one entry came from, if it was harvested.
+    async fn harvest_record(&mut self, resource_id: &str) -> StoreResult<Option<HarvestRecord>>;
     /// The id and `row_version` of every entry in `state`: what a derived
     /// index compares with what it holds.
     async fn resource_row_versions(&mut self, state: ResourceState) -> StoreResult<Vec<(String, i64)>>;

@@ -12,6 +12,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "search text", include_str!("../migrations/0002_search_text.sql")),
     (3, "dataset versions", include_str!("../migrations/0003_dataset_version.sql")),
     (4, "public requests", include_str!("../migrations/0004_public_request.sql")),
+    (5, "harvest", include_str!("../migrations/0005_harvest.sql")),
 ];
 
 /// The migrator for `backend`, with the dialect placeholders filled in.

@@ -7,10 +7,10 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use gongshu_domain::{
-    ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord,
-    Objection, ObjectionState, OrgCode, OrgKind, Organization, Outcome, PublicRequest, RegionCode, Registration,
-    RegistrationCode, RegistrationState, RequestKind, RequestState, Resource, ResourceDraft, ResourceState, Role, User,
-    entities::ENTITY_KINDS,
+    ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HarvestKind, HarvestRecord,
+    HarvestSource, HistoryEntry, MembershipRecord, Objection, ObjectionState, OrgCode, OrgKind, Organization, Outcome,
+    PublicRequest, RegionCode, Registration, RegistrationCode, RegistrationState, RequestKind, RequestState, Resource,
+    ResourceDraft, ResourceState, Role, User, entities::ENTITY_KINDS,
 };
 use serde_json::json;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
@@ -360,6 +360,33 @@ fn objection_from_row(row: &AnyRow) -> StoreResult<Objection> {
         opinion: row.try_get("opinion")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
         resolved_at: parse_opt_ts(row.try_get("resolved_at")?)?,
+    })
+}
+
+fn harvest_source_from_row(row: &AnyRow) -> StoreResult<HarvestSource> {
+    Ok(HarvestSource {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        kind: stored(HarvestKind::parse("kind", &row.try_get::<String, _>("kind")?))?,
+        url: row.try_get("url")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        last_run_at: parse_opt_ts(row.try_get("last_run_at")?)?,
+        last_report: row.try_get("last_report")?,
+    })
+}
+
+fn harvest_record_from_row(row: &AnyRow) -> StoreResult<HarvestRecord> {
+    Ok(HarvestRecord {
+        resource_id: row.try_get("resource_id")?,
+        source_id: row.try_get("source_id")?,
+        remote_id: row.try_get("remote_id")?,
+        landing_page: row.try_get("landing_page")?,
+        publisher: row.try_get("publisher")?,
+        distributions_json: row.try_get("distributions")?,
+        remote_modified: row.try_get("remote_modified")?,
+        content_hash: row.try_get("content_hash")?,
+        harvested_at: parse_ts(&row.try_get::<String, _>("harvested_at")?)?,
+        present: row.try_get::<i64, _>("present")? != 0,
     })
 }
 
@@ -767,6 +794,90 @@ impl Transaction for SqlTransaction {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    async fn insert_harvest_source(&mut self, source: &HarvestSource) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO harvest_source (id, org_id, kind, url, created_at, last_run_at, last_report) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(source.id.clone())
+        .bind(source.org_id.clone())
+        .bind(source.kind.code())
+        .bind(source.url.clone())
+        .bind(ts(source.created_at))
+        .bind(opt_ts(source.last_run_at))
+        .bind(source.last_report.clone())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn harvest_source(&mut self, id: &str) -> StoreResult<HarvestSource> {
+        let row = sqlx::query("SELECT * FROM harvest_source WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("harvest source", id))?;
+        harvest_source_from_row(&row)
+    }
+
+    async fn harvest_sources(&mut self) -> StoreResult<Vec<HarvestSource>> {
+        let rows = sqlx::query("SELECT * FROM harvest_source ORDER BY created_at, id").fetch_all(&mut *self.tx).await?;
+        rows.iter().map(harvest_source_from_row).collect()
+    }
+
+    async fn record_harvest_run(&mut self, source: &HarvestSource) -> StoreResult<()> {
+        let result = sqlx::query("UPDATE harvest_source SET last_run_at = $1, last_report = $2 WHERE id = $3")
+            .bind(opt_ts(source.last_run_at))
+            .bind(source.last_report.clone())
+            .bind(source.id.clone())
+            .execute(&mut *self.tx)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(not_found("harvest source", &source.id));
+        }
+        Ok(())
+    }
+
+    async fn put_harvest_record(&mut self, r: &HarvestRecord) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO harvest_record (resource_id, source_id, remote_id, landing_page, publisher, distributions, \
+             remote_modified, content_hash, harvested_at, present) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (resource_id) DO UPDATE SET landing_page = excluded.landing_page, \
+             publisher = excluded.publisher, distributions = excluded.distributions, \
+             remote_modified = excluded.remote_modified, content_hash = excluded.content_hash, \
+             harvested_at = excluded.harvested_at, present = excluded.present",
+        )
+        .bind(r.resource_id.clone())
+        .bind(r.source_id.clone())
+        .bind(r.remote_id.clone())
+        .bind(r.landing_page.clone())
+        .bind(r.publisher.clone())
+        .bind(r.distributions_json.clone())
+        .bind(r.remote_modified.clone())
+        .bind(r.content_hash.clone())
+        .bind(ts(r.harvested_at))
+        .bind(i64::from(r.present))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn harvest_records(&mut self, source_id: &str) -> StoreResult<Vec<HarvestRecord>> {
+        let rows = sqlx::query("SELECT * FROM harvest_record WHERE source_id = $1 ORDER BY remote_id")
+            .bind(source_id.to_owned())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(harvest_record_from_row).collect()
+    }
+
+    async fn harvest_record(&mut self, resource_id: &str) -> StoreResult<Option<HarvestRecord>> {
+        let row = sqlx::query("SELECT * FROM harvest_record WHERE resource_id = $1")
+            .bind(resource_id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        row.as_ref().map(harvest_record_from_row).transpose()
     }
 
     async fn request(&mut self, id: &str) -> StoreResult<PublicRequest> {

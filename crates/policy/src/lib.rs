@@ -41,6 +41,8 @@ pub enum Subject {
 pub enum Action<'a> {
     /// Create an organization.
     CreateOrganization,
+    /// Add a harvest source and run harvests (区域协作).
+    ManageHarvest,
     /// Create users in, or give roles in, this organization.
     ManageMembers {
         /// The organization.
@@ -122,7 +124,7 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         |roles: &[Role]| memberships.iter().any(|m| m.org_kind == OrgKind::DataBureau && roles.contains(&m.role));
     let oversees = memberships.iter().any(|m| matches!(m.org_kind, OrgKind::DataBureau | OrgKind::Auditor));
     let allowed = match action {
-        Action::CreateOrganization => in_bureau_as(&[Role::Admin]),
+        Action::CreateOrganization | Action::ManageHarvest => in_bureau_as(&[Role::Admin]),
         Action::ManageMembers { org_id } => holds(org_id, &[Role::Admin]) || in_bureau_as(&[Role::Admin]),
         Action::CreateResource { provider_org_id } | Action::ManageResource { provider_org_id } => {
             holds(provider_org_id, &[Role::Admin, Role::Cataloguer])
@@ -144,6 +146,10 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         Action::CreateOrganization => Decision::Deny {
             reason_en: "only an administrator of the data bureau may create organizations",
             reason_zh: "只有数据管理机构的管理员可以创建组织",
+        },
+        Action::ManageHarvest => Decision::Deny {
+            reason_en: "only an administrator of the data bureau may add harvest sources or run harvests",
+            reason_zh: "只有数据管理机构的管理员可以添加采集来源或执行采集",
         },
         Action::ManageMembers { .. } => Decision::Deny {
             reason_en: "only an administrator of this organization or of the data bureau may manage its members",

@@ -82,11 +82,14 @@ pub enum FacetKind {
     Level,
     /// Division code of the area covered.
     Region,
+    /// `local` for this portal's own entries, `harvested` for entries read
+    /// from another portal (区域协作).
+    Origin,
 }
 
 impl FacetKind {
     /// Every facet, in display order.
-    pub const ALL: [FacetKind; 7] = [
+    pub const ALL: [FacetKind; 8] = [
         FacetKind::Department,
         FacetKind::Theme,
         FacetKind::Format,
@@ -94,6 +97,7 @@ impl FacetKind {
         FacetKind::UpdateCycle,
         FacetKind::Level,
         FacetKind::Region,
+        FacetKind::Origin,
     ];
 
     /// The parameter name.
@@ -106,6 +110,7 @@ impl FacetKind {
             FacetKind::UpdateCycle => "update_cycle",
             FacetKind::Level => "level",
             FacetKind::Region => "region",
+            FacetKind::Origin => "origin",
         }
     }
 
@@ -304,6 +309,12 @@ fn chinese_analyzer() -> TextAnalyzer {
         .build()
 }
 
+/// The file that names how the index's documents are written.
+const FORMAT_FILE: &str = "gongshu-document-format";
+/// Bumped when documents gain or change a field or facet, so an index
+/// written before is rebuilt rather than answering without it.
+const DOCUMENT_FORMAT: &str = "2";
+
 /// The catalog's search index.
 pub struct CatalogIndex {
     index: Index,
@@ -317,20 +328,27 @@ impl CatalogIndex {
     /// An index written by an older release with another schema is thrown
     /// away and created empty: it is derived state, and the caller's sync
     /// fills it again.
+    /// An index whose documents an older release wrote differently (a
+    /// facet it did not know) is thrown away the same way.
     pub fn open(dir: &Path) -> Result<CatalogIndex, SearchError> {
         let io = |source| SearchError::Io { path: dir.display().to_string(), source };
         std::fs::create_dir_all(dir).map_err(io)?;
+        let marker = dir.join(FORMAT_FILE);
+        let current = std::fs::read_to_string(&marker).is_ok_and(|f| f.trim() == DOCUMENT_FORMAT);
         let (schema, fields) = schema();
         let directory = tantivy::directory::MmapDirectory::open(dir)?;
         let index = match Index::open_or_create(directory, schema.clone()) {
-            Ok(index) => index,
-            Err(tantivy::TantivyError::SchemaError(_)) => {
+            Ok(index) if current => index,
+            Ok(_) | Err(tantivy::TantivyError::SchemaError(_)) => {
                 std::fs::remove_dir_all(dir).map_err(io)?;
                 std::fs::create_dir_all(dir).map_err(io)?;
                 Index::create(tantivy::directory::MmapDirectory::open(dir)?, schema, Default::default())?
             }
             Err(other) => return Err(other.into()),
         };
+        if !current {
+            std::fs::write(&marker, DOCUMENT_FORMAT).map_err(io)?;
+        }
         CatalogIndex::with_index(index, fields)
     }
 

@@ -145,3 +145,17 @@ fn an_index_with_another_schema_is_replaced() {
     index.apply(&[entry("a", "公交线路", "", "交通", 1)], &[]).unwrap();
     assert_eq!(ids(&index, text("公交")), ["a"]);
 }
+
+#[test]
+fn an_index_whose_documents_an_older_release_wrote_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let index = CatalogIndex::open(dir.path()).unwrap();
+        index.apply(&[entry("a", "公交线路", "", "交通", 1)], &[]).unwrap();
+    }
+    assert_eq!(CatalogIndex::open(dir.path()).unwrap().len(), 1, "the same release keeps its index");
+    // A release before the `origin` facet wrote no format file.
+    std::fs::remove_file(dir.path().join("gongshu-document-format")).unwrap();
+    let index = CatalogIndex::open(dir.path()).unwrap();
+    assert!(index.is_empty(), "emptied for the caller's sync to fill");
+}

@@ -41,6 +41,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("dataset.html", include_str!("../templates/dataset.html")),
     ("organizations.html", include_str!("../templates/organizations.html")),
     ("organization.html", include_str!("../templates/organization.html")),
+    ("harvest.html", include_str!("../templates/harvest.html")),
     ("whats_new.html", include_str!("../templates/whats_new.html")),
     ("feed.xml", include_str!("../templates/feed.xml")),
     ("error.html", include_str!("../templates/error.html")),
@@ -104,6 +105,8 @@ pub fn router(app: App) -> Router {
         .route("/datasets/{id}", axum::routing::get(pages::dataset))
         .route("/organizations", axum::routing::get(pages::organizations))
         .route("/organizations/{id}", axum::routing::get(pages::organization))
+        .route("/harvest", axum::routing::get(pages::harvest_sources))
+        .route("/dataset/{id}", axum::routing::get(pages::ckan_dataset_page))
         .route("/whats-new", axum::routing::get(pages::whats_new))
         .route("/feed.atom", axum::routing::get(pages::feed))
         .route("/requests", axum::routing::get(requests::list).post(requests::submit))

@@ -177,6 +177,13 @@ fn facet_label(lang: Lang, kind: FacetKind, value: &str, orgs: &HashMap<String, 
         FacetKind::UpdateCycle => cycle_label(lang, value),
         FacetKind::Level => level_label(lang, value),
         FacetKind::Theme | FacetKind::Format | FacetKind::Region => value.to_owned(),
+        FacetKind::Origin => match (lang, value) {
+            (Lang::Zh, "local") => "本平台".into(),
+            (Lang::Zh, "harvested") => "区域协作采集".into(),
+            (Lang::En, "local") => "This portal".into(),
+            (Lang::En, "harvested") => "Harvested".into(),
+            _ => value.to_owned(),
+        },
     }
 }
 
@@ -608,6 +615,29 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
         }
     }
     let chart = if data_state == "open" { chart_for(state, request, id, &columns, &profile).await } else { None };
+    let provenance = state.app.provenance(id).await?.map(|from| {
+        data_state = "harvested";
+        let files: Vec<Value> = from
+            .distributions
+            .iter()
+            .filter_map(|d| {
+                let url = d.url.clone()?;
+                let title = d.title.clone().unwrap_or_else(|| url.rsplit('/').next().unwrap_or(&url).to_owned());
+                Some(json!({ "title": title, "format": d.format.clone().unwrap_or_default(), "url": url }))
+            })
+            .collect();
+        json!({
+            "portal": org_name(&from.portal, lang),
+            "portal_id": from.portal.id,
+            "url": from.source.url,
+            "landing_page": from.record.landing_page,
+            "publisher": from.record.publisher,
+            "remote_id": from.record.remote_id,
+            "harvested": date(lang, from.record.harvested_at),
+            "present": from.record.present,
+            "files": files,
+        })
+    });
 
     let downloads: Vec<Value> = ["csv", "csv-bom", "csv-gb18030", "xlsx", "json", "ndjson", "parquet"]
         .iter()
@@ -646,6 +676,7 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
         "filters": filter_inputs,
         "filters_active": request.pairs.iter().any(|(k, v)| k.starts_with("f.") && !v.is_empty()),
         "chart": chart,
+        "provenance": provenance,
         "downloads": if data_state == "open" { downloads } else { vec![] },
         "curl": curl,
         "python": python,
@@ -723,6 +754,59 @@ pub(crate) async fn organizations(State(state): State<WebState>, request: Reques
         Ok::<_, AppError>(json!({ "organizations": listed }))
     };
     respond(&state, &request, "organizations.html", view.await)
+}
+
+/// `/harvest`: the portals whose open catalogs this one harvests, with each
+/// one's last result.
+pub(crate) async fn harvest_sources(State(state): State<WebState>, request: Request) -> Page {
+    let view = async {
+        let lang = request.lang;
+        let sources: Vec<Value> = state
+            .app
+            .harvest_sources()
+            .await?
+            .into_iter()
+            .map(|view| {
+                let report: Option<gongshu_app::HarvestReport> =
+                    view.source.last_report.as_deref().and_then(|r| serde_json::from_str(r).ok());
+                let result = report.map(|r| match (&r.error_en, &r.error_zh) {
+                    (Some(en), Some(zh)) => {
+                        if lang == Lang::Zh {
+                            zh.clone()
+                        } else {
+                            en.clone()
+                        }
+                    }
+                    _ if lang == Lang::Zh => format!(
+                        "列出 {} 个：新增 {}，更新 {}，未变 {}，下架 {}",
+                        r.listed, r.created, r.updated, r.unchanged, r.withdrawn
+                    ),
+                    _ => format!(
+                        "{} listed: {} new, {} updated, {} unchanged, {} withdrawn",
+                        r.listed, r.created, r.updated, r.unchanged, r.withdrawn
+                    ),
+                });
+                json!({
+                    "id": view.portal.id,
+                    "name": org_name(&view.portal, lang),
+                    "kind": view.source.kind.code(),
+                    "url": view.source.url,
+                    "entries": view.entries,
+                    "last_run": view.source.last_run_at.map(|at| date(lang, at)),
+                    "result": result,
+                })
+            })
+            .collect();
+        Ok::<_, AppError>(json!({ "sources": sources, "section": "organizations" }))
+    };
+    respond(&state, &request, "harvest.html", view.await)
+}
+
+/// `/dataset/{id}`: CKAN's address of a dataset page, which harvesters
+/// link to, sent on to this portal's own.
+pub(crate) async fn ckan_dataset_page(Path(id): Path<String>) -> axum::response::Redirect {
+    let id: String = url::form_urlencoded::byte_serialize(id.as_bytes()).collect();
+    axum::response::Redirect::permanent(&format!("/datasets/{id}"))
 }
 
 /// `/organizations/{id}`: one department and its open datasets.

@@ -195,7 +195,34 @@ async fn organizations_whats_new_and_the_atom_feed() {
     let feed = portal.get("/feed.atom").await;
     assert_eq!(feed.headers["content-type"], "application/atom+xml; charset=utf-8");
     insta::assert_snapshot!("feed", feed.body);
-    assert_eq!(feed.body.matches("<entry>").count(), 5);
+    assert_eq!(feed.body.matches("<entry>").count(), 10);
+}
+
+#[tokio::test]
+async fn a_harvested_dataset_says_where_it_came_from() {
+    let portal = Portal::new().await;
+    let air = portal.id("宁波市环境空气质量日报").to_owned();
+    let page = portal.get(&format!("/datasets/{air}")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let shown = text(&page.body);
+    assert!(shown.contains("本条目采集自 宁波市公共数据开放平台（示例） · 来源发布方：宁波市生态环境局"), "{shown}");
+    assert!(page.body.contains(r#"<a href="https://data.ningbo.example/dataset/air-quality-daily.html" rel="external noopener">在来源平台查看</a>"#));
+    assert!(page.body.contains("https://data.ningbo.example/files/air-quality-daily.csv"));
+    assert!(shown.contains("数据保存在来源平台"));
+    assert!(
+        !page.body.contains("id=\"downloads\"") && !page.body.contains("id=\"api\""),
+        "no downloads of data that is not here"
+    );
+
+    let sources = portal.get("/harvest?lang=en").await;
+    let shown = text(&sources.body);
+    assert!(shown.contains("Ningbo Open Data (example)"), "{shown}");
+    assert!(shown.contains("5 listed: 5 new, 0 updated, 0 unchanged, 0 withdrawn"), "{shown}");
+
+    // CKAN's dataset address, which harvesters link to, leads to the page.
+    let moved = portal.get(&format!("/dataset/{air}")).await;
+    assert_eq!(moved.status, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(moved.headers["location"], format!("/datasets/{air}").as_str());
 }
 
 impl Portal {

@@ -37,7 +37,7 @@ async fn the_public_sees_the_published_demo_catalog() {
     assert_eq!(list.status, StatusCode::OK);
     let names: Vec<&str> =
         list.body["items"].as_array().unwrap().iter().map(|r| r["name_zh"].as_str().unwrap()).collect();
-    assert_eq!(list.body["total"], 5, "{names:?}");
+    assert_eq!(list.body["total"], 10, "five of its own, five harvested: {names:?}");
     assert!(list.body["items"].as_array().unwrap().iter().all(|r| r["state"] == "published"));
     let first = &list.body["items"].as_array().unwrap().iter().find(|r| r["name_zh"] == "省级行政区划代码").unwrap();
     assert_json_snapshot!("published_resource", first, {
@@ -49,7 +49,7 @@ async fn the_public_sees_the_published_demo_catalog() {
     assert_eq!(found.body["total"], 1);
     // The admin sees every entry, in every state.
     let all = t.get("/api/v1/resources?limit=100", Some(&t.admin_token)).await;
-    assert_eq!(all.body["total"], 13);
+    assert_eq!(all.body["total"], 18);
     let mut states: Vec<&str> =
         all.body["items"].as_array().unwrap().iter().map(|r| r["state"].as_str().unwrap()).collect();
     states.sort();
