@@ -73,7 +73,7 @@ test("search in Chinese, open a dataset, page and filter the preview", async () 
   assert.equal(await tab.getAttribute("html", "lang"), "zh-CN");
   await tab.screenshot({ path: join(artifacts, "home-zh.png"), fullPage: true });
 
-  await tab.getByRole("searchbox").fill("天气");
+  await tab.getByRole("combobox", { name: "搜索数据目录" }).fill("天气");
   await tab.keyboard.press("Enter");
   await tab.waitForURL(/\/datasets\?q=/);
   assert.match(await tab.locator(".summary").innerText(), /共找到 1 个数据资源/);
@@ -129,7 +129,42 @@ test("switch to English and stay there; facets narrow the list", async () => {
   await tab.getByRole("link", { name: "Open under conditions" }).click();
   assert.match(await tab.locator(".summary").innerText(), /Found 1 datasets/);
   await tab.getByRole("link", { name: /Openness: Open under conditions/ }).click();
-  assert.match(await tab.locator(".summary").innerText(), /Found 5 datasets/);
+  assert.match(await tab.locator(".summary").innerText(), /Found 10 datasets/);
+  await context.close();
+});
+
+test("with JavaScript: titles suggested as one types, and the chart's column chosen", async () => {
+  const [context, tab] = await page({ viewport: { width: 1280, height: 900 } });
+  await tab.goto(base + "/");
+  await tab.getByRole("combobox", { name: "搜索数据目录" }).pressSequentially("空气", { delay: 60 });
+  await tab.waitForFunction(() => document.querySelectorAll("#q-suggestions option").length > 0);
+  const suggested = await tab.locator("#q-suggestions option").evaluateAll((os) => os.map((o) => o.value));
+  assert.ok(suggested.includes("宁波市环境空气质量日报"), suggested.join(","));
+
+  await tab.goto(base + "/datasets?q=天气");
+  await tab.locator(".card h3 a").first().click();
+  assert.equal(await tab.getByRole("button", { name: "绘制" }).isVisible(), false, "choosing is enough");
+  await Promise.all([tab.waitForURL(/chart=date/), tab.getByLabel("按列统计").selectOption("date")]);
+  assert.match(await tab.locator("#chart figcaption").innerText(), /date/);
+  assert.equal(await tab.locator("svg.chart polyline.line").count(), 1, "a date column draws a line");
+  await tab.locator("#chart").screenshot({ path: join(artifacts, "chart-by-date.png") });
+  await context.close();
+});
+
+test("a harvested dataset says where it came from (区域协作)", async () => {
+  const [context, tab] = await page({ viewport: { width: 1280, height: 900 } });
+  await tab.goto(base + "/datasets?origin=harvested");
+  assert.match(await tab.locator(".summary").innerText(), /共找到 5 个数据资源/);
+  await tab.getByRole("link", { name: "宁波市环境空气质量日报" }).click();
+  const provenance = tab.locator("#provenance");
+  assert.match(await provenance.innerText(), /本条目采集自 宁波市公共数据开放平台（示例）/);
+  const source = await tab.getByRole("link", { name: "在来源平台查看" }).getAttribute("href");
+  assert.equal(source, "https://data.ningbo.example/dataset/air-quality-daily.html");
+  assert.match(await tab.locator("#preview").innerText(), /数据保存在来源平台/);
+  await tab.screenshot({ path: join(artifacts, "dataset-harvested-zh.png"), fullPage: true });
+  await tab.goto(base + "/harvest");
+  assert.match(await tab.locator("table").innerText(), /列出 5 个：新增 5/);
+  await tab.screenshot({ path: join(artifacts, "harvest-sources-zh.png"), fullPage: true });
   await context.close();
 });
 

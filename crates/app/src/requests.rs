@@ -151,7 +151,14 @@ impl App {
                     )
                     .into());
                 }
-                resource.provider_org_id
+                let provider = tx.organization(&resource.provider_org_id).await?;
+                if provider.kind == OrgKind::Portal {
+                    // A harvested entry's source portal has nobody here to
+                    // answer: the data bureau takes it up with the source.
+                    bureau_id(&mut tx).await?
+                } else {
+                    provider.id
+                }
             }
             (None, RequestKind::Feedback) => return Err(ValidationError::required("resource_id").into()),
             (None, RequestKind::Demand) => match optional_text("org_id", new.org_id.as_deref(), 100)? {
@@ -167,13 +174,7 @@ impl App {
                     org_id
                 }
                 // Not sure whom to ask: the data bureau routes it.
-                None => tx
-                    .organizations()
-                    .await?
-                    .into_iter()
-                    .find(|o| o.kind == OrgKind::DataBureau)
-                    .map(|o| o.id)
-                    .ok_or_else(|| ValidationError::required("org_id"))?,
+                None => bureau_id(&mut tx).await?,
             },
         };
         let request = PublicRequest {
@@ -313,4 +314,14 @@ impl App {
         };
         Ok(stats)
     }
+}
+
+/// The data bureau that runs the instance: it routes requests nobody else can answer.
+async fn bureau_id(tx: &mut Box<dyn gongshu_metadata::Transaction>) -> AppResult<String> {
+    tx.organizations()
+        .await?
+        .into_iter()
+        .find(|o| o.kind == OrgKind::DataBureau)
+        .map(|o| o.id)
+        .ok_or_else(|| ValidationError::required("org_id").into())
 }

@@ -405,11 +405,18 @@ async fn open(config: &Config, persistent_index: bool) -> anyhow::Result<App> {
 }
 
 /// Harvests each source whose last harvest is older than the interval,
-/// looking every ten minutes, so a new source is read soon after it is added
-/// and a restart does not read every source again.
+/// looking every ten minutes (the first look ten minutes after start), so a
+/// new source is read soon after it is added and a restart does not read
+/// every source again. Sources under the reserved `.example` and `.invalid`
+/// names (RFC 6761), such as the demo's, can never be reached and are left alone.
 async fn harvest_on_schedule(app: App, interval_hours: u32) {
     let interval = chrono::Duration::hours(i64::from(interval_hours));
     let mut every_ten_minutes = tokio::time::interval(std::time::Duration::from_secs(600));
+    every_ten_minutes.tick().await;
+    let reachable = |address: &str| {
+        let host = url::Url::parse(address).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        !(host.ends_with(".example") || host.ends_with(".invalid"))
+    };
     loop {
         every_ten_minutes.tick().await;
         let sources = match app.harvest_sources().await {
@@ -420,7 +427,10 @@ async fn harvest_on_schedule(app: App, interval_hours: u32) {
             }
         };
         let now = chrono::Utc::now();
-        for view in sources.into_iter().filter(|v| v.source.last_run_at.is_none_or(|at| now - at >= interval)) {
+        let due = |v: &gongshu_app::HarvestSourceView| {
+            reachable(&v.source.url) && v.source.last_run_at.is_none_or(|at| now - at >= interval)
+        };
+        for view in sources.into_iter().filter(due) {
             match app.run_harvest(&system_subject(), &view.source.id).await {
                 Ok(report) => tracing::info!(source = %view.source.url, ?report, "harvested"),
                 Err(error) => tracing::warn!(source = %view.source.url, %error, "harvest failed"),

@@ -54,6 +54,8 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 const STYLESHEET: &str = include_str!("../static/site.css");
+/// Enhancements for readers with JavaScript; every page works without them.
+const SCRIPT: &str = include_str!("../static/site.js");
 
 fn environment() -> Environment<'static> {
     let mut env = Environment::new();
@@ -116,6 +118,18 @@ pub fn router(app: App) -> Router {
         .route("/console/sign-in", axum::routing::get(requests::sign_in_form).post(requests::sign_in))
         .route("/console/sign-out", axum::routing::post(requests::sign_out))
         .route("/console/requests/{id}", axum::routing::get(requests::answer_form).post(requests::answer))
+        .route(
+            "/static/site.js",
+            axum::routing::get(|| async {
+                (
+                    [
+                        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+                        (header::CACHE_CONTROL, "public, max-age=3600"),
+                    ],
+                    SCRIPT,
+                )
+            }),
+        )
         .route(
             "/static/site.css",
             axum::routing::get(|| async {

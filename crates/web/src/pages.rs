@@ -623,7 +623,9 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
             .filter_map(|d| {
                 let url = d.url.clone()?;
                 let title = d.title.clone().unwrap_or_else(|| url.rsplit('/').next().unwrap_or(&url).to_owned());
-                Some(json!({ "title": title, "format": d.format.clone().unwrap_or_default(), "url": url }))
+                // "日报数据（CSV）" needs no "(CSV)" after it.
+                let format = d.format.clone().filter(|f| !title.contains(f.as_str())).unwrap_or_default();
+                Some(json!({ "title": title, "format": format, "url": url }))
             })
             .collect();
         json!({
@@ -699,17 +701,22 @@ async fn chart_for(
             .and_then(|c| c["distinct_estimate"].as_u64())
             .unwrap_or(0)
     };
-    let category = columns.iter().find(|c| c.column_type == "text" && (2..=30).contains(&distinct(&c.name)));
-    let dated = columns.iter().find(|c| c.column_type == "date");
-    let (column, params, bars) = match (category, dated) {
-        (Some(c), _) => {
-            (c, vec![("_group_by", c.name.clone()), ("_sort", "-count".into()), ("_limit", "12".into())], true)
-        }
-        (None, Some(c)) => {
-            (c, vec![("_group_by", c.name.clone()), ("_sort", c.name.clone()), ("_limit", "400".into())], false)
-        }
-        (None, None) => return None,
+    // Any column with a few distinct values draws as bars, any date column
+    // as a line; the reader may pick another than the first (`chart=`).
+    let candidates: Vec<&SchemaColumn> = columns
+        .iter()
+        .filter(|c| (c.column_type == "text" && (2..=30).contains(&distinct(&c.name))) || c.column_type == "date")
+        .collect();
+    let wanted = request.param("chart").and_then(|name| candidates.iter().find(|c| c.name == name));
+    let column = *wanted.or_else(|| candidates.iter().find(|c| c.column_type == "text")).or(candidates.first())?;
+    let bars = column.column_type == "text";
+    let params = if bars {
+        vec![("_group_by", column.name.clone()), ("_sort", "-count".into()), ("_limit", "12".into())]
+    } else {
+        vec![("_group_by", column.name.clone()), ("_sort", column.name.clone()), ("_limit", "400".into())]
     };
+    let options: Vec<Value> =
+        candidates.iter().map(|c| json!({ "name": c.name, "selected": c.name == column.name })).collect();
     let params: Vec<(String, String)> = params.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
     let data = match state.app.query_data(&Subject::Anonymous, id, &params).await {
         Ok(data) => data,
@@ -727,7 +734,7 @@ async fn chart_for(
     }
     let title = format!("{} {}", request.t("chart_count_by"), column.name);
     let svg = if bars { chart::bars(&title, &points) } else { chart::line(&title, &points) };
-    Some(json!({ "title": title, "svg": svg }))
+    Some(json!({ "title": title, "svg": svg, "options": options }))
 }
 
 /// `/organizations`: every department with open data, with its count.

@@ -142,6 +142,13 @@ async fn a_dataset_page_previews_filters_pages_and_charts_its_data() {
     let shown = text(&page.body);
     assert!(shown.contains("显示第 1 至 20 行，共 1461 行"), "{shown}");
     assert!(page.body.contains("<svg") && page.body.contains("记录数，按 weather"), "a bar chart over the category");
+    assert!(page.body.contains(r#"<option value="date">date</option>"#), "another column may be chosen");
+    let by_date = portal.get(&format!("/datasets/{weather}?chart=date")).await;
+    assert!(by_date.body.contains("记录数，按 date") && by_date.body.contains(r#"<option value="date" selected>"#));
+    let unknown = portal.get(&format!("/datasets/{weather}?chart=no_such_column")).await;
+    assert!(unknown.body.contains("记录数，按 weather"), "an unknown column falls back to the first");
+    let script = portal.get("/static/site.js").await;
+    assert_eq!(script.headers["content-type"], "text/javascript; charset=utf-8");
     assert!(page.body.contains(&format!("/api/v1/resources/[{WEATHER}]/download?format=xlsx")));
 
     let filtered = portal.get(&format!("/datasets/{weather}?f.weather=snow&page=2")).await;
@@ -218,6 +225,17 @@ async fn a_harvested_dataset_says_where_it_came_from() {
     let shown = text(&sources.body);
     assert!(shown.contains("Ningbo Open Data (example)"), "{shown}");
     assert!(shown.contains("5 listed: 5 new, 0 updated, 0 unchanged, 0 withdrawn"), "{shown}");
+
+    // An error reported on it goes to the data bureau: nobody here speaks for the source.
+    let report = gongshu_app::NewRequest {
+        kind: "feedback".into(),
+        resource_id: Some(air.clone()),
+        title: "监测站点缺少经纬度".into(),
+        body: "部分站点没有坐标。".into(),
+        ..Default::default()
+    };
+    let filed = portal.app.submit_request(&gongshu_policy::Subject::Anonymous, report).await.unwrap();
+    assert_eq!(filed.request.org_id, portal.id("杭州市数据资源管理局"));
 
     // CKAN's dataset address, which harvesters link to, leads to the page.
     let moved = portal.get(&format!("/dataset/{air}")).await;
