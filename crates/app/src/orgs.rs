@@ -65,7 +65,17 @@ impl App {
             .and_then(|c| problems.check(OrgCode::parse("code", c)));
         let name_zh = problems.check(required_text("name_zh", &new.name_zh, 100));
         let name_en = problems.check(optional_text("name_en", new.name_en.as_deref(), 200)).flatten();
-        let kind = problems.check(OrgKind::parse("kind", &new.kind));
+        let kind = problems.check(OrgKind::parse("kind", &new.kind).and_then(|kind| {
+            if kind == OrgKind::Portal {
+                // It stands for a harvest source and is created with it.
+                return Err(ValidationError::new(
+                    "kind",
+                    "a portal organization is created by adding its harvest source",
+                    "外部开放平台组织须通过添加采集来源创建",
+                ));
+            }
+            Ok(kind)
+        }));
         let region = problems.check(RegionCode::parse("region", &new.region));
         if !problems.is_empty() {
             return Err(problems.into());

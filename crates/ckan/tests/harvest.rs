@@ -140,4 +140,13 @@ async fn a_source_that_cannot_be_read_leaves_the_catalog_as_it_was() {
     };
     let fields: Vec<&str> = problems.0.iter().map(|p| p.field.as_str()).collect();
     assert_eq!(fields, ["kind", "region", "url"]);
+    // A portal organization exists only with its source.
+    let portal = gongshu_app::NewOrganization {
+        name_zh: "无来源的平台".into(),
+        kind: "portal".into(),
+        region: "330200".into(),
+        ..Default::default()
+    };
+    let refused = hangzhou.app.create_organization(&admin, portal).await.unwrap_err();
+    assert!(matches!(refused, AppError::Validation(ref p) if p.0[0].field == "kind"), "{refused:?}");
 }
