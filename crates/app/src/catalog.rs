@@ -229,6 +229,35 @@ impl App {
         authorize(subject, Action::ManageResource { provider_org_id: &resource.provider_org_id })?;
         let from = resource.state;
         let state = from.apply(ResourceEvent::Discard)?;
+        // A registration returned for correction would otherwise wait forever.
+        let returned = tx
+            .registrations(&RegistrationFilter {
+                resource_id: Some(resource_id.to_owned()),
+                states: vec![RegistrationState::Returned],
+                limit: 10,
+                ..Default::default()
+            })
+            .await?
+            .items;
+        for registration in returned {
+            let to = registration.state.apply(RegistrationAction::Withdraw)?;
+            let withdrawn = Registration {
+                state: to,
+                state_since: self.today(),
+                updated_at: self.clock.now(),
+                ..registration.clone()
+            };
+            tx.update_registration(&withdrawn).await?;
+            let step = Step {
+                entity_kind: "registration",
+                entity_id: &registration.id,
+                action: RegistrationAction::Withdraw.code(),
+                from_state: Some(registration.state.code()),
+                to_state: Some(to.code()),
+                opinion: Some("the draft was deleted / 草稿已删除"),
+            };
+            self.record(&mut tx, subject, step).await?;
+        }
         let updated = tx.update_resource(&Resource { state, updated_at: self.clock.now(), ..resource }).await?;
         let step = Step {
             entity_kind: "resource",

@@ -855,8 +855,12 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
     let document = include_bytes!("../../../demo/harvest-ningbo-example.ttl");
     let page = gongshu_harvest::parse_dcat(document, gongshu_harvest::RdfSyntax::Turtle, NINGBO_CATALOG)
         .map_err(|e| AppError::Internal(Box::new(e)))?;
-    past.apply_harvest(&system, &source.source.id, gongshu_harvest::Fetched { datasets: page.datasets, pages: 1 })
-        .await?;
+    past.apply_harvest(
+        &system,
+        &source.source.id,
+        gongshu_harvest::Fetched { datasets: page.datasets, pages: 1, complete: true },
+    )
+    .await?;
 
     tracing::info!(resources = count, "demo loaded");
     Ok(DemoSummary { admin_token: admin_token.secret, resources: count })

@@ -65,8 +65,11 @@ pub struct HarvestReport {
     pub updated: usize,
     /// Entries read again unchanged.
     pub unchanged: usize,
-    /// Entries withdrawn because the source no longer lists them.
+    /// Entries the source no longer lists (withdrawn here if they were published).
     pub withdrawn: usize,
+    /// Set when the read was cut short by a limit: nothing was withdrawn then.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub partial: bool,
     /// Why the source could not be read, in English, when it could not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_en: Option<String>,
@@ -112,12 +115,15 @@ fn remote_modified(text: Option<&str>, now: DateTime<Utc>) -> Option<DateTime<Ut
     (at <= now).then_some(at)
 }
 
+/// At most `max_chars` characters, the last an ellipsis when cut, so the
+/// result passes the same limits as typed input.
 fn truncated(text: &str, max_chars: usize) -> String {
     let text = text.trim();
-    match text.char_indices().nth(max_chars) {
-        Some((end, _)) => format!("{}…", &text[..end]),
-        None => text.to_owned(),
+    if text.chars().count() <= max_chars {
+        return text.to_owned();
     }
+    let end = text.char_indices().nth(max_chars.saturating_sub(1)).map_or(text.len(), |(i, _)| i);
+    format!("{}…", &text[..end])
 }
 
 /// The update cycle a source's frequency names: an EU frequency IRI's last
@@ -150,7 +156,7 @@ fn draft_of(dataset: &RemoteDataset, portal: &Organization) -> ResourceDraft {
         );
     let mut keywords: Vec<String> = Vec::new();
     for keyword in &dataset.keywords {
-        let keyword = truncated(keyword, 40);
+        let keyword = truncated(keyword, 32);
         if !keyword.is_empty() && !keywords.contains(&keyword) && keywords.len() < 20 {
             keywords.push(keyword);
         }
@@ -307,7 +313,12 @@ impl App {
     ) -> AppResult<HarvestReport> {
         authorize(subject, Action::ManageHarvest)?;
         let now = self.clock.now();
-        let mut report = HarvestReport { pages: fetched.pages, listed: fetched.datasets.len(), ..Default::default() };
+        let mut report = HarvestReport {
+            pages: fetched.pages,
+            listed: fetched.datasets.len(),
+            partial: !fetched.complete,
+            ..Default::default()
+        };
         let mut touched = Vec::new();
         let mut tx = self.store.write().await?;
         let source = tx.harvest_source(source_id).await?;
@@ -356,7 +367,7 @@ impl App {
                     let returns = !previous.present && resource.state == ResourceState::Unpublished;
                     if previous.content_hash == hash && !returns {
                         report.unchanged += 1;
-                        tx.put_harvest_record(&HarvestRecord { harvested_at: now, ..previous }).await?;
+                        tx.put_harvest_record(&HarvestRecord { harvested_at: now, present: true, ..previous }).await?;
                         continue;
                     }
                     let from = resource.state;
@@ -380,8 +391,10 @@ impl App {
             self.record(&mut tx, subject, step).await?;
             touched.push(record.resource_id);
         }
-        // What the source no longer lists is withdrawn, and kept.
-        for (_, gone) in known.into_iter().filter(|(_, r)| r.present) {
+        // What the source no longer lists is withdrawn, and kept; after a
+        // partial read nothing can be said about what was not reached.
+        let gone_ones = if fetched.complete { known.into_values().filter(|r| r.present).collect() } else { vec![] };
+        for gone in gone_ones {
             let resource = tx.resource(&gone.resource_id).await?;
             let from = resource.state;
             if from == ResourceState::Published {
@@ -466,7 +479,8 @@ mod tests {
 
     #[test]
     fn long_text_is_cut_on_a_character() {
-        assert_eq!(truncated("数据开放", 2), "数据…");
+        assert_eq!(truncated("数据开放", 3), "数据…");
+        assert_eq!(truncated("数据开放", 4), "数据开放");
         assert_eq!(truncated(" 数据 ", 2), "数据");
     }
 }

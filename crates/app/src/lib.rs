@@ -37,7 +37,7 @@ pub use catalog::{FileRegistration, ResourceList, ResourceQuery, ResourceView};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
 pub use gateway::{DataPage, Download};
-pub use gongshu_harvest::{Fetched, RemoteDataset, RemoteDistribution};
+pub use gongshu_harvest::{Fetched, RemoteDataset, RemoteDistribution, web_url};
 pub use gongshu_ingest::Progress as LoadProgress;
 pub use gongshu_query::{SqlResult, records_json};
 pub use gongshu_search::{CatalogIndex, FacetKind, Hit, SearchError, SearchRequest, SearchResults, SortOrder};

@@ -527,12 +527,15 @@ async fn unpublished(
     let provider = filters.iter().find(|(kind, _)| *kind == FacetKind::Department).map(|(_, v)| v.clone());
     let theme = filters.iter().find(|(kind, _)| *kind == FacetKind::Theme).map(|(_, v)| v.as_str());
     let states = ["draft", "pending_review", "rejected", "registered", "unpublished"];
+    // The store matches one phrase; every word must match, as in the search.
+    let words: Vec<String> = text.split_whitespace().map(str::to_lowercase).collect();
+    let first: Option<String> = words.first().map(|w| w.chars().take(100).collect());
     let mut all = Vec::new();
     loop {
         let query = ResourceQuery {
             states: states.iter().map(|s| (*s).to_owned()).collect(),
             provider_org_id: provider.clone(),
-            text: Some(text.to_owned()).filter(|t| !t.trim().is_empty()),
+            text: first.clone(),
             limit: Some(100),
             offset: Some(all.len() as i64),
         };
@@ -543,7 +546,19 @@ async fn unpublished(
             break;
         }
     }
-    all.retain(|r| theme.is_none_or(|t| r.draft.theme == t));
+    all.retain(|r| {
+        let d = &r.draft;
+        let haystack = format!(
+            "{} {} {} {} {}",
+            d.name_zh,
+            d.name_en.as_deref().unwrap_or(""),
+            d.abstract_zh,
+            d.abstract_en.as_deref().unwrap_or(""),
+            d.keywords.join(" ")
+        )
+        .to_lowercase();
+        theme.is_none_or(|t| d.theme == t) && words.iter().all(|w| haystack.contains(w.as_str()))
+    });
     Ok(all)
 }
 

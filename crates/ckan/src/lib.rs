@@ -39,6 +39,9 @@ pub fn router(app: App) -> Router {
     Router::new()
         .route("/api/3/action/{name}", axum::routing::get(action).post(action))
         .route("/api/action/{name}", axum::routing::get(action).post(action))
+        // Uploads may be large; the limits are applied while reading (JSON
+        // bodies: MAX_JSON_BYTES; files: MAX_UPLOAD_BYTES, streamed to disk).
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(CkanState { app })
 }
 
@@ -178,12 +181,15 @@ pub(crate) struct Upload {
 
 /// The largest upload accepted, as on the native API.
 const MAX_UPLOAD_BYTES: u64 = 16 * 1024 * 1024 * 1024;
+/// The largest JSON body accepted (a dataset dict with many resources).
+const MAX_JSON_BYTES: usize = 16 * 1024 * 1024;
 
 /// The action's parameters: the query string (values that parse as JSON
 /// are JSON, as CKAN reads them), then a JSON body's keys or a multipart
 /// form's fields, with its `upload` file streamed to disk.
 async fn parameters(
     app: &App,
+    subject: &Subject,
     method: &Method,
     query: Option<String>,
     request: Request,
@@ -209,13 +215,22 @@ async fn parameters(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
     if method == Method::POST && multipart {
+        // Nothing reaches the disk before the caller is known to be signed in.
+        if *subject == Subject::Anonymous {
+            return Err(CkanError {
+                status: StatusCode::FORBIDDEN,
+                kind: "Authorization Error",
+                message: "uploads require an authenticated user: send an API token (上传需要 API 令牌)".into(),
+                fields: None,
+            });
+        }
         let upload = multipart_fields(app, request, &mut params).await?;
         return Ok((params, upload));
     }
     if method == Method::POST {
-        let bytes = axum::body::Bytes::from_request(request, &())
-            .await
-            .map_err(|e| CkanError::validation("body", format!("cannot read the request body: {e}")))?;
+        let bytes = axum::body::to_bytes(request.into_body(), MAX_JSON_BYTES).await.map_err(|e| {
+            CkanError::validation("body", format!("cannot read the request body (at most 16 MiB): {e}"))
+        })?;
         if !bytes.iter().all(u8::is_ascii_whitespace) {
             match serde_json::from_slice::<Value>(&bytes) {
                 Ok(Value::Object(body)) => params.extend(body),
@@ -288,7 +303,7 @@ async fn action(
 ) -> Response {
     let result = async {
         let subject = caller(&state.app, &headers).await?;
-        let (params, upload) = parameters(&state.app, &method, query, request).await?;
+        let (params, upload) = parameters(&state.app, &subject, &method, query, request).await?;
         let base_url = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())

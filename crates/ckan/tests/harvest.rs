@@ -97,9 +97,29 @@ async fn one_instance_harvests_another_and_follows_its_changes() {
     let back = hangzhou.app.run_harvest(&admin, &source.source.id).await.unwrap();
     assert_eq!(back.updated, 1, "{back:?}");
     assert!(search(&hangzhou.app, "天气").await.iter().any(|r| r.id == copy.id));
+    let counted = |views: Vec<gongshu_app::HarvestSourceView>| {
+        views.into_iter().find(|v| v.source.id == source.source.id).unwrap().entries
+    };
+    assert_eq!(counted(hangzhou.app.harvest_sources().await.unwrap()), report.created);
+
+    // Withdrawn, republished here by the bureau, then listed again unchanged: counted as listed.
+    ningbo.app.set_published(&reviewer, &original.id, false, Some("再次核对")).await.unwrap();
+    hangzhou.app.run_harvest(&admin, &source.source.id).await.unwrap();
+    let bureau = hangzhou.app.subject_of("sjj-reviewer").await.unwrap();
+    hangzhou.app.set_published(&bureau, &copy.id, true, None).await.unwrap();
+    ningbo.app.set_published(&reviewer, &original.id, true, None).await.unwrap();
+    let listed = hangzhou.app.run_harvest(&admin, &source.source.id).await.unwrap();
+    assert_eq!(listed.unchanged, report.created, "{listed:?}");
+    assert_eq!(counted(hangzhou.app.harvest_sources().await.unwrap()), report.created);
+
+    // A read cut short by a limit withdraws nothing.
+    let cut = gongshu_app::Fetched { datasets: vec![], pages: 1, complete: false };
+    let partial = hangzhou.app.apply_harvest(&admin, &source.source.id, cut).await.unwrap();
+    assert!(partial.partial && partial.withdrawn == 0, "{partial:?}");
+    assert!(search(&hangzhou.app, "天气").await.iter().any(|r| r.id == copy.id));
     let history = hangzhou.app.resource_history(&admin, &copy.id).await.unwrap();
     let actions: Vec<&str> = history.iter().map(|h| h.action.as_str()).collect();
-    assert_eq!(actions, ["harvest_create", "harvest_withdraw", "harvest_update"]);
+    assert_eq!(actions, ["harvest_create", "harvest_withdraw", "harvest_update", "harvest_withdraw", "publish"]);
 }
 
 #[tokio::test]

@@ -172,6 +172,7 @@ async fn dataset(
     let base = base_url(&headers);
     let result = async {
         let resource = state.app.resource(&Subject::Anonymous, &id).await?.resource;
+        own_entry(&state.app, &id).await?;
         let orgs = state.app.organizations().await?;
         let newest = state.app.versions(&Subject::Anonymous, &id).await?.into_iter().next();
         Ok::<_, AppError>((resource, orgs, newest))
@@ -185,10 +186,19 @@ async fn dataset(
     }
 }
 
+/// Harvested entries are their origin's to describe (ADR 0011): not found here.
+async fn own_entry(app: &App, id: &str) -> Result<(), AppError> {
+    match app.provenance(id).await? {
+        Some(_) => Err(AppError::NotFound { entity: "dataset", id: id.to_owned() }),
+        None => Ok(()),
+    }
+}
+
 async fn datapackage(State(state): State<DcatState>, Path(id): Path<String>, headers: HeaderMap) -> Response {
     let base = base_url(&headers);
     let result = async {
         let resource = state.app.resource(&Subject::Anonymous, &id).await?.resource;
+        own_entry(&state.app, &id).await?;
         let provider = state.app.organization(&resource.provider_org_id).await?;
         let newest = state.app.versions(&Subject::Anonymous, &id).await?.into_iter().next();
         Ok::<_, AppError>((resource, provider, newest))

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use oxrdf::{Literal, Term};
 use oxrdfio::{RdfFormat, RdfParser};
 
-use crate::{HarvestError, RemoteDataset, RemoteDistribution};
+use crate::{HarvestError, RemoteDataset, RemoteDistribution, web_url};
 
 const RDF_TYPE: &str = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type";
 const DCAT: &str = "http://www.w3.org/ns/dcat#";
@@ -187,7 +187,7 @@ pub fn parse_dcat(bytes: &[u8], syntax: RdfSyntax, base: &str) -> Result<DcatPag
     let dataset_class = format!("{DCAT}Dataset");
     let mut page = DcatPage::default();
     for node in graph.order.iter().filter(|n| graph.is_a(n, &dataset_class)) {
-        page.datasets.push(dataset(&graph, node));
+        page.datasets.extend(dataset(&graph, node));
     }
     if graph.edges.is_empty() {
         return Err(not_dcat(format!("the {} document is empty", syntax.name())));
@@ -204,16 +204,14 @@ pub fn parse_dcat(bytes: &[u8], syntax: RdfSyntax, base: &str) -> Result<DcatPag
     Ok(page)
 }
 
-fn dataset(graph: &Graph, node: &str) -> RemoteDataset {
+/// A dataset node as a remote dataset; `None` for a blank node without a
+/// `dct:identifier`, which could not be told apart from one run to the next.
+fn dataset(graph: &Graph, node: &str) -> Option<RemoteDataset> {
     let dct = |name: &str| format!("{DCT}{name}");
     let dcat = |name: &str| format!("{DCAT}{name}");
     let remote_id = match node.strip_prefix('<').and_then(|n| n.strip_suffix('>')) {
         Some(iri) => iri.to_owned(),
-        // A blank dataset node is named by its identifier, else its title.
-        None => graph
-            .text(node, &dct("identifier"), false)
-            .or_else(|| graph.text(node, &dct("title"), false))
-            .unwrap_or_else(|| node.to_owned()),
+        None => graph.text(node, &dct("identifier"), false)?,
     };
     let title = graph.text(node, &dct("title"), false).unwrap_or_else(|| last_segment(&remote_id));
     let english_title = graph.text(node, &dct("title"), true).filter(|t| *t != title);
@@ -245,7 +243,10 @@ fn dataset(graph: &Graph, node: &str) -> RemoteDataset {
             title: graph.text(&d, &dct("title"), false),
             format: graph.label(&d, &dct("format")),
             media_type: graph.label(&d, &dcat("mediaType")),
-            url: graph.iri(&d, &dcat("downloadURL")).or_else(|| graph.iri(&d, &dcat("accessURL"))),
+            url: graph
+                .iri(&d, &dcat("downloadURL"))
+                .or_else(|| graph.iri(&d, &dcat("accessURL")))
+                .and_then(|u| web_url(&u)),
         })
         .collect();
     let license = graph.label_or_iri(node, &dct("license")).or_else(|| {
@@ -258,13 +259,13 @@ fn dataset(graph: &Graph, node: &str) -> RemoteDataset {
     keywords.sort();
     let mut themes: Vec<String> = themes;
     themes.sort();
-    RemoteDataset {
+    Some(RemoteDataset {
         title,
         title_en: english_title,
         description,
         description_en: english_description,
         publisher: graph.label(node, &dct("publisher")),
-        landing_page: graph.iri(node, &dcat("landingPage")),
+        landing_page: graph.iri(node, &dcat("landingPage")).and_then(|u| web_url(&u)),
         keywords,
         themes,
         license,
@@ -272,5 +273,5 @@ fn dataset(graph: &Graph, node: &str) -> RemoteDataset {
         frequency: graph.iri(node, &dct("accrualPeriodicity")).map(|iri| last_segment(&iri)),
         distributions,
         remote_id,
-    }
+    })
 }

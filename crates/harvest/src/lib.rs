@@ -95,6 +95,16 @@ pub struct Fetched {
     pub datasets: Vec<RemoteDataset>,
     /// Documents or pages read.
     pub pages: usize,
+    /// Whether the whole catalog was read. A read cut short by a limit
+    /// says nothing about what it did not reach, so nothing is withdrawn.
+    pub complete: bool,
+}
+
+/// `text` if it is an http(s) address: anything else (`javascript:`,
+/// `data:`, relative paths) would become a link on the portal.
+pub fn web_url(text: &str) -> Option<String> {
+    let url = url::Url::parse(text.trim()).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.to_string())
 }
 
 /// Why a harvest could not read its source.
@@ -213,7 +223,11 @@ async fn fetch_ckan(client: &reqwest::Client, url: &str) -> Result<Fetched, Harv
                 fetched.datasets.push(dataset);
             }
         }
-        if results.is_empty() || start + results.len() >= count || fetched.datasets.len() >= MAX_DATASETS {
+        if fetched.datasets.len() >= MAX_DATASETS {
+            return Ok(fetched);
+        }
+        if results.is_empty() || start + results.len() >= count {
+            fetched.complete = true;
             return Ok(fetched);
         }
     }
@@ -252,7 +266,7 @@ pub fn ckan_dataset(base: &str, dict: &Value) -> Option<RemoteDataset> {
                     title: text(&r["name"]),
                     format: text(&r["format"]),
                     media_type: text(&r["mimetype"]),
-                    url: text(&r["url"]),
+                    url: text(&r["url"]).and_then(|u| web_url(&u)),
                 })
                 .collect()
         })
@@ -263,7 +277,7 @@ pub fn ckan_dataset(base: &str, dict: &Value) -> Option<RemoteDataset> {
         description: text(&dict["notes"]),
         description_en: text(&dict["notes_en"]),
         publisher: text(&dict["organization"]["title"]).or_else(|| text(&dict["author"])),
-        landing_page: Some(format!("{base}/dataset/{name}")),
+        landing_page: web_url(&format!("{base}/dataset/{name}")),
         keywords: dict["tags"]
             .as_array()
             .map(|tags| tags.iter().filter_map(|t| text(&t["name"]).or_else(|| text(t))).collect())
@@ -283,7 +297,11 @@ async fn fetch_dcat(client: &reqwest::Client, url: &str) -> Result<Fetched, Harv
     let mut visited = std::collections::HashSet::new();
     let mut next = Some(url.trim().to_owned());
     while let Some(page_url) = next.take() {
-        if !visited.insert(page_url.clone()) || fetched.pages >= MAX_PAGES {
+        if fetched.pages >= MAX_PAGES {
+            return Ok(fetched);
+        }
+        // A `next` that leads back to a page already read ends the catalog.
+        if !visited.insert(page_url.clone()) {
             break;
         }
         let accept = "text/turtle, application/rdf+xml;q=0.9, application/ld+json;q=0.8";
@@ -297,10 +315,11 @@ async fn fetch_dcat(client: &reqwest::Client, url: &str) -> Result<Fetched, Harv
             }
         }
         if fetched.datasets.len() >= MAX_DATASETS {
-            break;
+            return Ok(fetched);
         }
         next = page.next_page;
     }
+    fetched.complete = true;
     Ok(fetched)
 }
 

@@ -140,6 +140,7 @@ async fn a_paged_catalog_is_followed_over_http() {
 
     let fetched = gongshu_harvest::fetch(SourceKind::Dcat, &format!("http://{address}/catalog.ttl")).await.unwrap();
     assert_eq!(fetched.pages, 2);
+    assert!(fetched.complete, "the last page has no next");
     let titles: Vec<_> = fetched.datasets.iter().map(|d| (d.title.as_str(), d.title_en.as_deref())).collect();
     assert_eq!(titles, [("数据集1", Some("Dataset 1")), ("数据集2", Some("Dataset 2"))]);
     assert_eq!(fetched.datasets[0].frequency.as_deref(), Some("MONTHLY"));
@@ -154,4 +155,22 @@ async fn a_paged_catalog_is_followed_over_http() {
     let not_ckan =
         gongshu_harvest::fetch(SourceKind::Ckan, &format!("http://{address}/catalog.ttl")).await.unwrap_err();
     assert!(not_ckan.to_string().contains("HTTP 404"), "{not_ckan}");
+}
+
+#[test]
+fn only_web_addresses_are_kept_and_unnamed_blank_datasets_are_skipped() {
+    let turtle = br#"@prefix dcat: <http://www.w3.org/ns/dcat#> . @prefix dct: <http://purl.org/dc/terms/> .
+        <https://p.example/d/1> a dcat:Dataset ; dct:title "one" ; dcat:landingPage <javascript:alert(1)> ;
+            dcat:distribution [ dcat:downloadURL <data:text/csv,a> ] , [ dcat:accessURL <https://p.example/d/1.csv> ] .
+        [] a dcat:Dataset ; dct:title "no identifier" .
+        [] a dcat:Dataset ; dct:title "named" ; dct:identifier "ds-3" ."#;
+    let page = parse_dcat(turtle, RdfSyntax::Turtle, "https://p.example/catalog.ttl").unwrap();
+    let ids: Vec<&str> = page.datasets.iter().map(|d| d.remote_id.as_str()).collect();
+    assert_eq!(ids, ["https://p.example/d/1", "ds-3"]);
+    let first = &page.datasets[0];
+    assert_eq!(first.landing_page, None, "a javascript: address is dropped");
+    let urls: Vec<Option<&str>> = first.distributions.iter().map(|d| d.url.as_deref()).collect();
+    assert_eq!(urls, [None, Some("https://p.example/d/1.csv")]);
+    assert_eq!(gongshu_harvest::web_url("JavaScript:alert(1)"), None);
+    assert_eq!(gongshu_harvest::web_url(" https://p.example/a b "), Some("https://p.example/a%20b".into()));
 }

@@ -621,7 +621,7 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
             .distributions
             .iter()
             .filter_map(|d| {
-                let url = d.url.clone()?;
+                let url = d.url.as_deref().and_then(gongshu_app::web_url)?;
                 let title = d.title.clone().unwrap_or_else(|| url.rsplit('/').next().unwrap_or(&url).to_owned());
                 // "日报数据（CSV）" needs no "(CSV)" after it.
                 let format = d.format.clone().filter(|f| !title.contains(f.as_str())).unwrap_or_default();
@@ -632,7 +632,7 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
             "portal": org_name(&from.portal, lang),
             "portal_id": from.portal.id,
             "url": from.source.url,
-            "landing_page": from.record.landing_page,
+            "landing_page": from.record.landing_page.as_deref().and_then(gongshu_app::web_url),
             "publisher": from.record.publisher,
             "remote_id": from.record.remote_id,
             "harvested": date(lang, from.record.harvested_at),
