@@ -92,10 +92,12 @@ def catalog(entries, seed=2026):
 def write_catalog(db_path, entries):
     """Writes the entries as published rows, copying a demo row's format."""
     conn = sqlite3.connect(db_path)
+    # The city's own entries and departments, not the demo's harvested ones (they have no data items).
     template_row = conn.execute(
-        "SELECT provider_org_id, content, created_at FROM resource WHERE state = 'published' ORDER BY id LIMIT 1"
+        "SELECT provider_org_id, content, created_at FROM resource WHERE state = 'published' AND provider_org_id IN "
+        "(SELECT id FROM organization WHERE kind <> 'portal') ORDER BY id LIMIT 1"
     ).fetchone()
-    orgs = [r[0] for r in conn.execute("SELECT id FROM organization ORDER BY id")]
+    orgs = [r[0] for r in conn.execute("SELECT id FROM organization WHERE kind <> 'portal' ORDER BY id")]
     template = json.loads(template_row[1])
     item_template = template["draft"]["items"][0]
     truth = {}
