@@ -10,7 +10,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ScalarValue;
 use datafusion::execution::SendableRecordBatchStream;
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
-use datafusion::functions::expr_fn::{contains, lower, starts_with};
+use datafusion::functions::expr_fn::{contains, lower, starts_with, to_char};
 use datafusion::functions_aggregate::expr_fn::{avg, count, max, min, sum};
 use datafusion::prelude::{
     DataFrame, Expr, ParquetReadOptions, SQLOptions, SessionConfig, SessionContext, cast, ident, lit,
@@ -276,9 +276,36 @@ fn shape(frame: DataFrame, query: &TableQuery) -> Result<DataFrame, QueryError> 
     let mut output_names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     if !query.aggregates.is_empty() {
         let mut groups = Vec::new();
-        for name in &query.group_by {
-            column_type("_group_by", name)?;
-            groups.push(ident(name));
+        for key in &query.group_by {
+            // `date:month` and `date:year` group a date column by month or year.
+            let (name, bucket) = match key.split_once(':') {
+                Some((name, bucket)) => (name, Some(bucket)),
+                None => (key.as_str(), None),
+            };
+            let data_type = column_type("_group_by", name)?;
+            let format = match bucket {
+                None => {
+                    groups.push(ident(name));
+                    continue;
+                }
+                Some("month") => "%Y-%m",
+                Some("year") => "%Y",
+                Some(other) => {
+                    return Err(QueryError::invalid(
+                        "_group_by",
+                        format!("`{other}` is not a period; group a date column by `{name}:month` or `{name}:year`"),
+                        format!("`{other}` 不是有效的时间粒度；日期列可按 `{name}:month` 或 `{name}:year` 分组"),
+                    ));
+                }
+            };
+            if !matches!(data_type, DataType::Date32 | DataType::Date64 | DataType::Timestamp(..)) {
+                return Err(QueryError::invalid(
+                    "_group_by",
+                    format!("`{name}` is not a date column, so it cannot be grouped by period"),
+                    format!("列 `{name}` 不是日期列，不能按时间粒度分组"),
+                ));
+            }
+            groups.push(to_char(ident(name), lit(format)).alias(name));
         }
         let mut aggregates = Vec::new();
         for aggregate in &query.aggregates {
@@ -307,7 +334,12 @@ fn shape(frame: DataFrame, query: &TableQuery) -> Result<DataFrame, QueryError> 
             aggregates.push(expr.alias(aggregate.output_name()));
         }
         frame = frame.aggregate(groups, aggregates)?;
-        output_names = query.group_by.iter().cloned().chain(query.aggregates.iter().map(|a| a.output_name())).collect();
+        output_names = query
+            .group_by
+            .iter()
+            .map(|key| key.split_once(':').map_or(key.as_str(), |(name, _)| name).to_owned())
+            .chain(query.aggregates.iter().map(|a| a.output_name()))
+            .collect();
     }
     let mut sort = Vec::new();
     for (name, descending) in &query.sort {

@@ -713,7 +713,9 @@ async fn chart_for(
     let params = if bars {
         vec![("_group_by", column.name.clone()), ("_sort", "-count".into()), ("_limit", "12".into())]
     } else {
-        vec![("_group_by", column.name.clone()), ("_sort", column.name.clone()), ("_limit", "400".into())]
+        // Daily rows counted per day draw a flat line: months say more.
+        let key = if distinct(&column.name) > 60 { format!("{}:month", column.name) } else { column.name.clone() };
+        vec![("_group_by", key), ("_sort", column.name.clone()), ("_limit", "400".into())]
     };
     let options: Vec<Value> =
         candidates.iter().map(|c| json!({ "name": c.name, "selected": c.name == column.name })).collect();

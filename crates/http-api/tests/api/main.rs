@@ -368,6 +368,25 @@ async fn data_is_read_through_the_gateway() {
     let grouped = t.get(&format!("/api/v1/resources/{weather}/data?_group_by=weather&_sort=weather"), None).await;
     assert_eq!(grouped.body["total"], 5);
     assert_eq!(grouped.body["records"][0], json!({"weather": "drizzle", "count": 54}));
+    let by_year = t.get(&format!("/api/v1/resources/{weather}/data?_group_by=date:year&_sort=date"), None).await;
+    assert_eq!(by_year.status, StatusCode::OK, "{}", by_year.body);
+    assert_eq!(
+        by_year.body["records"],
+        json!([
+            {"date": "2012", "count": 366}, {"date": "2013", "count": 365},
+            {"date": "2014", "count": 365}, {"date": "2015", "count": 365}
+        ])
+    );
+    let by_month =
+        t.get(&format!("/api/v1/resources/{weather}/data?_group_by=date:month&_limit=1&_sort=date"), None).await;
+    assert_eq!(
+        (by_month.body["total"].clone(), by_month.body["records"][0].clone()),
+        (json!(48), json!({"date": "2012-01", "count": 31}))
+    );
+    let not_a_date = t.get(&format!("/api/v1/resources/{weather}/data?_group_by=weather:month"), None).await;
+    assert_eq!(not_a_date.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", not_a_date.body);
+    let not_a_period = t.get(&format!("/api/v1/resources/{weather}/data?_group_by=date:week"), None).await;
+    assert_eq!(not_a_period.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", not_a_period.body);
 
     let gb = t
         .request(
