@@ -616,7 +616,6 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
     }
     let chart = if data_state == "open" { chart_for(state, request, id, &columns, &profile).await } else { None };
     let provenance = state.app.provenance(id).await?.map(|from| {
-        data_state = "harvested";
         let files: Vec<Value> = from
             .distributions
             .iter()
@@ -640,6 +639,10 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
             "files": files,
         })
     });
+    if provenance.is_some() {
+        // The data stays at the source: no preview, downloads or API examples here.
+        data_state = "harvested";
+    }
 
     let downloads: Vec<Value> = ["csv", "csv-bom", "csv-gb18030", "xlsx", "json", "ndjson", "parquet"]
         .iter()
