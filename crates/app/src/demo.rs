@@ -18,8 +18,8 @@ use gongshu_policy::Subject;
 use crate::clock::Clock;
 use crate::versions::LoadOptions;
 use crate::{
-    AnswerInput, App, AppError, AppResult, FileRegistration, ManualClock, NewHarvestSource, NewOrganization,
-    NewRequest, NewToken, NewUser, system_subject,
+    AnswerInput, App, AppError, AppResult, FileRegistration, GrantTerms, ManualClock, NewHarvestSource,
+    NewOrganization, NewRequest, NewSharingRequest, NewToken, NewUser, SharingDecision, system_subject,
 };
 
 /// The password of every demo user except `admin` (who signs in with the
@@ -250,6 +250,8 @@ pub fn resources() -> Vec<(&'static str, DemoResource)> {
         "BSD-3-Clause",
     );
     smoking.resource_class = ResourceClass::Thematic;
+    smoking.share =
+        ShareAttribute::Conditional { conditions: "限用于卫生健康统计和疾病防控职责".into() };
     smoking.classification_rationale = Some("汇总计数不含个人信息，但涉及健康状况，定为一般数据2级".into());
     let weather = draft(
         Entry {
@@ -839,6 +841,93 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
             "省级行政区划代码表中缺少台湾省、香港和澳门特别行政区的代码。",
             Some("张先生"),
         ),
+    )
+    .await?;
+
+    // 共享申请: the statistics bureau was granted the health commission's
+    // case-control counts (rows and aggregates, one city held back); the
+    // market regulator's request waits past the provider's deadline; the
+    // ecology bureau's request for the airports list awaits the bureau's check.
+    let sharing = |resource: &str, columns: &[&str], modes: &[&str], purpose: &str, scenario: &str| NewSharingRequest {
+        resource_id: ids[resource].clone(),
+        requester_org_id: None,
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        modes: modes.iter().map(|m| (*m).to_owned()).collect(),
+        purpose: purpose.into(),
+        legal_basis: "《中华人民共和国统计法》第七条、第十六条".into(),
+        scenario: scenario.into(),
+        needed_until: (today + Duration::days(365)).to_string(),
+    };
+    let pass = || SharingDecision { approve: true, ..SharingDecision::default() };
+    at(15);
+    let smoking_counts = [
+        "Location",
+        "smoking_yes_cancer_yes",
+        "smoking_yes_cancer_no",
+        "smoking_no_cancer_yes",
+        "smoking_no_cancer_no",
+    ];
+    let statistics_request = past
+        .submit_sharing_request(
+            editor_of(STATISTICS),
+            sharing(
+                "smoking",
+                &smoking_counts,
+                &["query", "aggregate"],
+                "编制年度卫生健康统计公报",
+                "卫生统计公报编制",
+            ),
+        )
+        .await?;
+    at(14);
+    past.check_sharing_request(reviewer, &statistics_request.request.id, pass()).await?;
+    at(12);
+    let terms = GrantTerms {
+        row_filter: vec![gongshu_domain::RowCondition {
+            column: "Location".into(),
+            op: gongshu_domain::RowOp::In,
+            values: ["Beijing", "Shanghai", "Shenyang", "Nanjng", "Harbin", "Zhengzhou", "Taiyuan"]
+                .iter()
+                .map(|c| (*c).to_owned())
+                .collect(),
+        }],
+        min_group_size: Some(3),
+        ..GrantTerms::default()
+    };
+    let approval = SharingDecision {
+        approve: true, opinion: Some("同意共享；南昌数据核对中，暂不提供".into()), terms
+    };
+    let granted = past.decide_sharing_request(editor_of(HEALTH), &statistics_request.request.id, approval).await?;
+    let statistics = editor_of(STATISTICS);
+    at(10);
+    past.query_data(statistics, &ids["smoking"], &[]).await?;
+    at(6);
+    let total = format!(
+        "SELECT COUNT(*) AS cities, SUM(smoking_yes_cancer_yes) AS smokers_with_cancer FROM \"{}\"",
+        ids["smoking"]
+    );
+    past.sandbox_sql(statistics, &total, granted.request.grant_id.as_deref()).await?;
+    at(9);
+    let market_request = past
+        .submit_sharing_request(
+            editor_of(MARKET),
+            sharing(
+                "smoking",
+                &["Location", "smoking_yes_cancer_yes"],
+                &["aggregate"],
+                "评估控烟执法重点区域",
+                "控烟执法监管",
+            ),
+        )
+        .await?;
+    at(8);
+    past.check_sharing_request(reviewer, &market_request.request.id, pass()).await?;
+    // An attempt without a grant is refused and recorded.
+    past.query_data(editor_of(MARKET), &ids["smoking"], &[]).await.err();
+    at(1);
+    past.submit_sharing_request(
+        editor_of(ECOLOGY),
+        sharing("airports", &[], &["query"], "核定机场周边噪声监测点位", "噪声污染防治"),
     )
     .await?;
 

@@ -2,18 +2,30 @@
 //! (deny by default), picks the version, and hands the query engine only the
 //! tables the caller may read.
 //!
-//! In this release it serves a resource's data when the resource is
-//! published with an unconditional open attribute, and to the providing
-//! organization (whose data it is). Conditional and not-open data is refused
-//! here until grants (sharing, conditional opening, authorized operation)
-//! extend this same decision.
+//! It serves all of a resource's data to its provider and, when published
+//! with an unconditional open attribute, to everyone. Everything else is
+//! read under a grant (ADR 0012): the first of the caller's grants that
+//! permits the access mode, on the server's clock, decides; the query
+//! engine then sees only the grant's shaped view. Every decision on data
+//! that is not open to all, allowed or denied, is recorded as a usage event
+//! before anything leaves, and a grant that stops being in force stops the
+//! reads under way.
 //!
 //! **Architecture Invariant:** no other code path reads data files for a
 //! caller. `versions` writes them; everything that reads goes through here.
 
-use gongshu_domain::{DatasetVersion, OpenAttribute, Resource, ResourceState, ValidationError};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use arrow_array::RecordBatch;
+use futures::StreamExt as _;
+use gongshu_domain::{
+    AccessMode, DatasetVersion, Grant, OpenAttribute, Resource, ResourceState, UsageEvent, ValidationError,
+};
+use gongshu_metadata::{GrantFilter, Transaction};
 use gongshu_policy::Subject;
-use gongshu_query::{DownloadFormat, QueryError, QueryPage, SqlResult, Table, TableQuery};
+use gongshu_query::{DownloadFormat, QueryError, QueryPage, SandboxRules, Shape, SqlResult, Table, TableQuery};
+use sha2::{Digest, Sha256};
 
 use crate::catalog::visible_orgs;
 use crate::{App, AppError, AppResult};
@@ -41,8 +53,18 @@ pub struct Download {
     pub body: std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, AppError>> + Send>>,
 }
 
-/// Whether `subject` may read the data of `resource`, and if not, why.
-pub(crate) fn data_decision(subject: &Subject, resource: &Resource) -> Result<(), AppError> {
+/// How a subject reads a resource's data.
+#[derive(Debug, Clone)]
+pub(crate) enum Access {
+    /// All of it: the provider's own, or open to all.
+    Whole,
+    /// What a grant lets through.
+    Granted(Box<Grant>),
+}
+
+/// Whether `subject` may read all of `resource`'s data without a grant
+/// (its provider's own, or published and open to all), and if not, why.
+pub(crate) fn whole_access(subject: &Subject, resource: &Resource) -> Result<(), AppError> {
     let own = match (subject, visible_orgs(subject)) {
         (Subject::User { system_admin: true, .. }, _) => true,
         (_, Some(orgs)) => orgs.contains(&resource.provider_org_id),
@@ -55,8 +77,8 @@ pub(crate) fn data_decision(subject: &Subject, resource: &Resource) -> Result<()
     }
     if resource.state != ResourceState::Published {
         return Err(AppError::Forbidden {
-            en: "the data of an unpublished resource is not served",
-            zh: "未发布的数据资源不提供数据",
+            en: "the data of an unpublished resource is served only under a grant",
+            zh: "未发布的数据资源仅凭授权提供数据",
         });
     }
     match &resource.draft.open {
@@ -65,10 +87,117 @@ pub(crate) fn data_decision(subject: &Subject, resource: &Resource) -> Result<()
             en: "this data is open only under conditions (有条件开放); it is served under a grant after an approved application",
             zh: "该数据为有条件开放，须经申请批准并取得授权后方可访问",
         }),
-        OpenAttribute::NotOpen { .. } => {
-            Err(AppError::Forbidden { en: "this data is not open (不予开放)", zh: "该数据不予开放" })
+        OpenAttribute::NotOpen { .. } => Err(AppError::Forbidden {
+            en: "this data is not open (不予开放); it is served only under a grant",
+            zh: "该数据不予开放，仅凭授权提供",
+        }),
+    }
+}
+
+/// The organizations a signed-in subject acts for.
+fn member_orgs(subject: &Subject) -> Vec<String> {
+    match subject {
+        Subject::User { memberships, .. } => memberships.iter().map(|m| m.org_id.clone()).collect(),
+        Subject::Anonymous => vec![],
+    }
+}
+
+/// Where a read comes through, for the usage record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// The native data API (and the portal's preview).
+    Api,
+    /// A download.
+    Download,
+    /// Read-only SQL (native or CKAN's `datastore_search_sql`).
+    Sql,
+    /// The aggregate-only sandbox.
+    Sandbox,
+}
+
+impl Channel {
+    fn code(self) -> &'static str {
+        match self {
+            Channel::Api => "api",
+            Channel::Download => "download",
+            Channel::Sql => "sql",
+            Channel::Sandbox => "sandbox",
         }
     }
+}
+
+/// What a read asks of the gateway.
+struct Ask<'a> {
+    subject: &'a Subject,
+    mode: AccessMode,
+    channel: Channel,
+    /// The grant the caller names, if it names one.
+    grant_id: Option<&'a str>,
+    /// What was asked (parameters or SQL), for the fingerprint.
+    what: &'a str,
+}
+
+/// One read as the gateway decided it.
+struct Decided {
+    resource: Resource,
+    version: DatasetVersion,
+    access: Access,
+}
+
+impl Decided {
+    fn table(&self, name: String) -> Table {
+        let shape = match &self.access {
+            Access::Whole => None,
+            Access::Granted(grant) => {
+                grant.resources.iter().find(|r| r.resource_id == self.resource.id).map(|granted| Shape {
+                    columns: granted.columns.clone(),
+                    masks: granted.masks.clone(),
+                    row_filter: granted.row_filter.clone(),
+                    hash_key: grant.hash_key.as_bytes().to_vec(),
+                })
+            }
+        };
+        Table { name, location: self.version.location.clone(), shape }
+    }
+
+    fn grant(&self) -> Option<&Grant> {
+        match &self.access {
+            Access::Whole => None,
+            Access::Granted(grant) => Some(grant),
+        }
+    }
+}
+
+/// What a read asked, for its fingerprint.
+fn fingerprint(channel: Channel, what: &str) -> String {
+    let digest = Sha256::new().chain_update(channel.code()).chain_update([0]).chain_update(what).finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn params_text(params: &[(String, String)]) -> String {
+    params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
+}
+
+/// SHA-256 of a result as JSON records: what the caller received, so a
+/// recorded result can be checked against a copy of it.
+fn batches_hash(batches: &[RecordBatch]) -> AppResult<String> {
+    let records = gongshu_query::records_json(batches).map_err(|e| AppError::Internal(Box::new(e)))?;
+    let digest = Sha256::digest(records.to_string().as_bytes());
+    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Which grant to use, when the caller names one (`_grant=`).
+fn take_grant_param(params: &[(String, String)]) -> (Option<String>, Vec<(String, String)>) {
+    let mut grant = None;
+    let mut rest = Vec::new();
+    for (key, value) in params {
+        if key == "_grant" {
+            grant = Some(value.clone());
+        } else {
+            rest.push((key.clone(), value.clone()));
+        }
+    }
+    (grant, rest)
 }
 
 fn query_error(error: QueryError) -> AppError {
@@ -92,16 +221,117 @@ fn query_error(error: QueryError) -> AppError {
 }
 
 impl App {
-    /// Decides, then picks the version to read (the newest by default).
-    async fn readable(
+    /// The entry, if the caller may see it or holds a grant on it.
+    async fn resource_for_data(
         &self,
+        tx: &mut Box<dyn Transaction>,
         subject: &Subject,
         resource_id: &str,
-        version: Option<i64>,
-    ) -> AppResult<(Resource, DatasetVersion)> {
+    ) -> AppResult<Resource> {
+        match self.visible_resource(tx, subject, resource_id).await {
+            Err(AppError::NotFound { .. }) if *subject != Subject::Anonymous => {
+                let filter = GrantFilter {
+                    grantee_org_ids: Some(member_orgs(subject)),
+                    resource_id: Some(resource_id.to_owned()),
+                    ..GrantFilter::default()
+                };
+                if tx.grants(&filter).await?.is_empty() {
+                    return Err(AppError::NotFound { entity: "resource", id: resource_id.to_owned() });
+                }
+                Ok(tx.resource(resource_id).await?)
+            }
+            other => other,
+        }
+    }
+
+    /// The decision (deny by default, on the server's clock): the whole
+    /// table for its provider or when it is open to all, else the first of
+    /// the caller's grants (or the one named) that permits `mode`.
+    async fn decide_access(
+        &self,
+        tx: &mut Box<dyn Transaction>,
+        subject: &Subject,
+        resource: &Resource,
+        mode: AccessMode,
+        grant_id: Option<&str>,
+    ) -> Result<Access, (AppError, Option<String>)> {
+        let whole = whole_access(subject, resource);
+        if whole.is_ok() && grant_id.is_none() && mode != AccessMode::Verify {
+            return Ok(Access::Whole);
+        }
+        let filter = GrantFilter {
+            grantee_org_ids: Some(member_orgs(subject)),
+            resource_id: Some(resource.id.clone()),
+            ..GrantFilter::default()
+        };
+        let grants = match tx.grants(&filter).await {
+            Ok(grants) => grants,
+            Err(error) => return Err((error.into(), None)),
+        };
+        let now = self.clock.now();
+        let mut first_denial = None;
+        for grant in grants.into_iter().filter(|grant| grant_id.is_none_or(|id| grant.id == id)) {
+            match grant.permits(now, &resource.id, mode) {
+                Ok(_) => return Ok(Access::Granted(Box::new(grant))),
+                Err(denial) => {
+                    first_denial.get_or_insert((denial, grant.id.clone()));
+                }
+            }
+        }
+        match (first_denial, grant_id) {
+            (Some((denial, id)), _) => {
+                let (en, zh) = denial.reason();
+                Err((AppError::Forbidden { en, zh }, Some(format!("{}:{id}", denial.code()))))
+            }
+            (None, Some(id)) => {
+                Err((AppError::NotFound { entity: "grant", id: id.to_owned() }, Some("grant_not_held".to_owned())))
+            }
+            (None, None) => match whole {
+                Ok(()) => Err((
+                    AppError::Forbidden {
+                        en: "verification (核验) is served only under a grant",
+                        zh: "数据核验仅凭授权提供",
+                    },
+                    Some("no_grant".to_owned()),
+                )),
+                Err(error) => Err((error, Some("no_grant".to_owned()))),
+            },
+        }
+    }
+
+    /// Decides, records a denial, then picks the version to read (the
+    /// newest by default).
+    async fn readable(&self, ask: &Ask<'_>, resource_id: &str, version: Option<i64>) -> AppResult<Decided> {
+        let Ask { subject, mode, channel, grant_id, what } = *ask;
         let mut tx = self.store.read().await?;
-        let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
-        data_decision(subject, &resource)?;
+        let resource = self.resource_for_data(&mut tx, subject, resource_id).await?;
+        let access = match self.decide_access(&mut tx, subject, &resource, mode, grant_id).await {
+            Ok(access) => access,
+            Err((error, reason)) => {
+                drop(tx);
+                let event = UsageEvent {
+                    seq: 0,
+                    at: self.clock.now(),
+                    user_id: crate::actor_id(subject),
+                    org_id: None,
+                    grant_id: None,
+                    resource_id: resource.id.clone(),
+                    version: None,
+                    mode,
+                    channel: channel.code().to_owned(),
+                    purpose: None,
+                    allowed: false,
+                    reason,
+                    query_fingerprint: fingerprint(channel, what),
+                    rows_out: None,
+                    bytes_out: None,
+                    privacy_cost_micros: 0,
+                    result_hash: None,
+                };
+                self.append_usage(&event).await?;
+                return Err(error);
+            }
+        };
         let version = match version {
             Some(number) => tx.version(resource_id, number).await?,
             None => tx.versions(resource_id).await?.into_iter().next().ok_or_else(|| AppError::NotFound {
@@ -109,21 +339,92 @@ impl App {
                 id: format!("{resource_id} (no data has been loaded)"),
             })?,
         };
-        Ok((resource, version))
+        Ok(Decided { resource, version, access })
+    }
+
+    async fn append_usage(&self, event: &UsageEvent) -> AppResult<i64> {
+        let mut tx = self.store.write().await?;
+        let seq = tx.insert_usage_event(event).await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
+    /// Records an allowed read under a grant, before its result leaves:
+    /// if it cannot be recorded, nothing leaves.
+    async fn record_read(
+        &self,
+        ask: &Ask<'_>,
+        decided: &Decided,
+        rows_out: Option<i64>,
+        result_hash: Option<String>,
+    ) -> AppResult<Option<i64>> {
+        let Ask { subject, mode, channel, what, .. } = *ask;
+        let Some(grant) = decided.grant() else {
+            return Ok(None);
+        };
+        let event = UsageEvent {
+            seq: 0,
+            at: self.clock.now(),
+            user_id: crate::actor_id(subject),
+            org_id: Some(grant.grantee_org_id.clone()),
+            grant_id: Some(grant.id.clone()),
+            resource_id: decided.resource.id.clone(),
+            version: Some(decided.version.version),
+            mode,
+            channel: channel.code().to_owned(),
+            purpose: Some(grant.purpose.clone()),
+            allowed: true,
+            reason: None,
+            query_fingerprint: fingerprint(channel, what),
+            rows_out,
+            bytes_out: None,
+            privacy_cost_micros: 0,
+            result_hash,
+        };
+        Ok(Some(self.append_usage(&event).await?))
+    }
+
+    /// Runs `work` until it ends or one of `grants` stops being in force,
+    /// whichever comes first.
+    async fn while_granted<T>(&self, grants: &[&Grant], work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
+        let watches: Vec<_> = grants.iter().map(|grant| self.grant_watch.subscribe(&grant.id)).collect();
+        if watches.is_empty() {
+            return work.await;
+        }
+        let stopped = futures::future::select_all(watches.into_iter().map(|mut watch| {
+            Box::pin(async move {
+                let _ = watch.wait_for(|stopped| *stopped).await;
+            })
+        }));
+        tokio::select! {
+            result = work => result,
+            _ = stopped => Err(grant_stopped()),
+        }
     }
 
     /// A page of a resource's data: filters, text search, sort, fields, group-by.
+    /// `_grant=<id>` picks which of the caller's grants to read under.
     pub async fn query_data(
         &self,
         subject: &Subject,
         resource_id: &str,
         params: &[(String, String)],
     ) -> AppResult<DataPage> {
-        let query = TableQuery::from_params(params).map_err(query_error)?;
-        let (_, version) = self.readable(subject, resource_id, query.version).await?;
-        let table = Table { name: "data".into(), location: version.location.clone() };
-        let page = self.query.table_query(&table, &query).await.map_err(query_error)?;
-        Ok(DataPage { version: version.version, page, limit: query.limit, offset: query.offset })
+        let (grant_id, params) = take_grant_param(params);
+        let query = TableQuery::from_params(&params).map_err(query_error)?;
+        let what = params_text(&params);
+        let ask =
+            Ask { subject, mode: AccessMode::Query, channel: Channel::Api, grant_id: grant_id.as_deref(), what: &what };
+        let decided = self.readable(&ask, resource_id, query.version).await?;
+        let table = decided.table("data".into());
+        let grants: Vec<&Grant> = decided.grant().into_iter().collect();
+        let page = self
+            .while_granted(&grants, async { self.query.table_query(&table, &query).await.map_err(query_error) })
+            .await?;
+        let rows: usize = page.batches.iter().map(RecordBatch::num_rows).sum();
+        let hash = decided.grant().map(|_| batches_hash(&page.batches)).transpose()?;
+        self.record_read(&ask, &decided, Some(rows as i64), hash).await?;
+        Ok(DataPage { version: decided.version.version, page, limit: query.limit, offset: query.offset })
     }
 
     /// Every row a data query matches, encoded in `format`, streamed.
@@ -134,63 +435,134 @@ impl App {
         params: &[(String, String)],
         format: &str,
     ) -> AppResult<Download> {
-        let query = TableQuery::from_params(params).map_err(query_error)?;
-        let (resource, version) = self.readable(subject, resource_id, query.version).await?;
-        let stem = file_stem(&resource, version.version);
-        if format == "parquet" {
-            if !(query.filters.is_empty()
-                && query.text.is_empty()
-                && query.aggregates.is_empty()
-                && query.fields.is_empty()
-                && query.sort.is_empty())
+        let (grant_id, params) = take_grant_param(params);
+        let query = TableQuery::from_params(&params).map_err(query_error)?;
+        let what = format!("{format}?{}", params_text(&params));
+        let ask = Ask {
+            subject,
+            mode: AccessMode::Download,
+            channel: Channel::Download,
+            grant_id: grant_id.as_deref(),
+            what: &what,
+        };
+        let decided = self.readable(&ask, resource_id, query.version).await?;
+        let stem = file_stem(&decided.resource, decided.version.version);
+        let granted = decided.grant().is_some();
+        let (filename, content_type, body): (String, &'static str, ByteStream) = if format == "parquet" {
+            if granted
+                || !(query.filters.is_empty()
+                    && query.text.is_empty()
+                    && query.aggregates.is_empty()
+                    && query.fields.is_empty()
+                    && query.sort.is_empty())
             {
                 return Err(ValidationError::new(
                     "format",
-                    "parquet downloads are whole versions; leave out filters, or pick csv, xlsx, json or ndjson",
-                    "Parquet 仅支持下载整个版本；如需筛选请选择 csv、xlsx、json 或 ndjson",
+                    "parquet downloads are whole versions of open data; pick csv, xlsx, json or ndjson",
+                    "Parquet 仅支持下载开放数据的整个版本；请选择 csv、xlsx、json 或 ndjson",
                 )
                 .into());
             }
-            let stream = self.data.stream(&version.location).await.map_err(|e| AppError::Internal(Box::new(e)))?;
+            let stream =
+                self.data.stream(&decided.version.location).await.map_err(|e| AppError::Internal(Box::new(e)))?;
             let body = futures::StreamExt::map(stream, |chunk| chunk.map_err(|e| AppError::Internal(Box::new(e))));
-            return Ok(Download {
-                filename: format!("{stem}.parquet"),
-                content_type: "application/vnd.apache.parquet",
-                body: Box::pin(body),
-            });
-        }
-        let table = Table { name: "data".into(), location: version.location.clone() };
-        if format == "xlsx" {
-            let stream = self.query.table_stream(&table, &query).await.map_err(query_error)?;
-            let body = gongshu_query::encode_xlsx(stream, &self.scratch, "数据").await.map_err(query_error)?;
-            return Ok(Download {
-                filename: format!("{stem}.xlsx"),
-                content_type: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                body: Box::pin(futures::StreamExt::map(body, |chunk| chunk.map_err(query_error))),
-            });
-        }
-        let format = DownloadFormat::parse(format).map_err(query_error)?;
-        let stream = self.query.table_stream(&table, &query).await.map_err(query_error)?;
-        let body =
-            futures::StreamExt::map(gongshu_query::encode_stream(stream, format), |chunk| chunk.map_err(query_error));
-        Ok(Download {
-            filename: format!("{stem}.{}", format.extension()),
-            content_type: format.content_type(),
-            body: Box::pin(body),
-        })
+            (format!("{stem}.parquet"), "application/vnd.apache.parquet", Box::pin(body))
+        } else {
+            let table = decided.table("data".into());
+            if format == "xlsx" {
+                let stream = self.query.table_stream(&table, &query).await.map_err(query_error)?;
+                let body = gongshu_query::encode_xlsx(stream, &self.scratch, "数据").await.map_err(query_error)?;
+                (
+                    format!("{stem}.xlsx"),
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    Box::pin(futures::StreamExt::map(body, |chunk| chunk.map_err(query_error))),
+                )
+            } else {
+                let format = DownloadFormat::parse(format).map_err(query_error)?;
+                let stream = self.query.table_stream(&table, &query).await.map_err(query_error)?;
+                let body = futures::StreamExt::map(gongshu_query::encode_stream(stream, format), |chunk| {
+                    chunk.map_err(query_error)
+                });
+                (format!("{stem}.{}", format.extension()), format.content_type(), Box::pin(body))
+            }
+        };
+        let body = match decided.grant() {
+            None => body,
+            Some(grant) => {
+                let seq = self.record_read(&ask, &decided, None, None).await?.expect("a granted read is recorded");
+                self.metered(body, grant, seq)
+            }
+        };
+        Ok(Download { filename, content_type, body })
+    }
+
+    /// A download under a grant: counts the bytes that leave and records
+    /// them when the stream ends (or is dropped), and stops with an error
+    /// the moment the grant stops being in force.
+    fn metered(&self, body: ByteStream, grant: &Grant, seq: i64) -> ByteStream {
+        let sent = Arc::new(AtomicU64::new(0));
+        let guard = MeterGuard { store: self.store.clone(), seq, sent: sent.clone() };
+        let mut watch = self.grant_watch.subscribe(&grant.id);
+        let stopped = Arc::new(AtomicBool::new(false));
+        let flag = stopped.clone();
+        let stop = Box::pin(async move {
+            let _ = watch.wait_for(|stopped| *stopped).await;
+            flag.store(true, Ordering::SeqCst);
+        });
+        let counted = body.map(move |chunk| {
+            let _keep = &guard;
+            if let Ok(bytes) = &chunk {
+                sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+            }
+            chunk
+        });
+        let tail = futures::stream::once(async move { stopped.load(Ordering::SeqCst).then(|| Err(grant_stopped())) })
+            .filter_map(|item| async move { item });
+        Box::pin(counted.take_until(stop).chain(tail))
     }
 
     /// Read-only SQL over resources' newest versions. Tables are named by
     /// resource id, as CKAN's `datastore_search_sql` names them
-    /// (`SELECT * FROM "<id>"`); each must be readable by the caller.
+    /// (`SELECT * FROM "<id>"`); each must be readable by the caller, whole
+    /// or through the shaped view of a grant.
     pub async fn sql(&self, subject: &Subject, sql: &str) -> AppResult<SqlResult> {
+        let ask = Ask { subject, mode: AccessMode::Query, channel: Channel::Sql, grant_id: None, what: sql };
+        let (tables, decided) = self.sql_tables(&ask).await?;
+        let grants: Vec<&Grant> = decided.iter().filter_map(Decided::grant).collect();
+        let result =
+            self.while_granted(&grants, async { self.query.sql(&tables, sql).await.map_err(query_error) }).await?;
+        self.record_sql(&ask, &decided, &result).await?;
+        Ok(result)
+    }
+
+    /// The aggregate-only sandbox (可用不可见): SQL whose result holds only
+    /// COUNT, SUM and AVG per group, with groups under the grant's minimum
+    /// suppressed. Joins only where the grant allows them.
+    pub async fn sandbox_sql(&self, subject: &Subject, sql: &str, grant_id: Option<&str>) -> AppResult<SqlResult> {
+        let ask = Ask { subject, mode: AccessMode::Aggregate, channel: Channel::Sandbox, grant_id, what: sql };
+        let (tables, decided) = self.sql_tables(&ask).await?;
+        let grants: Vec<&Grant> = decided.iter().filter_map(Decided::grant).collect();
+        let min_group_size = grants.iter().map(|grant| u64::from(grant.min_group_size)).max().unwrap_or(1);
+        let same_grant = grants.windows(2).all(|pair| pair[0].id == pair[1].id);
+        let allow_joins = grants.iter().all(|grant| grant.allow_joins) && (same_grant || grants.is_empty());
+        let rules = SandboxRules { min_group_size, allow_joins };
+        let result = self
+            .while_granted(&grants, async { self.query.aggregate_sql(&tables, sql, rules).await.map_err(query_error) })
+            .await?;
+        self.record_sql(&ask, &decided, &result).await?;
+        Ok(result)
+    }
+
+    async fn sql_tables(&self, ask: &Ask<'_>) -> AppResult<(Vec<Table>, Vec<Decided>)> {
+        let sql = ask.what;
         if sql.trim().is_empty() {
             return Err(ValidationError::required("sql").into());
         }
         let names = self.query.referenced_tables(sql).map_err(query_error)?;
         let mut tables = Vec::new();
+        let mut decided = Vec::new();
         for name in names {
-            let (_, version) = match self.readable(subject, &name, None).await {
+            let read = match self.readable(ask, &name, None).await {
                 Err(AppError::NotFound { entity: "resource", .. }) => {
                     return Err(ValidationError::new(
                         "sql",
@@ -203,9 +575,56 @@ impl App {
                 }
                 other => other?,
             };
-            tables.push(Table { name, location: version.location });
+            tables.push(read.table(name));
+            decided.push(read);
         }
-        self.query.sql(&tables, sql).await.map_err(query_error)
+        Ok((tables, decided))
+    }
+
+    async fn record_sql(&self, ask: &Ask<'_>, decided: &[Decided], result: &SqlResult) -> AppResult<()> {
+        let rows: usize = result.batches.iter().map(RecordBatch::num_rows).sum();
+        let hash = batches_hash(&result.batches)?;
+        for read in decided {
+            self.record_read(ask, read, Some(rows as i64), Some(hash.clone())).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The bytes of a download.
+type ByteStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, AppError>> + Send>>;
+
+fn grant_stopped() -> AppError {
+    AppError::Forbidden {
+        en: "the grant stopped being in force during the read", zh: "授权在读取过程中已失效"
+    }
+}
+
+/// Records the bytes a metered download sent, however it ends.
+struct MeterGuard {
+    store: Arc<dyn gongshu_metadata::MetadataStore>,
+    seq: i64,
+    sent: Arc<AtomicU64>,
+}
+
+impl Drop for MeterGuard {
+    fn drop(&mut self) {
+        let store = self.store.clone();
+        let seq = self.seq;
+        let sent = i64::try_from(self.sent.load(Ordering::Relaxed)).unwrap_or(i64::MAX);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                let result = async {
+                    let mut tx = store.write().await?;
+                    tx.complete_usage_event(seq, None, sent).await?;
+                    tx.commit().await
+                }
+                .await;
+                if let Err(error) = result {
+                    tracing::error!(%error, seq, "could not record the bytes of a download");
+                }
+            });
+        }
     }
 }
 

@@ -19,6 +19,7 @@ mod orgs;
 mod registrations;
 mod requests;
 mod search;
+mod sharing;
 pub mod testing;
 mod versions;
 
@@ -36,7 +37,7 @@ pub use auth::{IssuedToken, NewToken};
 pub use catalog::{FileRegistration, ResourceList, ResourceQuery, ResourceView};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::AppError;
-pub use gateway::{DataPage, Download};
+pub use gateway::{Channel, DataPage, Download};
 pub use gongshu_harvest::{Fetched, RemoteDataset, RemoteDistribution, web_url};
 pub use gongshu_ingest::Progress as LoadProgress;
 pub use gongshu_query::{SqlResult, records_json};
@@ -47,6 +48,10 @@ pub use orgs::{NewOrganization, NewUser};
 pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
 pub use requests::{AnswerInput, NewRequest, RequestList, RequestQuery, RequestStats, RequestView};
 pub use search::{CatalogSearch, SyncReport, open_kind};
+pub use sharing::{
+    GrantTerms, GrantView, NewSharingRequest, SharingDecision, SharingList, SharingQuery, SharingView, UsageList,
+    UsageQuery,
+};
 pub use versions::LoadOptions;
 
 /// Result of a use case.
@@ -69,6 +74,11 @@ pub struct RegistrationRules {
     pub objection_working_days: u32,
     /// Working days a department has to answer a public request.
     pub request_working_days: u32,
+    /// Working days the bureau has to check a sharing request's conformity.
+    pub sharing_check_working_days: u32,
+    /// Working days a provider (or the bureau, coordinating) has to decide
+    /// on a conditional sharing request.
+    pub sharing_review_working_days: u32,
     /// The registry's division; registration codes begin with it.
     pub registry_region: RegionCode,
     /// Offset of the jurisdiction's local time from UTC; days and deadlines
@@ -84,6 +94,8 @@ impl Default for RegistrationRules {
             publicity_working_days: 5,
             objection_working_days: 5,
             request_working_days: 10,
+            sharing_check_working_days: 2,
+            sharing_review_working_days: 5,
             registry_region: RegionCode::parse("registry_region", "110000").expect("valid default"),
             utc_offset: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
         }
@@ -115,6 +127,32 @@ pub struct App {
     clock: Arc<dyn Clock>,
     calendar: WorkingCalendar,
     rules: RegistrationRules,
+    grant_watch: Arc<GrantWatch>,
+}
+
+/// Tells reads under way that their grant stopped being in force. One
+/// channel per grant, kept for the life of the process: suspending or
+/// revoking sets it, resuming clears it, and a read subscribes after it
+/// has checked the stored grant, so a change between the check and the
+/// subscription is still seen.
+#[derive(Default)]
+struct GrantWatch {
+    channels: std::sync::Mutex<std::collections::HashMap<String, tokio::sync::watch::Sender<bool>>>,
+}
+
+impl GrantWatch {
+    fn sender(&self, grant_id: &str) -> tokio::sync::watch::Sender<bool> {
+        let mut channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        channels.entry(grant_id.to_owned()).or_insert_with(|| tokio::sync::watch::channel(false).0).clone()
+    }
+
+    fn subscribe(&self, grant_id: &str) -> tokio::sync::watch::Receiver<bool> {
+        self.sender(grant_id).subscribe()
+    }
+
+    fn set_stopped(&self, grant_id: &str, stopped: bool) {
+        self.sender(grant_id).send_replace(stopped);
+    }
 }
 
 impl App {
@@ -130,6 +168,7 @@ impl App {
             clock,
             calendar,
             rules,
+            grant_watch: Arc::default(),
         }
     }
 

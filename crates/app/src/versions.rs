@@ -12,7 +12,7 @@ use gongshu_ingest::{DeclaredSchema, IngestError, IngestOptions, Progress};
 use gongshu_policy::{Action, Subject};
 
 use crate::catalog::actor_may_see;
-use crate::gateway::data_decision;
+use crate::gateway::whole_access;
 use crate::{App, AppError, AppResult, Step, actor_id, authorize, new_id};
 
 /// How to read a file, where detection should not decide.
@@ -227,7 +227,7 @@ fn redact(subject: &Subject, resource: &gongshu_domain::Resource, version: &mut 
     if !actor_may_see(subject, &resource.provider_org_id) {
         version.created_by = None;
     }
-    if data_decision(subject, resource).is_err()
+    if whole_access(subject, resource).is_err()
         && let Ok(mut profile) = serde_json::from_str::<serde_json::Value>(&version.profile_json)
     {
         if let Some(columns) = profile.pointer_mut("/profile/columns").and_then(|c| c.as_array_mut()) {

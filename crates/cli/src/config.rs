@@ -80,6 +80,8 @@ pub(crate) struct RegistrationConfig {
     pub(crate) publicity_working_days: u32,
     pub(crate) objection_working_days: u32,
     pub(crate) request_working_days: u32,
+    pub(crate) sharing_check_working_days: u32,
+    pub(crate) sharing_review_working_days: u32,
     pub(crate) utc_offset_hours: i32,
 }
 
@@ -92,6 +94,8 @@ impl Default for RegistrationConfig {
             publicity_working_days: 5,
             objection_working_days: 5,
             request_working_days: 10,
+            sharing_check_working_days: 2,
+            sharing_review_working_days: 5,
             utc_offset_hours: 8,
         }
     }
@@ -223,6 +227,8 @@ impl Config {
             publicity_working_days: r.publicity_working_days,
             objection_working_days: r.objection_working_days,
             request_working_days: r.request_working_days,
+            sharing_check_working_days: r.sharing_check_working_days,
+            sharing_review_working_days: r.sharing_review_working_days,
             registry_region: RegionCode::parse("registration.registry_region", &r.registry_region)
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             utc_offset: FixedOffset::east_opt(r.utc_offset_hours * 3600).context("utc offset out of range")?,

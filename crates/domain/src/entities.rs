@@ -248,6 +248,8 @@ pub const ENTITY_KINDS: &[&str] = &[
     "duplicate_flag",
     "request",
     "harvest_source",
+    "sharing_request",
+    "grant",
 ];
 
 /// One immutable version of a resource's data.

@@ -12,11 +12,13 @@ pub mod calendar;
 pub mod codes;
 pub mod entities;
 pub mod error;
+pub mod grant;
 pub mod harvest;
 pub mod org;
 pub mod registration;
 pub mod request;
 pub mod resource;
+pub mod sharing;
 
 pub use calendar::WorkingCalendar;
 pub use codes::{OrgCode, RegionCode, RegistrationCode};
@@ -25,6 +27,10 @@ pub use entities::{
     ObjectionState, Organization, Registration, Resource, User,
 };
 pub use error::{InvalidTransition, ValidationError, Validations};
+pub use grant::{
+    AccessMode, Grant, GrantAction, GrantBasis, GrantDenial, GrantState, GrantedResource, Mask, RowCondition, RowOp,
+    UsageEvent,
+};
 pub use harvest::{HarvestKind, HarvestRecord, HarvestSource};
 pub use org::{OrgKind, Role};
 pub use registration::{ApplicationKind, RegistrationAction, RegistrationState};
@@ -33,3 +39,4 @@ pub use resource::{
     DataItem, DataType, IdentifierKind, OpenAttribute, ResourceClass, ResourceDraft, ResourceEvent, ResourceState,
     SecurityLevel, ShareAttribute, UpdateCycle,
 };
+pub use sharing::{SharingAction, SharingRequest, SharingState};

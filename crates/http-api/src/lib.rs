@@ -64,6 +64,7 @@ fn api() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(routes::registrations::router())
         .merge(routes::requests::router())
         .merge(routes::harvest::router())
+        .merge(routes::sharing::router())
         .merge(routes::versions::router())
         .merge(routes::data::router())
         .split_for_parts()

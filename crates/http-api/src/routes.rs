@@ -8,6 +8,7 @@ pub(crate) mod registrations;
 pub(crate) mod requests;
 pub(crate) mod resources;
 pub(crate) mod search;
+pub(crate) mod sharing;
 pub(crate) mod versions;
 
 /// Splits `a,b` query values into a list.

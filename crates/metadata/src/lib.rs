@@ -22,10 +22,11 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use gongshu_domain::Grant;
 use gongshu_domain::{
     ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HarvestRecord, HarvestSource,
     HistoryEntry, MembershipRecord, Objection, Organization, PublicRequest, Registration, RegistrationState,
-    RequestKind, RequestState, Resource, ResourceState, Role, User,
+    RequestKind, RequestState, Resource, ResourceState, Role, SharingRequest, SharingState, UsageEvent, User,
 };
 
 pub use error::StoreError;
@@ -94,6 +95,52 @@ pub struct RequestFilter {
     pub org_ids: Option<Vec<String>>,
     /// Only requests about this catalog entry.
     pub resource_id: Option<String>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// Which sharing requests a list returns.
+#[derive(Debug, Clone, Default)]
+pub struct SharingFilter {
+    /// Only these states; all when empty.
+    pub states: Vec<SharingState>,
+    /// Only requests filed by these organizations.
+    pub requester_org_ids: Option<Vec<String>>,
+    /// Only requests addressed to these organizations.
+    pub provider_org_ids: Option<Vec<String>>,
+    /// Only requests these organizations filed or were asked; all when `None`.
+    pub involving_org_ids: Option<Vec<String>>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
+}
+
+/// Which grants a list returns, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct GrantFilter {
+    /// Only grants held by these organizations.
+    pub grantee_org_ids: Option<Vec<String>>,
+    /// Only grants these organizations hold or gave; all when `None`.
+    pub involving_org_ids: Option<Vec<String>>,
+    /// Only grants covering this resource.
+    pub resource_id: Option<String>,
+}
+
+/// Which usage events a list returns, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct UsageFilter {
+    /// Only under this grant.
+    pub grant_id: Option<String>,
+    /// Only of this resource.
+    pub resource_id: Option<String>,
+    /// Only events of reads made for these organizations or of their
+    /// resources; all when `None`.
+    pub visible_to_orgs: Option<Vec<String>>,
+    /// Only allowed (or only denied) reads.
+    pub allowed: Option<bool>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -256,4 +303,30 @@ pub trait Transaction: Send {
     async fn append_history(&mut self, entry: &HistoryEntry) -> StoreResult<()>;
     /// The history of one entity, in order.
     async fn history(&mut self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<HistoryEntry>>;
+
+    /// Adds a sharing request.
+    async fn insert_sharing_request(&mut self, request: &SharingRequest) -> StoreResult<()>;
+    /// One sharing request.
+    async fn sharing_request(&mut self, id: &str) -> StoreResult<SharingRequest>;
+    /// Writes a changed request under the same rule as [`Transaction::update_resource`].
+    async fn update_sharing_request(&mut self, request: &SharingRequest) -> StoreResult<SharingRequest>;
+    /// Requests matching the filter, newest first.
+    async fn sharing_requests(&mut self, filter: &SharingFilter) -> StoreResult<Page<SharingRequest>>;
+
+    /// Adds a grant and indexes the resources it covers.
+    async fn insert_grant(&mut self, grant: &Grant) -> StoreResult<()>;
+    /// One grant.
+    async fn grant(&mut self, id: &str) -> StoreResult<Grant>;
+    /// Writes a grant's state, term and spent budget under the same rule as
+    /// [`Transaction::update_resource`]; what it covers never changes.
+    async fn update_grant(&mut self, grant: &Grant) -> StoreResult<Grant>;
+    /// Grants matching the filter, oldest first.
+    async fn grants(&mut self, filter: &GrantFilter) -> StoreResult<Vec<Grant>>;
+
+    /// Appends a usage event; answers its `seq`.
+    async fn insert_usage_event(&mut self, event: &UsageEvent) -> StoreResult<i64>;
+    /// Records what left once a streamed read ended.
+    async fn complete_usage_event(&mut self, seq: i64, rows_out: Option<i64>, bytes_out: i64) -> StoreResult<()>;
+    /// Usage events matching the filter, newest first.
+    async fn usage_events(&mut self, filter: &UsageFilter) -> StoreResult<Page<UsageEvent>>;
 }

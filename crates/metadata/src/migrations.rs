@@ -13,6 +13,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "dataset versions", include_str!("../migrations/0003_dataset_version.sql")),
     (4, "public requests", include_str!("../migrations/0004_public_request.sql")),
     (5, "harvest", include_str!("../migrations/0005_harvest.sql")),
+    (6, "grants", include_str!("../migrations/0006_grants.sql")),
 ];
 
 /// The migrator for `backend`, with the dialect placeholders filled in.

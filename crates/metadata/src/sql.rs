@@ -7,6 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use gongshu_domain::{
+    AccessMode, Grant, GrantBasis, GrantState, GrantedResource, SharingRequest, SharingState, UsageEvent,
+};
+use gongshu_domain::{
     ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HarvestKind, HarvestRecord,
     HarvestSource, HistoryEntry, MembershipRecord, Objection, ObjectionState, OrgCode, OrgKind, Organization, Outcome,
     PublicRequest, RegionCode, Registration, RegistrationCode, RegistrationState, RequestKind, RequestState, Resource,
@@ -18,8 +21,8 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 
 use crate::{
-    ItemMatch, MetadataStore, Page, RegistrationFilter, RequestFilter, ResourceFilter, StoreError, StoreResult,
-    Transaction,
+    GrantFilter, ItemMatch, MetadataStore, Page, RegistrationFilter, RequestFilter, ResourceFilter, SharingFilter,
+    StoreError, StoreResult, Transaction, UsageFilter,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -445,6 +448,102 @@ fn version_from_row(row: &AnyRow) -> StoreResult<DatasetVersion> {
         profile_json: row.try_get("profile_json")?,
         created_by: row.try_get("created_by")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+    })
+}
+
+fn encode_modes(modes: &[AccessMode]) -> String {
+    modes.iter().map(|mode| mode.code()).collect::<Vec<_>>().join(",")
+}
+
+fn decode_modes(text: &str) -> StoreResult<Vec<AccessMode>> {
+    text.split(',').filter(|code| !code.is_empty()).map(|code| stored(AccessMode::parse("modes", code))).collect()
+}
+
+/// Versioned like a resource's content, so old grants stay readable.
+fn encode_granted(resources: &[GrantedResource]) -> String {
+    json!({ "version": 1, "resources": resources }).to_string()
+}
+
+fn decode_granted(text: &str) -> StoreResult<Vec<GrantedResource>> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("grant resources: {e}")))?;
+    match value.get("version").and_then(|v| v.as_i64()) {
+        Some(1) => serde_json::from_value(value["resources"].take())
+            .map_err(|e| StoreError::Corrupt(format!("grant resources v1: {e}"))),
+        other => Err(StoreError::Corrupt(format!("grant resources have unknown version {other:?}"))),
+    }
+}
+
+fn sharing_request_from_row(row: &AnyRow) -> StoreResult<SharingRequest> {
+    Ok(SharingRequest {
+        id: row.try_get("id")?,
+        requester_org_id: row.try_get("requester_org_id")?,
+        provider_org_id: row.try_get("provider_org_id")?,
+        resource_id: row.try_get("resource_id")?,
+        columns: serde_json::from_str(&row.try_get::<String, _>("columns")?)
+            .map_err(|e| StoreError::Corrupt(format!("sharing request columns: {e}")))?,
+        modes: decode_modes(&row.try_get::<String, _>("modes")?)?,
+        purpose: row.try_get("purpose")?,
+        legal_basis: row.try_get("legal_basis")?,
+        scenario: row.try_get("scenario")?,
+        needed_until: parse_day(&row.try_get::<String, _>("needed_until")?)?,
+        state: stored(SharingState::parse("state", &row.try_get::<String, _>("state")?))?,
+        due_date: parse_opt_day(row.try_get("due_date")?)?,
+        opinion: row.try_get("opinion")?,
+        grant_id: row.try_get("grant_id")?,
+        submitted_by: row.try_get("submitted_by")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+        row_version: row.try_get("row_version")?,
+    })
+}
+
+fn grant_from_row(row: &AnyRow) -> StoreResult<Grant> {
+    Ok(Grant {
+        id: row.try_get("id")?,
+        basis: stored(GrantBasis::parse("basis", &row.try_get::<String, _>("basis")?))?,
+        source_id: row.try_get("source_id")?,
+        grantee_org_id: row.try_get("grantee_org_id")?,
+        grantor_org_id: row.try_get("grantor_org_id")?,
+        resources: decode_granted(&row.try_get::<String, _>("resources")?)?,
+        modes: decode_modes(&row.try_get::<String, _>("modes")?)?,
+        purpose: row.try_get("purpose")?,
+        scenario: row.try_get("scenario")?,
+        valid_from: parse_ts(&row.try_get::<String, _>("valid_from")?)?,
+        valid_until: parse_ts(&row.try_get::<String, _>("valid_until")?)?,
+        min_group_size: u32::try_from(row.try_get::<i64, _>("min_group_size")?)
+            .map_err(|_| StoreError::Corrupt("grant min_group_size out of range".into()))?,
+        epsilon_budget_micros: row.try_get("epsilon_budget_micros")?,
+        epsilon_spent_micros: row.try_get("epsilon_spent_micros")?,
+        allow_joins: row.try_get::<i64, _>("allow_joins")? != 0,
+        state: stored(GrantState::parse("state", &row.try_get::<String, _>("state")?))?,
+        state_reason: row.try_get("state_reason")?,
+        hash_key: row.try_get("hash_key")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+        row_version: row.try_get("row_version")?,
+    })
+}
+
+fn usage_event_from_row(row: &AnyRow) -> StoreResult<UsageEvent> {
+    Ok(UsageEvent {
+        seq: row.try_get("seq")?,
+        at: parse_ts(&row.try_get::<String, _>("at")?)?,
+        user_id: row.try_get("user_id")?,
+        org_id: row.try_get("org_id")?,
+        grant_id: row.try_get("grant_id")?,
+        resource_id: row.try_get("resource_id")?,
+        version: row.try_get("version")?,
+        mode: stored(AccessMode::parse("mode", &row.try_get::<String, _>("mode")?))?,
+        channel: row.try_get("channel")?,
+        purpose: row.try_get("purpose")?,
+        allowed: row.try_get::<i64, _>("allowed")? != 0,
+        reason: row.try_get("reason")?,
+        query_fingerprint: row.try_get("query_fingerprint")?,
+        rows_out: row.try_get("rows_out")?,
+        bytes_out: row.try_get("bytes_out")?,
+        privacy_cost_micros: row.try_get("privacy_cost_micros")?,
+        result_hash: row.try_get("result_hash")?,
     })
 }
 
@@ -1289,6 +1388,273 @@ impl Transaction for SqlTransaction {
             .fetch_all(&mut *self.tx)
             .await?;
         rows.iter().map(history_from_row).collect()
+    }
+
+    async fn insert_sharing_request(&mut self, r: &SharingRequest) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sharing_request (id, requester_org_id, provider_org_id, resource_id, columns, modes, purpose, \
+             legal_basis, scenario, needed_until, state, due_date, opinion, grant_id, submitted_by, created_at, \
+             updated_at, row_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+        )
+        .bind(r.id.clone())
+        .bind(r.requester_org_id.clone())
+        .bind(r.provider_org_id.clone())
+        .bind(r.resource_id.clone())
+        .bind(json!(r.columns).to_string())
+        .bind(encode_modes(&r.modes))
+        .bind(r.purpose.clone())
+        .bind(r.legal_basis.clone())
+        .bind(r.scenario.clone())
+        .bind(day(r.needed_until))
+        .bind(r.state.code())
+        .bind(r.due_date.map(day))
+        .bind(r.opinion.clone())
+        .bind(r.grant_id.clone())
+        .bind(r.submitted_by.clone())
+        .bind(ts(r.created_at))
+        .bind(ts(r.updated_at))
+        .bind(r.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn sharing_request(&mut self, id: &str) -> StoreResult<SharingRequest> {
+        let row = sqlx::query("SELECT * FROM sharing_request WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("sharing_request", id))?;
+        sharing_request_from_row(&row)
+    }
+
+    async fn update_sharing_request(&mut self, r: &SharingRequest) -> StoreResult<SharingRequest> {
+        let result = sqlx::query(
+            "UPDATE sharing_request SET state = $1, due_date = $2, opinion = $3, grant_id = $4, updated_at = $5, \
+             row_version = row_version + 1 WHERE id = $6 AND row_version = $7",
+        )
+        .bind(r.state.code())
+        .bind(r.due_date.map(day))
+        .bind(r.opinion.clone())
+        .bind(r.grant_id.clone())
+        .bind(ts(r.updated_at))
+        .bind(r.id.clone())
+        .bind(r.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            self.sharing_request(&r.id).await?;
+            return Err(StoreError::Stale { entity: "sharing_request", id: r.id.clone() });
+        }
+        Ok(SharingRequest { row_version: r.row_version + 1, ..r.clone() })
+    }
+
+    async fn sharing_requests(&mut self, filter: &SharingFilter) -> StoreResult<Page<SharingRequest>> {
+        let mut conditions = DynSql::default();
+        conditions.push(" WHERE 1 = 1");
+        if !filter.states.is_empty() {
+            conditions.push(" AND state IN ").bind_list(filter.states.iter().map(|s| s.code().to_owned()));
+        }
+        if let Some(orgs) = &filter.requester_org_ids {
+            conditions.push(" AND requester_org_id IN ").bind_list(orgs.iter().cloned());
+        }
+        if let Some(orgs) = &filter.provider_org_ids {
+            conditions.push(" AND provider_org_id IN ").bind_list(orgs.iter().cloned());
+        }
+        if let Some(orgs) = &filter.involving_org_ids {
+            if orgs.is_empty() {
+                conditions.push(" AND 1 = 0");
+            } else {
+                conditions.push(" AND (requester_org_id IN ").bind_list(orgs.iter().cloned());
+                conditions.push(" OR provider_org_id IN ").bind_list(orgs.iter().cloned()).push(")");
+            }
+        }
+        let count = DynSql {
+            text: format!("SELECT COUNT(*) FROM sharing_request{}", conditions.text),
+            binds: conditions.binds.clone(),
+        };
+        let mut select = DynSql {
+            text: format!("SELECT * FROM sharing_request{}", conditions.text),
+            binds: conditions.binds.clone(),
+        };
+        select.push(" ORDER BY created_at DESC, id LIMIT ").bind(Bind::Int(filter.limit));
+        select.push(" OFFSET ").bind(Bind::Int(filter.offset));
+        let total = self.count(&count).await?;
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        let items = rows.iter().map(sharing_request_from_row).collect::<StoreResult<_>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn insert_grant(&mut self, g: &Grant) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO access_grant (id, basis, source_id, grantee_org_id, grantor_org_id, resources, modes, purpose, \
+             scenario, valid_from, valid_until, min_group_size, epsilon_budget_micros, epsilon_spent_micros, \
+             allow_joins, state, state_reason, hash_key, created_at, updated_at, row_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        )
+        .bind(g.id.clone())
+        .bind(g.basis.code())
+        .bind(g.source_id.clone())
+        .bind(g.grantee_org_id.clone())
+        .bind(g.grantor_org_id.clone())
+        .bind(encode_granted(&g.resources))
+        .bind(encode_modes(&g.modes))
+        .bind(g.purpose.clone())
+        .bind(g.scenario.clone())
+        .bind(ts(g.valid_from))
+        .bind(ts(g.valid_until))
+        .bind(i64::from(g.min_group_size))
+        .bind(g.epsilon_budget_micros)
+        .bind(g.epsilon_spent_micros)
+        .bind(i64::from(g.allow_joins))
+        .bind(g.state.code())
+        .bind(g.state_reason.clone())
+        .bind(g.hash_key.clone())
+        .bind(ts(g.created_at))
+        .bind(ts(g.updated_at))
+        .bind(g.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        for granted in &g.resources {
+            sqlx::query("INSERT INTO access_grant_resource (grant_id, resource_id) VALUES ($1, $2)")
+                .bind(g.id.clone())
+                .bind(granted.resource_id.clone())
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn grant(&mut self, id: &str) -> StoreResult<Grant> {
+        let row = sqlx::query("SELECT * FROM access_grant WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("grant", id))?;
+        grant_from_row(&row)
+    }
+
+    async fn update_grant(&mut self, g: &Grant) -> StoreResult<Grant> {
+        let result = sqlx::query(
+            "UPDATE access_grant SET state = $1, state_reason = $2, valid_until = $3, epsilon_spent_micros = $4, \
+             updated_at = $5, row_version = row_version + 1 WHERE id = $6 AND row_version = $7",
+        )
+        .bind(g.state.code())
+        .bind(g.state_reason.clone())
+        .bind(ts(g.valid_until))
+        .bind(g.epsilon_spent_micros)
+        .bind(ts(g.updated_at))
+        .bind(g.id.clone())
+        .bind(g.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            self.grant(&g.id).await?;
+            return Err(StoreError::Stale { entity: "grant", id: g.id.clone() });
+        }
+        Ok(Grant { row_version: g.row_version + 1, ..g.clone() })
+    }
+
+    async fn grants(&mut self, filter: &GrantFilter) -> StoreResult<Vec<Grant>> {
+        let mut select = DynSql::default();
+        select.push("SELECT * FROM access_grant WHERE 1 = 1");
+        if let Some(orgs) = &filter.grantee_org_ids {
+            if orgs.is_empty() {
+                select.push(" AND 1 = 0");
+            } else {
+                select.push(" AND grantee_org_id IN ").bind_list(orgs.iter().cloned());
+            }
+        }
+        if let Some(orgs) = &filter.involving_org_ids {
+            if orgs.is_empty() {
+                select.push(" AND 1 = 0");
+            } else {
+                select.push(" AND (grantee_org_id IN ").bind_list(orgs.iter().cloned());
+                select.push(" OR grantor_org_id IN ").bind_list(orgs.iter().cloned()).push(")");
+            }
+        }
+        if let Some(resource_id) = &filter.resource_id {
+            select
+                .push(" AND id IN (SELECT grant_id FROM access_grant_resource WHERE resource_id = ")
+                .bind(Bind::Text(resource_id.clone()))
+                .push(")");
+        }
+        select.push(" ORDER BY created_at, id");
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        rows.iter().map(grant_from_row).collect()
+    }
+
+    async fn insert_usage_event(&mut self, e: &UsageEvent) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "INSERT INTO usage_event (at, user_id, org_id, grant_id, resource_id, version, mode, channel, purpose, \
+             allowed, reason, query_fingerprint, rows_out, bytes_out, privacy_cost_micros, result_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING seq",
+        )
+        .bind(ts(e.at))
+        .bind(e.user_id.clone())
+        .bind(e.org_id.clone())
+        .bind(e.grant_id.clone())
+        .bind(e.resource_id.clone())
+        .bind(e.version)
+        .bind(e.mode.code())
+        .bind(e.channel.clone())
+        .bind(e.purpose.clone())
+        .bind(i64::from(e.allowed))
+        .bind(e.reason.clone())
+        .bind(e.query_fingerprint.clone())
+        .bind(e.rows_out)
+        .bind(e.bytes_out)
+        .bind(e.privacy_cost_micros)
+        .bind(e.result_hash.clone())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    async fn complete_usage_event(&mut self, seq: i64, rows_out: Option<i64>, bytes_out: i64) -> StoreResult<()> {
+        sqlx::query("UPDATE usage_event SET rows_out = COALESCE($1, rows_out), bytes_out = $2 WHERE seq = $3")
+            .bind(rows_out)
+            .bind(bytes_out)
+            .bind(seq)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn usage_events(&mut self, filter: &UsageFilter) -> StoreResult<Page<UsageEvent>> {
+        let mut conditions = DynSql::default();
+        conditions.push(" WHERE 1 = 1");
+        if let Some(grant_id) = &filter.grant_id {
+            conditions.push(" AND grant_id = ").bind(Bind::Text(grant_id.clone()));
+        }
+        if let Some(resource_id) = &filter.resource_id {
+            conditions.push(" AND resource_id = ").bind(Bind::Text(resource_id.clone()));
+        }
+        if let Some(orgs) = &filter.visible_to_orgs {
+            if orgs.is_empty() {
+                conditions.push(" AND 1 = 0");
+            } else {
+                conditions.push(" AND (org_id IN ").bind_list(orgs.iter().cloned());
+                conditions.push(" OR resource_id IN (SELECT id FROM resource WHERE provider_org_id IN ");
+                conditions.bind_list(orgs.iter().cloned()).push("))");
+            }
+        }
+        if let Some(allowed) = filter.allowed {
+            conditions.push(" AND allowed = ").bind(Bind::Int(i64::from(allowed)));
+        }
+        let count = DynSql {
+            text: format!("SELECT COUNT(*) FROM usage_event{}", conditions.text),
+            binds: conditions.binds.clone(),
+        };
+        let mut select =
+            DynSql { text: format!("SELECT * FROM usage_event{}", conditions.text), binds: conditions.binds.clone() };
+        select.push(" ORDER BY seq DESC LIMIT ").bind(Bind::Int(filter.limit));
+        select.push(" OFFSET ").bind(Bind::Int(filter.offset));
+        let total = self.count(&count).await?;
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        let items = rows.iter().map(usage_event_from_row).collect::<StoreResult<_>>()?;
+        Ok(Page { items, total })
     }
 }
 

@@ -79,6 +79,29 @@ pub enum Action<'a> {
         /// The organization it is addressed to.
         org_id: &'a str,
     },
+    /// File, withdraw or escalate a sharing request (共享申请) on behalf of
+    /// this organization.
+    RequestSharing {
+        /// The requesting organization.
+        org_id: &'a str,
+    },
+    /// Approve or refuse a sharing request for this provider's resource.
+    DecideSharing {
+        /// The providing organization.
+        provider_org_id: &'a str,
+    },
+    /// Suspend, resume or revoke a grant given by this organization.
+    ManageGrant {
+        /// The organization that gave it.
+        grantor_org_id: &'a str,
+    },
+    /// See a grant, a sharing request and their usage.
+    ViewGrant {
+        /// Who holds (or asks for) it.
+        grantee_org_id: &'a str,
+        /// Who gave (or is asked for) it.
+        grantor_org_id: &'a str,
+    },
 }
 
 /// The answer.
@@ -129,14 +152,31 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         Action::CreateResource { provider_org_id } | Action::ManageResource { provider_org_id } => {
             holds(provider_org_id, &[Role::Admin, Role::Cataloguer])
         }
+        // Registered entries form the sharing catalog (共享目录) that every
+        // department may consult.
         Action::ViewResource { provider_org_id, state } => {
-            state == ResourceState::Published || oversees || memberships.iter().any(|m| m.org_id == provider_org_id)
+            state == ResourceState::Published
+                || oversees
+                || memberships.iter().any(|m| m.org_id == provider_org_id)
+                || (state.is_registered() && memberships.iter().any(|m| m.org_kind == OrgKind::Department))
         }
         Action::Review => in_bureau_as(&[Role::Reviewer]),
         Action::Object => true,
         Action::ViewAll => oversees,
         Action::AnswerRequest { org_id } => {
             holds(org_id, &[Role::Admin, Role::Cataloguer]) || in_bureau_as(&[Role::Reviewer])
+        }
+        Action::RequestSharing { org_id } => memberships.iter().any(|m| {
+            m.org_id == org_id
+                && matches!(m.org_kind, OrgKind::Department | OrgKind::DataBureau)
+                && matches!(m.role, Role::Admin | Role::Cataloguer)
+        }),
+        Action::DecideSharing { provider_org_id } => holds(provider_org_id, &[Role::Admin, Role::Cataloguer]),
+        Action::ManageGrant { grantor_org_id } => {
+            holds(grantor_org_id, &[Role::Admin]) || in_bureau_as(&[Role::Reviewer, Role::Admin])
+        }
+        Action::ViewGrant { grantee_org_id, grantor_org_id } => {
+            oversees || memberships.iter().any(|m| m.org_id == grantee_org_id || m.org_id == grantor_org_id)
         }
     };
     if allowed {
@@ -171,6 +211,22 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         Action::AnswerRequest { .. } => Decision::Deny {
             reason_en: "only cataloguers and administrators of the organization asked, or reviewers of the data bureau, may answer",
             reason_zh: "只有被诉求单位的编目员、管理员或数据管理机构的审核员可以答复",
+        },
+        Action::RequestSharing { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of a government department may file sharing requests for it",
+            reason_zh: "只有政务部门的编目员或管理员可以代表本部门提出共享申请",
+        },
+        Action::DecideSharing { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of the providing department may decide on sharing its data",
+            reason_zh: "只有数据提供部门的编目员或管理员可以审核共享申请",
+        },
+        Action::ManageGrant { .. } => Decision::Deny {
+            reason_en: "only an administrator of the granting organization, or the data bureau, may change a grant",
+            reason_zh: "只有授权单位的管理员或数据管理机构可以变更授权",
+        },
+        Action::ViewGrant { .. } => Decision::Deny {
+            reason_en: "only the organizations party to a grant, the data bureau and auditors may see it",
+            reason_zh: "仅授权双方、数据管理机构和审计机构可以查看",
         },
     }
 }
@@ -208,6 +264,25 @@ mod tests {
         assert!(!decide(&user(&[("mz", OrgKind::Department, Role::Admin)]), answer).is_allowed());
         assert!(!decide(&user(&[("jt", OrgKind::Department, Role::Viewer)]), answer).is_allowed());
         assert!(!decide(&Subject::Anonymous, answer).is_allowed());
+    }
+
+    #[test]
+    fn departments_request_and_providers_decide_sharing() {
+        let requester = user(&[("wj", OrgKind::Department, Role::Cataloguer)]);
+        assert!(decide(&requester, Action::RequestSharing { org_id: "wj" }).is_allowed());
+        assert!(!decide(&requester, Action::RequestSharing { org_id: "mz" }).is_allowed());
+        let operator = user(&[("op", OrgKind::Operator, Role::Admin)]);
+        assert!(!decide(&operator, Action::RequestSharing { org_id: "op" }).is_allowed());
+        assert!(!decide(&requester, Action::DecideSharing { provider_org_id: "mz" }).is_allowed());
+        let provider = user(&[("mz", OrgKind::Department, Role::Cataloguer)]);
+        assert!(decide(&provider, Action::DecideSharing { provider_org_id: "mz" }).is_allowed());
+        assert!(!decide(&provider, Action::ManageGrant { grantor_org_id: "mz" }).is_allowed());
+        let grant = Action::ViewGrant { grantee_org_id: "wj", grantor_org_id: "mz" };
+        assert!(decide(&requester, grant).is_allowed());
+        assert!(!decide(&operator, grant).is_allowed());
+        let registered = Action::ViewResource { provider_org_id: "mz", state: ResourceState::Registered };
+        assert!(decide(&requester, registered).is_allowed());
+        assert!(!decide(&operator, registered).is_allowed());
     }
 
     #[test]

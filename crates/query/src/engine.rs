@@ -19,7 +19,10 @@ use object_store::ObjectStore;
 use url::Url;
 
 use crate::params::{AggregateFunction, FilterOp};
+use crate::sandbox::SandboxRules;
+use crate::shape::{Shape, shaped_frame};
 use crate::{QueryError, TableQuery};
+use datafusion::logical_expr::LogicalPlan;
 
 /// The URL under which the data store is known to DataFusion.
 const STORE_URL: &str = "gongshu://data/";
@@ -32,6 +35,8 @@ pub struct Table {
     pub name: String,
     /// Location in the data store.
     pub location: String,
+    /// What a grant lets through of it; the whole table when `None`.
+    pub shape: Option<Shape>,
 }
 
 /// Bounds every query runs within.
@@ -102,8 +107,44 @@ impl QueryEngine {
 
     async fn register(&self, context: &SessionContext, table: &Table) -> Result<(), QueryError> {
         let path = format!("{STORE_URL}{}", table.location);
-        context.register_parquet(table.name.as_str(), path, ParquetReadOptions::default()).await?;
+        match &table.shape {
+            None => context.register_parquet(table.name.as_str(), path, ParquetReadOptions::default()).await?,
+            Some(shape) => {
+                // Read without registering, so the raw table has no name a query could use.
+                let raw = context.read_parquet(path, ParquetReadOptions::default()).await?;
+                let view = shaped_frame(raw, shape)?.into_view();
+                context.register_table(table.name.as_str(), view)?;
+            }
+        }
         Ok(())
+    }
+
+    /// Parses `sql` and plans it, admitting a single read-only query only:
+    /// no EXPLAIN (it would show the plan of a shaped view), DDL, DML or SET.
+    async fn plan_query(&self, context: &SessionContext, sql: &str) -> Result<LogicalPlan, QueryError> {
+        let state = context.state();
+        let dialect = state.config().options().sql_parser.dialect;
+        let statement = state.sql_to_statement(sql, &dialect)?;
+        let is_query = matches!(
+            &statement,
+            datafusion::sql::parser::Statement::Statement(inner)
+                if matches!(inner.as_ref(), datafusion::sql::sqlparser::ast::Statement::Query(_))
+        );
+        if !is_query {
+            return Err(QueryError::invalid(
+                "sql",
+                "only a single SELECT query is accepted",
+                "只接受单条 SELECT 查询语句",
+            ));
+        }
+        let plan = state.statement_to_plan(statement).await?;
+        // SELECT … INTO plans as DDL; the options refuse it.
+        SQLOptions::new()
+            .with_allow_ddl(false)
+            .with_allow_dml(false)
+            .with_allow_statements(false)
+            .verify_plan(&plan)?;
+        Ok(plan)
     }
 
     async fn timed<T>(&self, work: impl Future<Output = Result<T, QueryError>>) -> Result<T, QueryError> {
@@ -162,11 +203,42 @@ impl QueryEngine {
             for table in tables {
                 self.register(&context, table).await?;
             }
-            // DDL (CREATE, DROP, COPY TO), DML and SET are refused by the planner.
-            let options = SQLOptions::new().with_allow_ddl(false).with_allow_dml(false).with_allow_statements(false);
-            let frame = context.sql_with_options(sql, options).await?;
+            let plan = self.plan_query(&context, sql).await?;
+            let frame = DataFrame::new(context.state(), plan);
             let cap = self.limits.sql_row_cap;
             let capped = frame.limit(0, Some(cap + 1))?;
+            let schema = Arc::new(capped.schema().as_arrow().clone());
+            let mut batches = capped.collect().await?;
+            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+            let truncated = rows > cap;
+            if truncated {
+                batches = trim_to(batches, cap);
+            }
+            Ok(SqlResult { schema, batches, truncated })
+        })
+        .await
+    }
+}
+
+impl QueryEngine {
+    /// Runs an aggregate-only query over `tables` (the sandbox): admitted by
+    /// its plan, with groups under the minimum suppressed; at most the row cap.
+    pub async fn aggregate_sql(
+        &self,
+        tables: &[Table],
+        sql: &str,
+        rules: SandboxRules,
+    ) -> Result<SqlResult, QueryError> {
+        self.timed(async {
+            let context = self.context()?;
+            for table in tables {
+                self.register(&context, table).await?;
+            }
+            let plan = self.plan_query(&context, sql).await?;
+            crate::sandbox::admit(&plan, rules)?;
+            let plan = crate::sandbox::suppress_small_groups(plan, rules.min_group_size)?;
+            let cap = self.limits.sql_row_cap;
+            let capped = DataFrame::new(context.state(), plan).limit(0, Some(cap + 1))?;
             let schema = Arc::new(capped.schema().as_arrow().clone());
             let mut batches = capped.collect().await?;
             let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();

@@ -38,7 +38,7 @@ fn fixture(limits: QueryLimits) -> Fixture {
         let output = objects.join(&location);
         std::fs::create_dir_all(output.parent().unwrap()).unwrap();
         ingest(&source, &IngestOptions::default(), &output, &|_| {}).unwrap();
-        tables.push(Table { name: name.into(), location });
+        tables.push(Table { name: name.into(), location, shape: None });
     }
     let store = Arc::new(LocalFileSystem::new_with_prefix(&objects).unwrap());
     let provinces = tables.pop().unwrap();

@@ -1,9 +1,11 @@
 //! The behavioural suite of the catalog and registration workflow, run
 //! through the use cases against SQLite and PostgreSQL alike.
 //! Issue 2: every lifecycle transition, the forbidden ones, and 一数一源;
-//! issue 4: the search index following the catalog.
+//! issue 4: the search index following the catalog; issue 5: sharing
+//! requests, grants and the gateway (`sharing`).
 
 mod helpers;
+mod sharing;
 
 use chrono::Duration;
 use gongshu_app::{

@@ -162,9 +162,10 @@ async fn sql(
     ApiJson(input): ApiJson<SqlInput>,
 ) -> ApiResult<Json<SqlDto>> {
     let result = state.app.sql(&subject, &input.sql).await?;
-    Ok(Json(SqlDto {
-        columns: columns(&result.schema),
-        records: records(&result.batches)?,
-        truncated: result.truncated,
-    }))
+    Ok(Json(sql_dto(&result)?))
+}
+
+/// The wire form of an SQL result.
+pub(crate) fn sql_dto(result: &gongshu_app::SqlResult) -> Result<SqlDto, gongshu_app::AppError> {
+    Ok(SqlDto { columns: columns(&result.schema), records: records(&result.batches)?, truncated: result.truncated })
 }

@@ -457,3 +457,121 @@ async fn catalog_search_ranks_facets_and_highlights() {
     let unknown = t.get("/api/v1/search?color=red", None).await;
     assert_eq!(unknown.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn sharing_requests_grants_and_the_sandbox_over_http() {
+    let t = TestApp::with_demo().await;
+    let statistics = t.login("tj-editor").await;
+    let transport = t.login("jt-editor").await;
+    let health = t.login("wj-editor").await;
+    let reviewer = t.login("sjj-reviewer").await;
+    let market = t.login("scjg-editor").await;
+
+    // The demo's grant: the statistics bureau reads the health commission's counts, less one city.
+    let grants = t.get("/api/v1/grants", Some(&statistics)).await;
+    assert_eq!(grants.status, StatusCode::OK, "{}", grants.body);
+    assert_json_snapshot!("demo_grant", grants.body, {
+        "[].id" => "[id]", "[].source_id" => "[id]", "[].grantee_org_id" => "[id]", "[].grantor_org_id" => "[id]",
+        "[].resources[].resource_id" => "[id]", "[].valid_from" => "[at]", "[].valid_until" => "[at]",
+    });
+    let smoking = grants.body[0]["resources"][0]["resource_id"].as_str().unwrap().to_owned();
+    let grant_id = grants.body[0]["id"].as_str().unwrap().to_owned();
+    let rows = t.get(&format!("/api/v1/resources/{smoking}/data"), Some(&statistics)).await;
+    assert_eq!((rows.status, rows.body["total"].clone()), (StatusCode::OK, json!(7)), "{}", rows.body);
+    let table = format!("\"{smoking}\"");
+    let total = t
+        .post(
+            "/api/v1/sandbox/query",
+            Some(&statistics),
+            json!({"sql": format!("SELECT COUNT(*) AS cities, SUM(smoking_no_cancer_no) AS n FROM {table}")}),
+        )
+        .await;
+    assert_eq!(total.body["records"], json!([{"cities": 7, "n": 1943}]), "{}", total.body);
+    let max = t
+        .post(
+            "/api/v1/sandbox/query",
+            Some(&statistics),
+            json!({"sql": format!("SELECT MAX(smoking_no_cancer_no) FROM {table}")}),
+        )
+        .await;
+    assert_eq!(max.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_json_snapshot!("sandbox_refusal", max.body["error"]);
+
+    // The market regulator has no grant yet: refused, and the refusal is on record.
+    let refused = t.get(&format!("/api/v1/resources/{smoking}/data"), Some(&market)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let denials = t.get(&format!("/api/v1/usage?resource={smoking}&allowed=false"), Some(&health)).await;
+    assert!(denials.body["total"].as_i64().unwrap() >= 2, "{}", denials.body);
+
+    // The bureau sees every request and which are overdue.
+    let all = t.get("/api/v1/sharing-requests", Some(&reviewer)).await;
+    let states: Vec<(String, bool)> = all.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["state"].as_str().unwrap().to_owned(), r["overdue"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        states,
+        [("submitted".to_owned(), false), ("provider_review".to_owned(), true), ("granted".to_owned(), false)]
+    );
+
+    // A new request over HTTP, end to end.
+    let filed = t
+        .post(
+            "/api/v1/sharing-requests",
+            Some(&transport),
+            json!({
+                "resource_id": smoking, "modes": ["aggregate"], "purpose": "评估公共交通场所控烟效果",
+                "legal_basis": "《杭州市公共场所控制吸烟条例》", "scenario": "交通场所控烟评估", "needed_until": "2027-06-30"
+            }),
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+    assert_json_snapshot!("sharing_request_filed", filed.body, {
+        ".id" => "[id]", ".requester_org_id" => "[id]", ".provider_org_id" => "[id]", ".resource_id" => "[id]",
+        ".created_at" => "[at]", ".updated_at" => "[at]",
+    });
+    let id = filed.body["id"].as_str().unwrap();
+    let checked =
+        t.post(&format!("/api/v1/sharing-requests/{id}/check"), Some(&reviewer), json!({"approve": true})).await;
+    assert_eq!(checked.body["state"], "provider_review", "{}", checked.body);
+    let bad_mask = t
+        .post(
+            &format!("/api/v1/sharing-requests/{id}/decide"),
+            Some(&health),
+            json!({"approve": true, "terms": {"masks": {"Location": "scramble"}}}),
+        )
+        .await;
+    assert_eq!(bad_mask.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad_mask.body["error"]["details"][0]["field"], "terms.masks.Location", "{}", bad_mask.body);
+    let decided = t
+        .post(
+            &format!("/api/v1/sharing-requests/{id}/decide"),
+            Some(&health),
+            json!({"approve": true, "opinion": "同意", "terms": {"masks": {"Location": "hash"}, "min_group_size": 8}}),
+        )
+        .await;
+    assert_eq!(decided.body["state"], "granted", "{}", decided.body);
+    let history = t.get(&format!("/api/v1/sharing-requests/{id}"), Some(&transport)).await;
+    let actions: Vec<&str> =
+        history.body["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["submit", "pass_check", "approve"]);
+    // Aggregates only: all 8 cities make one group, which meets the minimum of 8.
+    let whole = json!({"sql": format!("SELECT COUNT(*) AS n FROM {table}")});
+    assert_eq!(
+        t.post("/api/v1/sandbox/query", Some(&transport), whole.clone()).await.body["records"],
+        json!([{"n": 8}])
+    );
+    let rows = t.get(&format!("/api/v1/resources/{smoking}/data"), Some(&transport)).await;
+    assert_eq!(rows.status, StatusCode::FORBIDDEN, "an aggregate-only grant reads no rows");
+
+    // Revocation is immediate.
+    let revoked = t
+        .post(&format!("/api/v1/grants/{grant_id}/revoke"), Some(&reviewer), json!({"reason": "统计公报已编制完成"}))
+        .await;
+    assert_eq!(revoked.body["status"], "revoked", "{}", revoked.body);
+    let after = t.get(&format!("/api/v1/resources/{smoking}/data"), Some(&statistics)).await;
+    assert_eq!(after.status, StatusCode::FORBIDDEN);
+    assert_eq!(after.body["error"]["message_zh"], "授权已撤销");
+}

@@ -1,0 +1,702 @@
+//! Sharing requests (共享申请) and the grants they make. A department files
+//! a request for another's registered resource; the bureau checks its
+//! conformity within `sharing_check_working_days`; an unconditionally
+//! shared resource is granted at once, a conditional one goes to its
+//! provider, who decides within `sharing_review_working_days`. A refusal
+//! can be taken to the bureau for coordination. Each step is authorized,
+//! applied and recorded in one transaction, and a grant is made in the same
+//! transaction as the step that makes it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use gongshu_domain::error::required_text;
+use gongshu_domain::{
+    AccessMode, Grant, GrantAction, GrantBasis, GrantState, GrantedResource, HistoryEntry, Mask, Resource,
+    RowCondition, ShareAttribute, SharingAction, SharingRequest, SharingState, UsageEvent, ValidationError,
+    Validations,
+};
+use gongshu_metadata::{GrantFilter, SharingFilter, Transaction, UsageFilter};
+use gongshu_policy::{Action, Subject};
+
+use crate::catalog::{page_bounds, visible_orgs};
+use crate::{App, AppError, AppResult, Step, authorize, new_id};
+
+/// A sharing request as filed.
+#[derive(Debug, Clone, Default)]
+pub struct NewSharingRequest {
+    /// The resource asked for.
+    pub resource_id: String,
+    /// The requesting department; the caller's only department when `None`.
+    pub requester_org_id: Option<String>,
+    /// The data items asked for; all of them when empty.
+    pub columns: Vec<String>,
+    /// `query`, `download`, `aggregate`, `verify`; `query` when empty.
+    pub modes: Vec<String>,
+    /// 用途.
+    pub purpose: String,
+    /// 履职依据.
+    pub legal_basis: String,
+    /// 应用场景.
+    pub scenario: String,
+    /// Last day needed, `YYYY-MM-DD`.
+    pub needed_until: String,
+}
+
+/// The terms a decision grants; each left `None` keeps what was asked.
+#[derive(Debug, Clone, Default)]
+pub struct GrantTerms {
+    /// Columns granted (a subset of those asked).
+    pub columns: Option<Vec<String>>,
+    /// Masks on granted columns.
+    pub masks: BTreeMap<String, Mask>,
+    /// Rows granted.
+    pub row_filter: Vec<RowCondition>,
+    /// Modes granted (a subset of those asked).
+    pub modes: Option<Vec<String>>,
+    /// Minimum group size for aggregates (default 5; at least 1).
+    pub min_group_size: Option<u32>,
+    /// Last day of the grant, `YYYY-MM-DD`, no later than asked.
+    pub valid_until: Option<String>,
+}
+
+/// A decision on a sharing request.
+#[derive(Debug, Clone, Default)]
+pub struct SharingDecision {
+    /// Grant (`true`) or not.
+    pub approve: bool,
+    /// The reason or opinion (required to refuse, return or uphold).
+    pub opinion: Option<String>,
+    /// What is granted, when granting.
+    pub terms: GrantTerms,
+}
+
+/// A sharing request with its timing, as a caller sees it.
+#[derive(Debug, Clone)]
+pub struct SharingView {
+    /// The request.
+    pub request: SharingRequest,
+    /// Whether it waits past its due date.
+    pub overdue: bool,
+    /// What the caller may do to it now.
+    pub may: Vec<SharingAction>,
+}
+
+/// A page of sharing requests.
+#[derive(Debug, Clone)]
+pub struct SharingList {
+    /// This page.
+    pub items: Vec<SharingView>,
+    /// All matches.
+    pub total: i64,
+    /// Page size used.
+    pub limit: i64,
+    /// Offset used.
+    pub offset: i64,
+}
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct SharingQuery {
+    /// `requested` (filed by the caller's departments), `received`
+    /// (addressed to them) or all the caller may see.
+    pub role: Option<String>,
+    /// Only this state.
+    pub state: Option<String>,
+    /// Page size (1–100, default 20).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+/// A grant as its parties see it: never its key.
+#[derive(Debug, Clone)]
+pub struct GrantView {
+    /// The grant, with its hash key blanked.
+    pub grant: Grant,
+    /// `active`, `suspended`, `revoked`, `expired` or `pending`, now.
+    pub status: &'static str,
+    /// Whether the caller may suspend, resume or revoke it.
+    pub may_manage: bool,
+}
+
+fn parse_modes(field: &str, codes: &[String]) -> Result<Vec<AccessMode>, ValidationError> {
+    let mut modes = Vec::new();
+    for (i, code) in codes.iter().enumerate() {
+        let mode = AccessMode::parse(&format!("{field}[{i}]"), code.trim())?;
+        if !modes.contains(&mode) {
+            modes.push(mode);
+        }
+    }
+    modes.sort();
+    Ok(modes)
+}
+
+fn parse_day(field: &str, text: &str) -> Result<NaiveDate, ValidationError> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
+        ValidationError::new(
+            field,
+            format!("`{text}` is not a date (YYYY-MM-DD)"),
+            format!("`{text}` 不是日期（YYYY-MM-DD）"),
+        )
+    })
+}
+
+impl App {
+    /// The end of `day` in the jurisdiction's local time.
+    fn end_of_day(&self, day: NaiveDate) -> DateTime<Utc> {
+        let local = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"));
+        (local - self.rules.utc_offset).and_utc()
+    }
+
+    fn view_sharing(&self, subject: &Subject, request: SharingRequest) -> SharingView {
+        let allowed = |action| gongshu_policy::decide(subject, action).is_allowed();
+        let requester = allowed(Action::RequestSharing { org_id: &request.requester_org_id });
+        let provider = allowed(Action::DecideSharing { provider_org_id: &request.provider_org_id });
+        let bureau = allowed(Action::Review);
+        let may = SharingAction::ALL
+            .iter()
+            .copied()
+            .filter(|action| request.state.apply(*action, true).is_ok() || request.state.apply(*action, false).is_ok())
+            .filter(|action| match action {
+                SharingAction::PassCheck
+                | SharingAction::Return
+                | SharingAction::CoordinateGrant
+                | SharingAction::Uphold => bureau,
+                SharingAction::Approve | SharingAction::Refuse => provider,
+                SharingAction::Escalate | SharingAction::Withdraw => requester,
+            })
+            .collect();
+        let overdue = request.due_date.is_some_and(|due| request.state.awaits_decision() && self.today() > due);
+        SharingView { request, overdue, may }
+    }
+
+    /// Files a sharing request.
+    pub async fn submit_sharing_request(&self, subject: &Subject, new: NewSharingRequest) -> AppResult<SharingView> {
+        let mut problems = Validations::default();
+        let purpose = problems.check(required_text("purpose", &new.purpose, 500));
+        let legal_basis = problems.check(required_text("legal_basis", &new.legal_basis, 500));
+        let scenario = problems.check(required_text("scenario", &new.scenario, 200));
+        let needed_until = problems.check(parse_day("needed_until", &new.needed_until));
+        let modes = problems.check(parse_modes("modes", &new.modes));
+        if let Some(day) = needed_until
+            && day < self.today()
+        {
+            problems.push(ValidationError::new("needed_until", "the date has passed", "日期已过"));
+        }
+        let requester_org_id = match (&new.requester_org_id, subject) {
+            (Some(org), _) => org.clone(),
+            (None, Subject::User { memberships, .. }) => {
+                let departments: Vec<_> = memberships
+                    .iter()
+                    .filter(|m| {
+                        gongshu_policy::decide(subject, Action::RequestSharing { org_id: &m.org_id }).is_allowed()
+                    })
+                    .map(|m| m.org_id.clone())
+                    .collect();
+                match departments.as_slice() {
+                    [one] => one.clone(),
+                    _ => {
+                        problems.push(ValidationError::required("requester_org_id"));
+                        String::new()
+                    }
+                }
+            }
+            (None, Subject::Anonymous) => String::new(),
+        };
+        let mut tx = self.store.write().await?;
+        authorize(subject, Action::RequestSharing { org_id: &requester_org_id })?;
+        let resource = match self.visible_resource(&mut tx, subject, &new.resource_id).await {
+            Err(AppError::NotFound { .. }) => {
+                return Err(ValidationError::new(
+                    "resource_id",
+                    format!("no registered resource has the id `{}`", new.resource_id),
+                    format!("不存在 id 为 `{}` 的已登记数据资源", new.resource_id),
+                )
+                .into());
+            }
+            other => other?,
+        };
+        if !resource.state.is_registered() {
+            problems.push(ValidationError::new(
+                "resource_id",
+                "only registered resources can be requested",
+                "只能申请已登记的数据资源",
+            ));
+        }
+        if resource.provider_org_id == requester_org_id {
+            problems.push(ValidationError::new(
+                "resource_id",
+                "this resource is your own department's",
+                "该数据资源属于本部门，无需申请",
+            ));
+        }
+        if let ShareAttribute::NotShared { legal_basis } = &resource.draft.share {
+            problems.push(ValidationError::new(
+                "resource_id",
+                format!("this resource is not shared (不予共享): {legal_basis}"),
+                format!("该数据资源不予共享：{legal_basis}"),
+            ));
+        }
+        let columns = if new.columns.is_empty() {
+            resource.draft.items.iter().map(|item| item.name.clone()).collect()
+        } else {
+            for (i, column) in new.columns.iter().enumerate() {
+                if !resource.draft.items.iter().any(|item| &item.name == column) {
+                    problems.push(ValidationError::new(
+                        format!("columns[{i}]"),
+                        format!("the resource has no data item `{column}`"),
+                        format!("该资源没有数据项 `{column}`"),
+                    ));
+                }
+            }
+            new.columns.clone()
+        };
+        let modes = match modes {
+            Some(modes) if modes.is_empty() => vec![AccessMode::Query],
+            Some(modes) => modes,
+            None => vec![],
+        };
+        let (Some(purpose), Some(legal_basis), Some(scenario), Some(needed_until)) =
+            (purpose, legal_basis, scenario, needed_until)
+        else {
+            return Err(problems.into());
+        };
+        if !problems.is_empty() {
+            return Err(problems.into());
+        }
+        let now = self.clock.now();
+        let request = SharingRequest {
+            id: new_id(),
+            requester_org_id,
+            provider_org_id: resource.provider_org_id.clone(),
+            resource_id: resource.id.clone(),
+            columns,
+            modes,
+            purpose,
+            legal_basis,
+            scenario,
+            needed_until,
+            state: SharingState::Submitted,
+            due_date: Some(self.due(self.rules.sharing_check_working_days)),
+            opinion: None,
+            grant_id: None,
+            submitted_by: crate::actor_id(subject).unwrap_or_default(),
+            created_at: now,
+            updated_at: now,
+            row_version: 1,
+        };
+        tx.insert_sharing_request(&request).await?;
+        let step = Step {
+            entity_kind: "sharing_request",
+            entity_id: &request.id,
+            action: "submit",
+            from_state: None,
+            to_state: Some(request.state.code()),
+            opinion: None,
+        };
+        self.record(&mut tx, subject, step).await?;
+        tx.commit().await?;
+        Ok(self.view_sharing(subject, request))
+    }
+
+    /// One sharing request, if the caller is party to it or oversees.
+    pub async fn sharing_request(&self, subject: &Subject, id: &str) -> AppResult<(SharingView, Vec<HistoryEntry>)> {
+        let mut tx = self.store.read().await?;
+        let request = visible_sharing(&mut tx, subject, id).await?;
+        let history = tx.history("sharing_request", id).await?;
+        Ok((self.view_sharing(subject, request), history))
+    }
+
+    /// The sharing requests the caller may see.
+    pub async fn sharing_requests(&self, subject: &Subject, query: SharingQuery) -> AppResult<SharingList> {
+        let (limit, offset) = page_bounds(query.limit, query.offset)?;
+        let states = match &query.state {
+            Some(code) => vec![SharingState::parse("state", code)?],
+            None => vec![],
+        };
+        let mine = match subject {
+            Subject::Anonymous => return Err(AppError::Unauthenticated("this needs an API token")),
+            Subject::User { memberships, .. } => memberships.iter().map(|m| m.org_id.clone()).collect::<Vec<_>>(),
+        };
+        let mut filter = SharingFilter { states, limit, offset, ..SharingFilter::default() };
+        match query.role.as_deref() {
+            Some("requested") => filter.requester_org_ids = Some(mine),
+            Some("received") => filter.provider_org_ids = Some(mine),
+            None | Some("") | Some("all") => filter.involving_org_ids = visible_orgs(subject),
+            Some(other) => {
+                return Err(ValidationError::unknown_code("role", other, &["requested", "received", "all"]).into());
+            }
+        }
+        let mut tx = self.store.read().await?;
+        let page = tx.sharing_requests(&filter).await?;
+        let items = page.items.into_iter().map(|request| self.view_sharing(subject, request)).collect();
+        Ok(SharingList { items, total: page.total, limit, offset })
+    }
+
+    /// The bureau's conformity check (符合性审核): pass (an unconditionally
+    /// shared resource is granted now; a conditional one goes to its
+    /// provider) or return with a reason.
+    pub async fn check_sharing_request(
+        &self,
+        subject: &Subject,
+        id: &str,
+        decision: SharingDecision,
+    ) -> AppResult<SharingView> {
+        let action = if decision.approve { SharingAction::PassCheck } else { SharingAction::Return };
+        self.advance_sharing(subject, id, action, decision).await
+    }
+
+    /// The provider's decision: approve with the terms granted, or refuse
+    /// with a reason.
+    pub async fn decide_sharing_request(
+        &self,
+        subject: &Subject,
+        id: &str,
+        decision: SharingDecision,
+    ) -> AppResult<SharingView> {
+        let action = if decision.approve { SharingAction::Approve } else { SharingAction::Refuse };
+        self.advance_sharing(subject, id, action, decision).await
+    }
+
+    /// The requester takes a refusal to the bureau (申请协调).
+    pub async fn escalate_sharing_request(&self, subject: &Subject, id: &str, reason: &str) -> AppResult<SharingView> {
+        let decision =
+            SharingDecision { approve: false, opinion: Some(reason.to_owned()), ..SharingDecision::default() };
+        self.advance_sharing(subject, id, SharingAction::Escalate, decision).await
+    }
+
+    /// The bureau's coordination: grant, or uphold the refusal. Final.
+    pub async fn coordinate_sharing_request(
+        &self,
+        subject: &Subject,
+        id: &str,
+        decision: SharingDecision,
+    ) -> AppResult<SharingView> {
+        let action = if decision.approve { SharingAction::CoordinateGrant } else { SharingAction::Uphold };
+        self.advance_sharing(subject, id, action, decision).await
+    }
+
+    /// The requester withdraws a request no one has decided yet.
+    pub async fn withdraw_sharing_request(&self, subject: &Subject, id: &str) -> AppResult<SharingView> {
+        self.advance_sharing(subject, id, SharingAction::Withdraw, SharingDecision::default()).await
+    }
+
+    async fn advance_sharing(
+        &self,
+        subject: &Subject,
+        id: &str,
+        action: SharingAction,
+        decision: SharingDecision,
+    ) -> AppResult<SharingView> {
+        let mut tx = self.store.write().await?;
+        let request = visible_sharing(&mut tx, subject, id).await?;
+        match action {
+            SharingAction::PassCheck
+            | SharingAction::Return
+            | SharingAction::CoordinateGrant
+            | SharingAction::Uphold => authorize(subject, Action::Review)?,
+            SharingAction::Approve | SharingAction::Refuse => {
+                authorize(subject, Action::DecideSharing { provider_org_id: &request.provider_org_id })?
+            }
+            SharingAction::Escalate | SharingAction::Withdraw => {
+                authorize(subject, Action::RequestSharing { org_id: &request.requester_org_id })?
+            }
+        }
+        let resource = tx.resource(&request.resource_id).await?;
+        let unconditional = resource.draft.share == ShareAttribute::Unconditional;
+        let next = request.state.apply(action, unconditional)?;
+        let needs_reason = matches!(
+            action,
+            SharingAction::Return | SharingAction::Refuse | SharingAction::Escalate | SharingAction::Uphold
+        );
+        let opinion = match decision.opinion.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+            Some(text) => Some(required_text("opinion", text, 1000)?),
+            None if needs_reason => return Err(ValidationError::required("opinion").into()),
+            None => None,
+        };
+        let now = self.clock.now();
+        let mut updated = SharingRequest {
+            state: next,
+            opinion: opinion.clone().or(request.opinion.clone()),
+            due_date: match next {
+                SharingState::ProviderReview => Some(self.due(self.rules.sharing_review_working_days)),
+                SharingState::Coordination => Some(self.due(self.rules.sharing_review_working_days)),
+                _ => None,
+            },
+            updated_at: now,
+            ..request.clone()
+        };
+        if next.grants() {
+            if !matches!(
+                resource.state,
+                gongshu_domain::ResourceState::Registered | gongshu_domain::ResourceState::Published
+            ) {
+                return Err(AppError::conflict(
+                    format!("the resource is {} now; it cannot be granted", resource.state.code()),
+                    format!("该数据资源当前为“{}”状态，不能授权", resource.state.label_zh()),
+                ));
+            }
+            let grant = self.sharing_grant(&request, &resource, &decision.terms)?;
+            tx.insert_grant(&grant).await?;
+            let step = Step {
+                entity_kind: "grant",
+                entity_id: &grant.id,
+                action: "grant",
+                from_state: None,
+                to_state: Some(grant.state.code()),
+                opinion: opinion.as_deref(),
+            };
+            self.record(&mut tx, subject, step).await?;
+            updated.grant_id = Some(grant.id);
+        }
+        let updated = tx.update_sharing_request(&updated).await?;
+        let step = Step {
+            entity_kind: "sharing_request",
+            entity_id: id,
+            action: action.code(),
+            from_state: Some(request.state.code()),
+            to_state: Some(next.code()),
+            opinion: opinion.as_deref(),
+        };
+        self.record(&mut tx, subject, step).await?;
+        tx.commit().await?;
+        Ok(self.view_sharing(subject, updated))
+    }
+
+    /// The grant a sharing decision makes: what was asked, narrowed by the
+    /// terms, validated against the resource.
+    fn sharing_grant(&self, request: &SharingRequest, resource: &Resource, terms: &GrantTerms) -> AppResult<Grant> {
+        let mut problems = Validations::default();
+        let columns = match &terms.columns {
+            Some(columns) => {
+                for (i, column) in columns.iter().enumerate() {
+                    if !request.columns.contains(column) {
+                        problems.push(ValidationError::new(
+                            format!("terms.columns[{i}]"),
+                            format!("`{column}` was not asked for"),
+                            format!("申请中未包含数据项 `{column}`"),
+                        ));
+                    }
+                }
+                columns.clone()
+            }
+            None => request.columns.clone(),
+        };
+        let modes = match &terms.modes {
+            Some(codes) => {
+                let modes = problems.check(parse_modes("terms.modes", codes)).unwrap_or_default();
+                for mode in &modes {
+                    if !request.modes.contains(mode) {
+                        problems.push(ValidationError::new(
+                            "terms.modes",
+                            format!("`{}` was not asked for", mode.code()),
+                            format!("申请中未包含访问方式“{}”", mode.label_zh()),
+                        ));
+                    }
+                }
+                modes
+            }
+            None => request.modes.clone(),
+        };
+        let valid_until = match &terms.valid_until {
+            Some(text) => problems.check(parse_day("terms.valid_until", text)).unwrap_or(request.needed_until),
+            None => request.needed_until,
+        };
+        if valid_until > request.needed_until {
+            problems.push(ValidationError::new(
+                "terms.valid_until",
+                "a grant cannot last longer than asked",
+                "授权期限不能长于申请期限",
+            ));
+        }
+        let min_group_size = terms.min_group_size.unwrap_or(5);
+        if min_group_size == 0 {
+            problems.push(ValidationError::new("terms.min_group_size", "must be at least 1", "至少为 1"));
+        }
+        let granted = GrantedResource {
+            resource_id: resource.id.clone(),
+            columns,
+            masks: terms.masks.clone(),
+            row_filter: terms.row_filter.clone(),
+        };
+        if let Err(errors) =
+            granted.validate("terms", &resource.draft.items, resource.draft.level(), &modes, GrantBasis::Sharing)
+        {
+            for error in errors.0 {
+                problems.push(error);
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems.into());
+        }
+        let now = self.clock.now();
+        Ok(Grant {
+            id: new_id(),
+            basis: GrantBasis::Sharing,
+            source_id: request.id.clone(),
+            grantee_org_id: request.requester_org_id.clone(),
+            grantor_org_id: request.provider_org_id.clone(),
+            resources: vec![granted],
+            modes,
+            purpose: request.purpose.clone(),
+            scenario: request.scenario.clone(),
+            valid_from: now,
+            valid_until: self.end_of_day(valid_until),
+            min_group_size,
+            epsilon_budget_micros: None,
+            epsilon_spent_micros: 0,
+            allow_joins: false,
+            state: GrantState::Active,
+            state_reason: None,
+            hash_key: random_key(),
+            created_at: now,
+            updated_at: now,
+            row_version: 1,
+        })
+    }
+
+    fn view_grant(&self, subject: &Subject, mut grant: Grant) -> GrantView {
+        grant.hash_key.clear();
+        let status = grant.status(self.clock.now());
+        let may_manage =
+            gongshu_policy::decide(subject, Action::ManageGrant { grantor_org_id: &grant.grantor_org_id }).is_allowed();
+        GrantView { grant, status, may_manage }
+    }
+
+    /// The grants the caller holds or gave (all, for the bureau and auditors).
+    pub async fn grants(&self, subject: &Subject, resource_id: Option<&str>) -> AppResult<Vec<GrantView>> {
+        if *subject == Subject::Anonymous {
+            return Err(AppError::Unauthenticated("this needs an API token"));
+        }
+        let filter = GrantFilter {
+            involving_org_ids: visible_orgs(subject),
+            resource_id: resource_id.map(str::to_owned),
+            ..GrantFilter::default()
+        };
+        let mut tx = self.store.read().await?;
+        let grants = tx.grants(&filter).await?;
+        Ok(grants.into_iter().map(|grant| self.view_grant(subject, grant)).collect())
+    }
+
+    /// One grant with its history.
+    pub async fn grant(&self, subject: &Subject, id: &str) -> AppResult<(GrantView, Vec<HistoryEntry>)> {
+        let mut tx = self.store.read().await?;
+        let grant = visible_grant(&mut tx, subject, id).await?;
+        let history = tx.history("grant", id).await?;
+        Ok((self.view_grant(subject, grant), history))
+    }
+
+    /// Suspends, resumes or revokes a grant. It takes effect at once: the
+    /// next read is refused, and reads under way are cancelled.
+    pub async fn change_grant(
+        &self,
+        subject: &Subject,
+        id: &str,
+        action: GrantAction,
+        reason: &str,
+    ) -> AppResult<GrantView> {
+        let reason = required_text("reason", reason, 1000)?;
+        let mut tx = self.store.write().await?;
+        let grant = visible_grant(&mut tx, subject, id).await?;
+        authorize(subject, Action::ManageGrant { grantor_org_id: &grant.grantor_org_id })?;
+        let next = grant.state.apply(action)?;
+        let changed =
+            Grant { state: next, state_reason: Some(reason.clone()), updated_at: self.clock.now(), ..grant.clone() };
+        let changed = tx.update_grant(&changed).await?;
+        let step = Step {
+            entity_kind: "grant",
+            entity_id: id,
+            action: action.code(),
+            from_state: Some(grant.state.code()),
+            to_state: Some(next.code()),
+            opinion: Some(&reason),
+        };
+        self.record(&mut tx, subject, step).await?;
+        tx.commit().await?;
+        self.grant_watch.set_stopped(id, next != GrantState::Active);
+        Ok(self.view_grant(subject, changed))
+    }
+}
+
+async fn visible_sharing(tx: &mut Box<dyn Transaction>, subject: &Subject, id: &str) -> AppResult<SharingRequest> {
+    let request = tx.sharing_request(id).await?;
+    let action =
+        Action::ViewGrant { grantee_org_id: &request.requester_org_id, grantor_org_id: &request.provider_org_id };
+    if gongshu_policy::decide(subject, action).is_allowed() {
+        Ok(request)
+    } else {
+        Err(AppError::NotFound { entity: "sharing_request", id: id.to_owned() })
+    }
+}
+
+async fn visible_grant(tx: &mut Box<dyn Transaction>, subject: &Subject, id: &str) -> AppResult<Grant> {
+    let grant = tx.grant(id).await?;
+    let action = Action::ViewGrant { grantee_org_id: &grant.grantee_org_id, grantor_org_id: &grant.grantor_org_id };
+    if gongshu_policy::decide(subject, action).is_allowed() {
+        Ok(grant)
+    } else {
+        Err(AppError::NotFound { entity: "grant", id: id.to_owned() })
+    }
+}
+
+/// A fresh key for a grant's hash masks.
+fn random_key() -> String {
+    let mut key = [0u8; 32];
+    getrandom::fill(&mut key).expect("the operating system's random source works");
+    key.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A page of usage events.
+#[derive(Debug, Clone)]
+pub struct UsageList {
+    /// This page, newest first.
+    pub items: Vec<UsageEvent>,
+    /// All matches.
+    pub total: i64,
+    /// Page size used.
+    pub limit: i64,
+    /// Offset used.
+    pub offset: i64,
+}
+
+/// Which usage events to list.
+#[derive(Debug, Clone, Default)]
+pub struct UsageQuery {
+    /// Only under this grant.
+    pub grant_id: Option<String>,
+    /// Only of this resource.
+    pub resource_id: Option<String>,
+    /// Only allowed (`true`) or only denied (`false`) reads.
+    pub allowed: Option<bool>,
+    /// Page size (1–100, default 20).
+    pub limit: Option<i64>,
+    /// Rows to skip.
+    pub offset: Option<i64>,
+}
+
+impl App {
+    /// The gateway's decisions the caller may see: reads made for its
+    /// organizations and reads of its organizations' resources (all, for
+    /// the bureau and auditors).
+    pub async fn usage_events(&self, subject: &Subject, query: UsageQuery) -> AppResult<UsageList> {
+        if *subject == Subject::Anonymous {
+            return Err(AppError::Unauthenticated("this needs an API token"));
+        }
+        let (limit, offset) = page_bounds(query.limit, query.offset)?;
+        let mut tx = self.store.read().await?;
+        if let Some(id) = &query.grant_id {
+            visible_grant(&mut tx, subject, id).await?;
+        }
+        let filter = UsageFilter {
+            grant_id: query.grant_id,
+            resource_id: query.resource_id,
+            visible_to_orgs: visible_orgs(subject),
+            allowed: query.allowed,
+            limit,
+            offset,
+        };
+        let page = tx.usage_events(&filter).await?;
+        Ok(UsageList { items: page.items, total: page.total, limit, offset })
+    }
+}
