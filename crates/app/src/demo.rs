@@ -846,8 +846,9 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
 
     // 共享申请: the statistics bureau was granted the health commission's
     // case-control counts (rows and aggregates, one city held back); the
-    // market regulator's request waits past the provider's deadline; the
-    // ecology bureau's request for the airports list awaits the bureau's check.
+    // transport bureau may count them with differential privacy; the market
+    // regulator's request waits past the provider's deadline; the ecology
+    // bureau's request for the airports list awaits the bureau's check.
     let sharing = |resource: &str, columns: &[&str], modes: &[&str], purpose: &str, scenario: &str| NewSharingRequest {
         resource_id: ids[resource].clone(),
         requester_org_id: None,
@@ -906,7 +907,29 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         "SELECT COUNT(*) AS cities, SUM(smoking_yes_cancer_yes) AS smokers_with_cancer FROM \"{}\"",
         ids["smoking"]
     );
-    past.sandbox_sql(statistics, &total, granted.request.grant_id.as_deref()).await?;
+    past.sandbox_sql(statistics, &total, granted.request.grant_id.as_deref(), None).await?;
+    // The transport bureau may only count, with differential privacy: a budget of ε = 1.
+    at(7);
+    let transport_request = past
+        .submit_sharing_request(
+            editor_of(TRANSPORT),
+            sharing(
+                "smoking",
+                &["Location", "smoking_yes_cancer_yes"],
+                &["aggregate"],
+                "评估公共交通场所控烟宣传覆盖城市",
+                "交通场所控烟评估",
+            ),
+        )
+        .await?;
+    past.check_sharing_request(reviewer, &transport_request.request.id, pass()).await?;
+    let terms = GrantTerms { min_group_size: Some(3), epsilon_budget: Some(1.0), ..GrantTerms::default() };
+    let approval =
+        SharingDecision { approve: true, opinion: Some("同意，以差分隐私计数方式提供".into()), terms };
+    let counted = past.decide_sharing_request(editor_of(HEALTH), &transport_request.request.id, approval).await?;
+    at(5);
+    let cities = format!("SELECT COUNT(*) AS cities FROM \"{}\"", ids["smoking"]);
+    past.sandbox_sql(editor_of(TRANSPORT), &cities, counted.request.grant_id.as_deref(), Some(0.2)).await?;
     at(9);
     let market_request = past
         .submit_sharing_request(

@@ -113,6 +113,8 @@ pub enum Channel {
     Sql,
     /// The aggregate-only sandbox.
     Sandbox,
+    /// Verification (数据核验).
+    Verify,
 }
 
 impl Channel {
@@ -122,6 +124,7 @@ impl Channel {
             Channel::Download => "download",
             Channel::Sql => "sql",
             Channel::Sandbox => "sandbox",
+            Channel::Verify => "verify",
         }
     }
 }
@@ -135,6 +138,8 @@ struct Ask<'a> {
     grant_id: Option<&'a str>,
     /// What was asked (parameters or SQL), for the fingerprint.
     what: &'a str,
+    /// Privacy budget the read was charged (ε, in millionths).
+    privacy_cost_micros: i64,
 }
 
 /// One read as the gateway decided it.
@@ -158,6 +163,16 @@ impl Decided {
             }
         };
         Table { name, location: self.version.location.clone(), shape }
+    }
+
+    /// The table for verification: the granted rows and columns with their
+    /// values unmasked, since a value is compared and never returned.
+    fn unmasked_table(&self, name: String) -> Table {
+        let mut table = self.table(name);
+        if let Some(shape) = &mut table.shape {
+            shape.masks.clear();
+        }
+        table
     }
 
     fn grant(&self) -> Option<&Grant> {
@@ -256,7 +271,7 @@ impl App {
         grant_id: Option<&str>,
     ) -> Result<Access, (AppError, Option<String>)> {
         let whole = whole_access(subject, resource);
-        if whole.is_ok() && grant_id.is_none() && mode != AccessMode::Verify {
+        if whole.is_ok() && grant_id.is_none() {
             return Ok(Access::Whole);
         }
         let filter = GrantFilter {
@@ -286,23 +301,14 @@ impl App {
             (None, Some(id)) => {
                 Err((AppError::NotFound { entity: "grant", id: id.to_owned() }, Some("grant_not_held".to_owned())))
             }
-            (None, None) => match whole {
-                Ok(()) => Err((
-                    AppError::Forbidden {
-                        en: "verification (核验) is served only under a grant",
-                        zh: "数据核验仅凭授权提供",
-                    },
-                    Some("no_grant".to_owned()),
-                )),
-                Err(error) => Err((error, Some("no_grant".to_owned()))),
-            },
+            (None, None) => Err((whole.expect_err("whole access returned above"), Some("no_grant".to_owned()))),
         }
     }
 
     /// Decides, records a denial, then picks the version to read (the
     /// newest by default).
     async fn readable(&self, ask: &Ask<'_>, resource_id: &str, version: Option<i64>) -> AppResult<Decided> {
-        let Ask { subject, mode, channel, grant_id, what } = *ask;
+        let Ask { subject, mode, channel, grant_id, what, .. } = *ask;
         let mut tx = self.store.read().await?;
         let resource = self.resource_for_data(&mut tx, subject, resource_id).await?;
         let access = match self.decide_access(&mut tx, subject, &resource, mode, grant_id).await {
@@ -358,7 +364,7 @@ impl App {
         rows_out: Option<i64>,
         result_hash: Option<String>,
     ) -> AppResult<Option<i64>> {
-        let Ask { subject, mode, channel, what, .. } = *ask;
+        let Ask { subject, mode, channel, what, privacy_cost_micros, .. } = *ask;
         let Some(grant) = decided.grant() else {
             return Ok(None);
         };
@@ -378,7 +384,7 @@ impl App {
             query_fingerprint: fingerprint(channel, what),
             rows_out,
             bytes_out: None,
-            privacy_cost_micros: 0,
+            privacy_cost_micros,
             result_hash,
         };
         Ok(Some(self.append_usage(&event).await?))
@@ -413,8 +419,14 @@ impl App {
         let (grant_id, params) = take_grant_param(params);
         let query = TableQuery::from_params(&params).map_err(query_error)?;
         let what = params_text(&params);
-        let ask =
-            Ask { subject, mode: AccessMode::Query, channel: Channel::Api, grant_id: grant_id.as_deref(), what: &what };
+        let ask = Ask {
+            subject,
+            mode: AccessMode::Query,
+            channel: Channel::Api,
+            grant_id: grant_id.as_deref(),
+            what: &what,
+            privacy_cost_micros: 0,
+        };
         let decided = self.readable(&ask, resource_id, query.version).await?;
         let table = decided.table("data".into());
         let grants: Vec<&Grant> = decided.grant().into_iter().collect();
@@ -444,6 +456,7 @@ impl App {
             channel: Channel::Download,
             grant_id: grant_id.as_deref(),
             what: &what,
+            privacy_cost_micros: 0,
         };
         let decided = self.readable(&ask, resource_id, query.version).await?;
         let stem = file_stem(&decided.resource, decided.version.version);
@@ -526,7 +539,14 @@ impl App {
     /// (`SELECT * FROM "<id>"`); each must be readable by the caller, whole
     /// or through the shaped view of a grant.
     pub async fn sql(&self, subject: &Subject, sql: &str) -> AppResult<SqlResult> {
-        let ask = Ask { subject, mode: AccessMode::Query, channel: Channel::Sql, grant_id: None, what: sql };
+        let ask = Ask {
+            subject,
+            mode: AccessMode::Query,
+            channel: Channel::Sql,
+            grant_id: None,
+            what: sql,
+            privacy_cost_micros: 0,
+        };
         let (tables, decided) = self.sql_tables(&ask).await?;
         let grants: Vec<&Grant> = decided.iter().filter_map(Decided::grant).collect();
         let result =
@@ -537,20 +557,135 @@ impl App {
 
     /// The aggregate-only sandbox (可用不可见): SQL whose result holds only
     /// COUNT, SUM and AVG per group, with groups under the grant's minimum
-    /// suppressed. Joins only where the grant allows them.
-    pub async fn sandbox_sql(&self, subject: &Subject, sql: &str, grant_id: Option<&str>) -> AppResult<SqlResult> {
-        let ask = Ask { subject, mode: AccessMode::Aggregate, channel: Channel::Sandbox, grant_id, what: sql };
+    /// suppressed. Joins only where the grant allows them. Under a grant
+    /// with a privacy budget, only counts are answered, with Laplace noise
+    /// for `epsilon` (0.1 when not given), charged to the budget before the
+    /// query runs and given back if it fails.
+    pub async fn sandbox_sql(
+        &self,
+        subject: &Subject,
+        sql: &str,
+        grant_id: Option<&str>,
+        epsilon: Option<f64>,
+    ) -> AppResult<SqlResult> {
+        let ask = Ask {
+            subject,
+            mode: AccessMode::Aggregate,
+            channel: Channel::Sandbox,
+            grant_id,
+            what: sql,
+            privacy_cost_micros: 0,
+        };
         let (tables, decided) = self.sql_tables(&ask).await?;
         let grants: Vec<&Grant> = decided.iter().filter_map(Decided::grant).collect();
         let min_group_size = grants.iter().map(|grant| u64::from(grant.min_group_size)).max().unwrap_or(1);
         let same_grant = grants.windows(2).all(|pair| pair[0].id == pair[1].id);
         let allow_joins = grants.iter().all(|grant| grant.allow_joins) && (same_grant || grants.is_empty());
-        let rules = SandboxRules { min_group_size, allow_joins };
+        let budgeted: Vec<&str> = {
+            let mut ids: Vec<&str> =
+                grants.iter().filter(|g| g.epsilon_budget_micros.is_some()).map(|g| g.id.as_str()).collect();
+            ids.dedup();
+            ids
+        };
+        let epsilon = if budgeted.is_empty() { None } else { Some(epsilon.unwrap_or(DEFAULT_EPSILON)) };
+        let cost = match epsilon {
+            None => 0,
+            Some(epsilon) if epsilon.is_finite() && epsilon > 0.0 && epsilon <= 10.0 => (epsilon * 1e6).round() as i64,
+            Some(_) => {
+                return Err(ValidationError::new(
+                    "epsilon",
+                    "ε must be a number above 0 and at most 10",
+                    "ε 必须大于 0 且不超过 10",
+                )
+                .into());
+            }
+        };
+        for id in &budgeted {
+            self.charge(id, cost).await?;
+        }
+        let rules = SandboxRules { min_group_size, allow_joins, epsilon };
         let result = self
             .while_granted(&grants, async { self.query.aggregate_sql(&tables, sql, rules).await.map_err(query_error) })
-            .await?;
+            .await;
+        let result = match result {
+            Ok(result) => result,
+            Err(error) => {
+                for id in &budgeted {
+                    self.refund(id, cost).await?;
+                }
+                return Err(error);
+            }
+        };
+        let ask = Ask { privacy_cost_micros: cost, ..ask };
         self.record_sql(&ask, &decided, &result).await?;
         Ok(result)
+    }
+
+    /// Charges ε to a grant's budget, or refuses when too little is left.
+    async fn charge(&self, grant_id: &str, micros: i64) -> AppResult<()> {
+        let mut tx = self.store.write().await?;
+        if !tx.charge_privacy_budget(grant_id, micros).await? {
+            return Err(AppError::Forbidden {
+                en: "the grant's privacy budget is spent: too little ε is left for this query",
+                zh: "该授权的隐私预算已用尽，剩余 ε 不足以执行本次查询",
+            });
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn refund(&self, grant_id: &str, micros: i64) -> AppResult<()> {
+        let mut tx = self.store.write().await?;
+        tx.refund_privacy_budget(grant_id, micros).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Verification (数据核验): whether a record with these values exists
+    /// among the rows the caller may verify against, answered yes or no;
+    /// the record itself never leaves. Each value is compared exactly, as
+    /// the column's type; every column must be one the grant covers.
+    pub async fn verify(
+        &self,
+        subject: &Subject,
+        resource_id: &str,
+        criteria: &[(String, String)],
+        grant_id: Option<&str>,
+    ) -> AppResult<bool> {
+        if criteria.is_empty() {
+            return Err(ValidationError::required("criteria").into());
+        }
+        let what = params_text(criteria);
+        let ask = Ask {
+            subject,
+            mode: AccessMode::Verify,
+            channel: Channel::Verify,
+            grant_id,
+            what: &what,
+            privacy_cost_micros: 0,
+        };
+        let decided = self.readable(&ask, resource_id, None).await?;
+        let table = decided.unmasked_table("data".into());
+        if let Some(shape) = &table.shape {
+            for (column, _) in criteria {
+                if !shape.columns.contains(column) {
+                    return Err(ValidationError::new(
+                        format!("criteria.{column}"),
+                        format!("`{column}` is not a column this grant verifies"),
+                        format!("数据项 `{column}` 不在该授权的核验范围内"),
+                    )
+                    .into());
+                }
+            }
+        }
+        let grants: Vec<&Grant> = decided.grant().into_iter().collect();
+        let matched = self
+            .while_granted(&grants, async { self.query.matches(&table, criteria).await.map_err(query_error) })
+            .await?;
+        let hash = Sha256::digest(if matched { b"true".as_slice() } else { b"false".as_slice() });
+        let hash = hash.iter().map(|b| format!("{b:02x}")).collect();
+        self.record_read(&ask, &decided, Some(0), Some(hash)).await?;
+        Ok(matched)
     }
 
     async fn sql_tables(&self, ask: &Ask<'_>) -> AppResult<(Vec<Table>, Vec<Decided>)> {
@@ -590,6 +725,9 @@ impl App {
         Ok(())
     }
 }
+
+/// ε a sandbox query spends under a budget when it does not say.
+pub(crate) const DEFAULT_EPSILON: f64 = 0.1;
 
 /// The bytes of a download.
 type ByteStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, AppError>> + Send>>;

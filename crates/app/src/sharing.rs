@@ -58,6 +58,9 @@ pub struct GrantTerms {
     pub min_group_size: Option<u32>,
     /// Last day of the grant, `YYYY-MM-DD`, no later than asked.
     pub valid_until: Option<String>,
+    /// A privacy budget (total ε): aggregates are then released as noisy
+    /// counts, each query charged against it.
+    pub epsilon_budget: Option<f64>,
 }
 
 /// A decision on a sharing request.
@@ -510,6 +513,20 @@ impl App {
                 "授权期限不能长于申请期限",
             ));
         }
+        let epsilon_budget_micros = match terms.epsilon_budget {
+            None => None,
+            Some(budget) if budget.is_finite() && budget > 0.0 && budget <= 100.0 => {
+                Some((budget * 1e6).round() as i64)
+            }
+            Some(_) => {
+                problems.push(ValidationError::new(
+                    "terms.epsilon_budget",
+                    "a privacy budget is a number above 0 and at most 100",
+                    "隐私预算必须大于 0 且不超过 100",
+                ));
+                None
+            }
+        };
         let min_group_size = terms.min_group_size.unwrap_or(5);
         if min_group_size == 0 {
             problems.push(ValidationError::new("terms.min_group_size", "must be at least 1", "至少为 1"));
@@ -544,7 +561,7 @@ impl App {
             valid_from: now,
             valid_until: self.end_of_day(valid_until),
             min_group_size,
-            epsilon_budget_micros: None,
+            epsilon_budget_micros,
             epsilon_spent_micros: 0,
             allow_joins: false,
             state: GrantState::Active,

@@ -322,6 +322,12 @@ pub trait Transaction: Send {
     async fn update_grant(&mut self, grant: &Grant) -> StoreResult<Grant>;
     /// Grants matching the filter, oldest first.
     async fn grants(&mut self, filter: &GrantFilter) -> StoreResult<Vec<Grant>>;
+    /// Charges `micros` of ε to a grant's privacy budget if that much is
+    /// left, in one statement, so concurrent queries cannot overspend;
+    /// answers whether it was charged.
+    async fn charge_privacy_budget(&mut self, grant_id: &str, micros: i64) -> StoreResult<bool>;
+    /// Gives back what a query that failed was charged.
+    async fn refund_privacy_budget(&mut self, grant_id: &str, micros: i64) -> StoreResult<()>;
 
     /// Appends a usage event; answers its `seq`.
     async fn insert_usage_event(&mut self, event: &UsageEvent) -> StoreResult<i64>;

@@ -1585,6 +1585,30 @@ impl Transaction for SqlTransaction {
         rows.iter().map(grant_from_row).collect()
     }
 
+    async fn charge_privacy_budget(&mut self, grant_id: &str, micros: i64) -> StoreResult<bool> {
+        let result = sqlx::query(
+            "UPDATE access_grant SET epsilon_spent_micros = epsilon_spent_micros + $1 \
+             WHERE id = $2 AND epsilon_budget_micros IS NOT NULL AND epsilon_spent_micros + $1 <= epsilon_budget_micros",
+        )
+        .bind(micros)
+        .bind(grant_id.to_owned())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    async fn refund_privacy_budget(&mut self, grant_id: &str, micros: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE access_grant SET epsilon_spent_micros = epsilon_spent_micros - $1 \
+             WHERE id = $2 AND epsilon_spent_micros >= $1",
+        )
+        .bind(micros)
+        .bind(grant_id.to_owned())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     async fn insert_usage_event(&mut self, e: &UsageEvent) -> StoreResult<i64> {
         let row = sqlx::query(
             "INSERT INTO usage_event (at, user_id, org_id, grant_id, resource_id, version, mode, channel, purpose, \

@@ -221,6 +221,37 @@ impl QueryEngine {
 }
 
 impl QueryEngine {
+    /// Whether `table` holds a row whose columns equal all of `criteria`
+    /// (each value parsed as its column's type); for verification.
+    pub async fn matches(&self, table: &Table, criteria: &[(String, String)]) -> Result<bool, QueryError> {
+        self.timed(async {
+            let context = self.context()?;
+            self.register(&context, table).await?;
+            let frame = context.table(table.name.as_str()).await?;
+            let schema = frame.schema().as_arrow().clone();
+            let mut condition = lit(true);
+            for (column, value) in criteria {
+                let field = schema.field_with_name(column).map_err(|_| {
+                    QueryError::invalid(
+                        format!("criteria.{column}"),
+                        format!("there is no column `{column}`"),
+                        format!("不存在数据项 `{column}`"),
+                    )
+                })?;
+                let typed = ScalarValue::try_from_string(value.clone(), field.data_type()).map_err(|_| {
+                    QueryError::invalid(
+                        format!("criteria.{column}"),
+                        format!("`{value}` is not a value of `{column}` ({})", field.data_type()),
+                        format!("`{value}` 不是数据项 `{column}` 的有效值（{}）", field.data_type()),
+                    )
+                })?;
+                condition = condition.and(ident(column.as_str()).eq(lit(typed)));
+            }
+            Ok(frame.filter(condition)?.limit(0, Some(1))?.count().await? > 0)
+        })
+        .await
+    }
+
     /// Runs an aggregate-only query over `tables` (the sandbox): admitted by
     /// its plan, with groups under the minimum suppressed; at most the row cap.
     pub async fn aggregate_sql(
@@ -236,7 +267,7 @@ impl QueryEngine {
             }
             let plan = self.plan_query(&context, sql).await?;
             crate::sandbox::admit(&plan, rules)?;
-            let plan = crate::sandbox::suppress_small_groups(plan, rules.min_group_size)?;
+            let plan = crate::sandbox::suppress_small_groups(plan, rules)?;
             let cap = self.limits.sql_row_cap;
             let capped = DataFrame::new(context.state(), plan).limit(0, Some(cap + 1))?;
             let schema = Arc::new(capped.schema().as_arrow().clone());

@@ -15,6 +15,7 @@ mod encode;
 mod engine;
 mod error;
 mod params;
+mod privacy;
 mod sandbox;
 mod shape;
 mod xlsx;

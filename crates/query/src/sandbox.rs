@@ -24,12 +24,16 @@ const GROUP_ROWS: &str = "__gongshu_group_rows";
 const ALLOWED_AGGREGATES: &[&str] = &["count", "sum", "avg"];
 
 /// What the sandbox enforces on one query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SandboxRules {
     /// Groups with fewer rows are left out of the result.
     pub min_group_size: u64,
     /// Whether the query may join tables.
     pub allow_joins: bool,
+    /// The privacy loss (ε) this query may spend, when the grant asks for
+    /// differential privacy: its counts are then released with Laplace
+    /// noise, and small groups are suppressed on their noisy size.
+    pub epsilon: Option<f64>,
 }
 
 fn refused(en: impl Into<String>, zh: impl Into<String>) -> datafusion::error::DataFusionError {
@@ -40,6 +44,24 @@ fn refused(en: impl Into<String>, zh: impl Into<String>) -> datafusion::error::D
 pub(crate) fn admit(plan: &LogicalPlan, rules: SandboxRules) -> Result<(), QueryError> {
     let mut aggregations = 0;
     walk(plan, false, rules, &mut aggregations).map_err(unwrap_refusal)?;
+    if rules.epsilon.is_some() {
+        let mut sums = false;
+        plan.apply(|node| {
+            if let LogicalPlan::Aggregate(aggregate) = node {
+                sums |= aggregate.aggr_expr.iter().any(|expr| {
+                    matches!(unalias(expr), Expr::AggregateFunction(f) if f.func.name().to_lowercase() != "count")
+                });
+            }
+            Ok(TreeNodeRecursion::Continue)
+        })?;
+        if sums {
+            return Err(QueryError::invalid(
+                "sql",
+                "under a privacy budget only COUNT is answered: SUM and AVG need bounds the grant does not declare",
+                "在隐私预算下只回答 COUNT：SUM 和 AVG 需要授权声明取值范围",
+            ));
+        }
+    }
     match aggregations {
         1 => Ok(()),
         0 => Err(QueryError::invalid(
@@ -227,18 +249,37 @@ fn unwrap_refusal(error: datafusion::error::DataFusionError) -> QueryError {
 }
 
 /// Rewrites an admitted plan so every group under the minimum is dropped
-/// right after the aggregation.
-pub(crate) fn suppress_small_groups(plan: LogicalPlan, min_group_size: u64) -> Result<LogicalPlan, QueryError> {
-    let minimum = i64::try_from(min_group_size.max(1)).unwrap_or(i64::MAX);
+/// right after the aggregation, and, under a privacy budget, so every count
+/// (the group's size included) leaves with Laplace noise. The budget is
+/// split evenly over the counts: one person changes each count of one
+/// group by at most one, so each count spends ε / n with noise of scale
+/// n / ε, and the counts of different groups compose in parallel.
+pub(crate) fn suppress_small_groups(plan: LogicalPlan, rules: SandboxRules) -> Result<LogicalPlan, QueryError> {
+    let minimum = i64::try_from(rules.min_group_size.max(1)).unwrap_or(i64::MAX);
     let rewritten = plan
         .transform_up(|node| match node {
             LogicalPlan::Aggregate(aggregate) => {
                 let mut aggr_expr = aggregate.aggr_expr.clone();
                 aggr_expr.push(count(lit(1)).alias(GROUP_ROWS));
+                let counts = aggr_expr.len();
                 let counted = Aggregate::try_new(aggregate.input.clone(), aggregate.group_expr.clone(), aggr_expr)?;
-                let kept = LogicalPlanBuilder::from(LogicalPlan::Aggregate(counted))
-                    .filter(col(GROUP_ROWS).gt_eq(lit(minimum)))?
-                    .build()?;
+                let group_keys = counted.group_expr.len();
+                let mut builder = LogicalPlanBuilder::from(LogicalPlan::Aggregate(counted));
+                if let Some(epsilon) = rules.epsilon {
+                    let noise = crate::privacy::laplace_function(counts as f64 / epsilon)
+                        .map_err(|error| datafusion::error::DataFusionError::External(Box::new(error)))?;
+                    let columns = builder.schema().columns();
+                    let noised = columns.into_iter().enumerate().map(|(i, column)| {
+                        let name = column.name.clone();
+                        if i < group_keys {
+                            Expr::Column(column)
+                        } else {
+                            noise.call(vec![Expr::Column(column)]).alias(name)
+                        }
+                    });
+                    builder = builder.project(noised.collect::<Vec<_>>())?;
+                }
+                let kept = builder.filter(col(GROUP_ROWS).gt_eq(lit(minimum)))?.build()?;
                 Ok(Transformed::yes(kept))
             }
             other => Ok(Transformed::yes(other.recompute_schema()?)),

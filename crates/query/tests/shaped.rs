@@ -92,7 +92,7 @@ fn result_text(result: &SqlResult) -> String {
 async fn no_escape_attempt_gets_past_the_view() {
     let f = fixture();
     let tables = escape_views(&f);
-    let rules = SandboxRules { min_group_size: 3, allow_joins: false };
+    let rules = SandboxRules { min_group_size: 3, allow_joins: false, epsilon: None };
     let text = include_str!("escapes.txt");
     let blocks = text
         .split("\n\n")
@@ -134,7 +134,7 @@ async fn no_escape_attempt_gets_past_the_view() {
 async fn the_sandbox_suppresses_groups_under_the_minimum() {
     let f = fixture();
     let tables = escape_views(&f);
-    let rules = SandboxRules { min_group_size: 2, allow_joins: false };
+    let rules = SandboxRules { min_group_size: 2, allow_joins: false, epsilon: None };
     let sql = "SELECT age >= 50 AS older, COUNT(*) AS n, SUM(income) AS total FROM people GROUP BY age >= 50";
     let result = f.engine.aggregate_sql(&tables, sql, rules).await.unwrap();
     let mut rows = records_json(&result.batches).unwrap().as_array().unwrap().clone();
@@ -143,7 +143,7 @@ async fn the_sandbox_suppresses_groups_under_the_minimum() {
         Value::Array(rows),
         json!([{"older": false, "n": 3, "total": 2600}, {"older": true, "n": 2, "total": 2400}])
     );
-    let strict = SandboxRules { min_group_size: 3, allow_joins: false };
+    let strict = SandboxRules { min_group_size: 3, allow_joins: false, epsilon: None };
     let result = f.engine.aggregate_sql(&tables, sql, strict).await.unwrap();
     assert_eq!(records_json(&result.batches).unwrap(), json!([{"older": false, "n": 3, "total": 2600}]));
 }

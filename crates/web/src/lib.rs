@@ -15,6 +15,7 @@ mod chart;
 mod i18n;
 mod pages;
 mod requests;
+mod sharing;
 
 use std::sync::Arc;
 
@@ -50,6 +51,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("request_form.html", include_str!("../templates/request_form.html")),
     ("sign_in.html", include_str!("../templates/sign_in.html")),
     ("console.html", include_str!("../templates/console.html")),
+    ("sharing_form.html", include_str!("../templates/sharing_form.html")),
+    ("sharing.html", include_str!("../templates/sharing.html")),
+    ("grant.html", include_str!("../templates/grant.html")),
     ("answer.html", include_str!("../templates/answer.html")),
 ];
 
@@ -118,6 +122,10 @@ pub fn router(app: App) -> Router {
         .route("/console/sign-in", axum::routing::get(requests::sign_in_form).post(requests::sign_in))
         .route("/console/sign-out", axum::routing::post(requests::sign_out))
         .route("/console/requests/{id}", axum::routing::get(requests::answer_form).post(requests::answer))
+        .route("/console/sharing", axum::routing::post(sharing::submit))
+        .route("/console/sharing/new", axum::routing::get(sharing::new_form))
+        .route("/console/sharing/{id}", axum::routing::get(sharing::detail).post(sharing::act))
+        .route("/console/grants/{id}", axum::routing::get(sharing::grant).post(sharing::grant_act))
         .route(
             "/static/site.js",
             axum::routing::get(|| async {

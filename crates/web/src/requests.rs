@@ -253,7 +253,7 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The signed-in user, or the public.
-async fn session_subject(state: &WebState, headers: &HeaderMap) -> Subject {
+pub(crate) async fn session_subject(state: &WebState, headers: &HeaderMap) -> Subject {
     match session_token(headers) {
         Some(token) => state.app.authenticate(&token).await.unwrap_or(Subject::Anonymous),
         None => Subject::Anonymous,
@@ -355,12 +355,16 @@ pub(crate) async fn console(State(state): State<WebState>, request: Request) -> 
                 "overdue": overdue,
             }));
         }
-        Ok::<_, AppError>(json!({
+        let mut view = json!({
             "requests": open.items.iter().map(|v| request_card(request.lang, v, &orgs)).collect::<Vec<_>>(),
             "registrations": registrations,
             "resources": resources,
             "orgs": memberships.iter().map(|m| orgs.get(&m.org_id).cloned().unwrap_or_default()).collect::<Vec<_>>(),
-        }))
+        });
+        let mut sharing = crate::sharing::console_section(&state, &subject, request.lang).await?;
+        view["sharing"] = sharing["sharing"].take();
+        view["grants"] = sharing["grants"].take();
+        Ok::<_, AppError>(view)
     };
     respond(&state, &request, "console.html", view.await).into_response()
 }

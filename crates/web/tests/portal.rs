@@ -411,3 +411,109 @@ fn alert(html: &str) -> String {
     let end = open + html[open..].find("</div>").expect("the alert closes");
     text(&html[open..end])
 }
+
+/// The grant pages a console links to, in order.
+fn grant_links(html: &str) -> Vec<String> {
+    html.split("/console/grants/").skip(1).map(|rest| rest.split('"').next().unwrap().to_owned()).collect()
+}
+
+impl Portal {
+    async fn sign_in(&self, username: &str) -> String {
+        let (status, headers, _) = self
+            .post_form(
+                "/console/sign-in",
+                &[("username", username), ("password", gongshu_app::demo::DEMO_PASSWORD)],
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        headers["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned()
+    }
+}
+
+#[tokio::test]
+async fn a_department_requests_data_and_the_provider_grants_it_in_the_console() {
+    let portal = Portal::new().await;
+    let smoking = portal.id("吸烟与肺癌病例对照研究汇总数据").to_owned();
+
+    // The dataset page leads a department to the request form.
+    let page = portal.get(&format!("/datasets/{smoking}")).await;
+    assert!(page.body.contains("/console/sharing/new?resource=[吸烟与肺癌病例对照研究汇总数据]"), "{}", page.body);
+
+    // The statistics bureau's console holds its grant; its page previews the shaped rows and runs the sandbox.
+    let statistics = portal.sign_in("tj-editor").await;
+    let console = portal.get_with("/console", &[("cookie", &statistics)]).await;
+    let shown = text(&console.body);
+    assert!(shown.contains("共享申请") && shown.contains("已授权") && shown.contains("生效中"), "{shown}");
+    let grant_id = grant_links(&console.body)[0].clone();
+    let grant = portal.get_with(&format!("/console/grants/{grant_id}"), &[("cookie", &statistics)]).await;
+    assert_eq!(grant.status, StatusCode::OK, "{}", grant.body);
+    let shown = text(&grant.body);
+    assert!(shown.contains("Shanghai") && !shown.contains("Nanchang"), "the row filter holds back one city: {shown}");
+    assert!(shown.contains("仅统计沙箱"), "{shown}");
+    let sql = format!("SELECT COUNT(*) AS cities FROM \"{smoking}\"");
+    let (status, _, body) = portal
+        .post_form(&format!("/console/grants/{grant_id}"), &[("action", "sandbox"), ("sql", &sql)], Some(&statistics))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(text(&body).contains("cities 7"), "{}", text(&body));
+    let (_, _, body) = portal
+        .post_form(
+            &format!("/console/grants/{grant_id}"),
+            &[("action", "sandbox"), ("sql", &format!("SELECT \"Location\" FROM \"{smoking}\""))],
+            Some(&statistics),
+        )
+        .await;
+    assert!(text(&body).contains("仅统计沙箱只输出统计结果"), "{}", text(&body));
+
+    // The transport bureau files a request through the form; a missing purpose is named.
+    let transport = portal.sign_in("jt-editor").await;
+    let form = portal.get_with(&format!("/console/sharing/new?resource={smoking}"), &[("cookie", &transport)]).await;
+    assert!(form.body.contains("name=\"columns\" value=\"Location\""), "{}", form.body);
+    let mut fields = vec![
+        ("resource_id", smoking.as_str()),
+        ("columns", "Location"),
+        ("columns", "smoking_yes_cancer_yes"),
+        ("modes", "query"),
+        ("legal_basis", "《杭州市公共场所控制吸烟条例》"),
+        ("scenario", "交通场所控烟评估"),
+        ("needed_until", "2027-06-30"),
+    ];
+    let (status, _, body) = portal.post_form("/console/sharing", &fields, Some(&transport)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&body).contains("purpose"), "{}", text(&body));
+    fields.push(("purpose", "评估公共交通场所控烟效果"));
+    let (status, headers, _) = portal.post_form("/console/sharing", &fields, Some(&transport)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let request_page = headers["location"].to_str().unwrap().to_owned();
+
+    // The bureau passes the check; the provider grants it with a mask.
+    let reviewer = portal.sign_in("sjj-reviewer").await;
+    let (status, _, _) =
+        portal.post_form(&request_page, &[("action", "pass_check"), ("opinion", "")], Some(&reviewer)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let health = portal.sign_in("wj-editor").await;
+    let decide = portal.get_with(&request_page, &[("cookie", &health)]).await;
+    assert!(decide.body.contains("name=\"mask.Location\""), "{}", decide.body);
+    let (status, _, body) = portal
+        .post_form(
+            &request_page,
+            &[
+                ("action", "approve"),
+                ("mask.Location", "keep_first(1)"),
+                ("min_group_size", "3"),
+                ("valid_until", "2027-01-31"),
+            ],
+            Some(&health),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let granted = text(&portal.get_with(&request_page, &[("cookie", &transport)]).await.body);
+    assert!(granted.contains("已授权") && granted.contains("同意共享"), "{granted}");
+
+    // The requester's grant page shows the masked rows only.
+    let console = portal.get_with("/console", &[("cookie", &transport)]).await;
+    let new_grant = grant_links(&console.body).pop().unwrap();
+    let shown = text(&portal.get_with(&format!("/console/grants/{new_grant}"), &[("cookie", &transport)]).await.body);
+    assert!(shown.contains("S******* 908") && !shown.contains("Shanghai"), "{shown}");
+}

@@ -154,13 +154,13 @@ both_backends!(a_conditional_sharing_request_runs_to_a_grant_the_gateway_enforce
 
     // The sandbox: aggregates only, small groups suppressed.
     let by_age = format!("SELECT 年龄 >= 50 AS older, COUNT(*) AS n FROM {table} GROUP BY 年龄 >= 50 ORDER BY older");
-    let groups = w.app.sandbox_sql(&w.statistics, &by_age, None).await.unwrap();
+    let groups = w.app.sandbox_sql(&w.statistics, &by_age, None, None).await.unwrap();
     assert_eq!(
         records_json(&groups.batches).unwrap(),
         json!([{"older": false, "n": 3}]),
         "the group of 2 is suppressed"
     );
-    let raw = w.app.sandbox_sql(&w.statistics, &format!("SELECT 姓名 FROM {table}"), None).await.unwrap_err();
+    let raw = w.app.sandbox_sql(&w.statistics, &format!("SELECT 姓名 FROM {table}"), None, None).await.unwrap_err();
     assert!(format!("{raw:?}").contains("only aggregates"), "{raw:?}");
 
     // What was read is recorded, allowed and denied alike.
@@ -188,7 +188,7 @@ both_backends!(a_conditional_sharing_request_runs_to_a_grant_the_gateway_enforce
     assert!(revoked.grant.hash_key.is_empty(), "the key never leaves");
     assert_eq!(history.iter().map(|h| h.action.as_str()).collect::<Vec<_>>(), ["grant", "suspend", "resume", "revoke"]);
     assert!(matches!(w.app.query_data(&w.statistics, &resource_id, &[]).await, Err(AppError::Forbidden { .. })));
-    assert!(w.app.sandbox_sql(&w.statistics, &by_age, None).await.is_err());
+    assert!(w.app.sandbox_sql(&w.statistics, &by_age, None, None).await.is_err());
     let denied =
         w.app.usage_events(&w.reviewer, UsageQuery { allowed: Some(false), ..UsageQuery::default() }).await.unwrap();
     assert!(denied.items.iter().any(|e| e.reason.as_deref().is_some_and(|r| r.starts_with("revoked:"))));
@@ -271,4 +271,83 @@ both_backends!(resources_not_shared_cannot_be_requested, |store: SqlStore| async
     assert!(format!("{error:?}").contains("不予共享"), "{error:?}");
     let own = w.app.submit_sharing_request(&w.civil, request(&resource_id, "2026-12-31")).await.unwrap_err();
     assert!(format!("{own:?}").contains("本部门"), "{own:?}");
+});
+
+both_backends!(verification_answers_yes_or_no_and_nothing_else, |store: SqlStore| async move {
+    let w = World::new(store).await;
+    let resource_id = residents(&w, ShareAttribute::Unconditional).await;
+    let mut new = request(&resource_id, "2026-12-31");
+    new.columns = vec!["姓名".into(), "身份证号".into()];
+    new.modes = vec!["verify".into()];
+    let filed = w.app.submit_sharing_request(&w.statistics, new).await.unwrap();
+    w.app
+        .check_sharing_request(&w.reviewer, &filed.request.id, SharingDecision { approve: true, ..Default::default() })
+        .await
+        .unwrap();
+    let pair =
+        |name: &str, id: &str| vec![("姓名".to_owned(), name.to_owned()), ("身份证号".to_owned(), id.to_owned())];
+    assert!(w.app.verify(&w.statistics, &resource_id, &pair("张三", "330106199001011234"), None).await.unwrap());
+    assert!(!w.app.verify(&w.statistics, &resource_id, &pair("张三", "330106198505052345"), None).await.unwrap());
+    let outside = w.app.verify(&w.statistics, &resource_id, &[("年龄".to_owned(), "34".to_owned())], None).await;
+    assert!(format!("{outside:?}").contains("criteria.年龄"), "{outside:?}");
+    // Verification reads no rows.
+    assert!(matches!(w.app.query_data(&w.statistics, &resource_id, &[]).await, Err(AppError::Forbidden { .. })));
+    let usage = w
+        .app
+        .usage_events(&w.statistics, UsageQuery { resource_id: Some(resource_id.clone()), ..UsageQuery::default() })
+        .await
+        .unwrap();
+    let verified: Vec<_> = usage.items.iter().filter(|e| e.channel == "verify").collect();
+    assert_eq!(verified.len(), 2, "both answers are on record");
+    assert!(verified.iter().all(|e| e.allowed && e.rows_out == Some(0)));
+});
+
+both_backends!(a_privacy_budget_is_charged_before_and_refunded_after_a_failed_query, |store: SqlStore| async move {
+    let w = World::new(store).await;
+    let resource_id = residents(&w, ShareAttribute::Conditional { conditions: "仅统计".into() }).await;
+    let mut new = request(&resource_id, "2026-12-31");
+    new.modes = vec!["aggregate".into()];
+    let filed = w.app.submit_sharing_request(&w.statistics, new).await.unwrap();
+    w.app
+        .check_sharing_request(&w.reviewer, &filed.request.id, SharingDecision { approve: true, ..Default::default() })
+        .await
+        .unwrap();
+    let terms = GrantTerms { min_group_size: Some(2), epsilon_budget: Some(0.5), ..GrantTerms::default() };
+    let granted = w
+        .app
+        .decide_sharing_request(&w.civil, &filed.request.id, SharingDecision { approve: true, opinion: None, terms })
+        .await
+        .unwrap();
+    let grant_id = granted.request.grant_id.unwrap();
+    let table = format!("\"{resource_id}\"");
+    let count = format!("SELECT COUNT(*) AS n FROM {table}");
+
+    // Sums need bounds the grant does not declare; the failed query costs nothing.
+    let sum = w.app.sandbox_sql(&w.statistics, &format!("SELECT SUM(补助金额) FROM {table}"), None, Some(0.2)).await;
+    assert!(format!("{sum:?}").contains("only COUNT"), "{sum:?}");
+    let spent = |w: &crate::helpers::World| {
+        let app = w.app.clone();
+        let subject = w.statistics.clone();
+        let id = grant_id.clone();
+        async move { app.grant(&subject, &id).await.unwrap().0.grant.epsilon_spent_micros }
+    };
+    assert_eq!(spent(&w).await, 0);
+
+    // Counts come back noisy, each query charged.
+    let noisy = w.app.sandbox_sql(&w.statistics, &count, None, Some(0.2)).await.unwrap();
+    let n = records_json(&noisy.batches).unwrap()[0]["n"].as_i64().unwrap();
+    assert!((n - 7).abs() < 60, "a noisy count near 7: {n}");
+    assert_eq!(spent(&w).await, 200_000);
+    w.app.sandbox_sql(&w.statistics, &count, None, Some(0.2)).await.unwrap();
+    assert_eq!(spent(&w).await, 400_000);
+    // What is left does not cover another 0.2.
+    let refused = w.app.sandbox_sql(&w.statistics, &count, None, Some(0.2)).await;
+    assert!(matches!(refused, Err(AppError::Forbidden { en, .. }) if en.contains("budget")), "{refused:?}");
+    assert_eq!(spent(&w).await, 400_000);
+    let usage = w
+        .app
+        .usage_events(&w.statistics, UsageQuery { grant_id: Some(grant_id.clone()), ..UsageQuery::default() })
+        .await
+        .unwrap();
+    assert_eq!(usage.items.iter().map(|e| e.privacy_cost_micros).sum::<i64>(), 400_000);
 });

@@ -32,6 +32,7 @@ pub(crate) fn router() -> OpenApiRouter<ApiState> {
         .routes(routes!(get_grant))
         .routes(routes!(change_grant))
         .routes(routes!(sandbox_query))
+        .routes(routes!(verify))
         .routes(routes!(list_usage))
 }
 
@@ -158,6 +159,9 @@ pub(crate) struct GrantTermsInput {
     /// Last day, no later than asked.
     #[serde(default)]
     valid_until: Option<String>,
+    /// A privacy budget (total ε): aggregates are then released as noisy counts.
+    #[serde(default)]
+    epsilon_budget: Option<f64>,
 }
 
 impl GrantTermsInput {
@@ -182,6 +186,7 @@ impl GrantTermsInput {
             modes: self.modes,
             min_group_size: self.min_group_size,
             valid_until: self.valid_until,
+            epsilon_budget: self.epsilon_budget,
         })
     }
 }
@@ -380,6 +385,10 @@ pub(crate) struct GrantDto {
     valid_until: String,
     /// Groups smaller than this are suppressed in aggregates.
     min_group_size: u32,
+    /// The privacy budget (total ε), when aggregates are released with noise.
+    epsilon_budget: Option<f64>,
+    /// ε spent so far.
+    epsilon_spent: f64,
     allow_joins: bool,
     /// Stored state: `active`, `suspended`, `revoked`.
     state: &'static str,
@@ -435,6 +444,8 @@ impl From<&GrantView> for GrantDto {
             valid_from: g.valid_from.to_rfc3339(),
             valid_until: g.valid_until.to_rfc3339(),
             min_group_size: g.min_group_size,
+            epsilon_budget: g.epsilon_budget_micros.map(|m| m as f64 / 1e6),
+            epsilon_spent: g.epsilon_spent_micros as f64 / 1e6,
             allow_joins: g.allow_joins,
             state: g.state.code(),
             status: view.status,
@@ -508,6 +519,9 @@ pub(crate) struct SandboxInput {
     /// Which of the caller's grants to use; the first that allows aggregates when absent.
     #[serde(default)]
     grant_id: Option<String>,
+    /// ε to spend, under a grant with a privacy budget (0.1 when absent).
+    #[serde(default)]
+    epsilon: Option<f64>,
 }
 
 /// The aggregate-only sandbox (可用不可见): only COUNT, SUM and AVG per group
@@ -522,8 +536,42 @@ async fn sandbox_query(
     Caller(subject): Caller,
     ApiJson(input): ApiJson<SandboxInput>,
 ) -> ApiResult<Json<SqlDto>> {
-    let result = state.app.sandbox_sql(&subject, &input.sql, input.grant_id.as_deref()).await?;
+    let result = state.app.sandbox_sql(&subject, &input.sql, input.grant_id.as_deref(), input.epsilon).await?;
     Ok(Json(sql_dto(&result)?))
+}
+
+/// A verification: does a record with these values exist?
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VerifyInput {
+    /// Column → value; every one must match the same record.
+    criteria: BTreeMap<String, String>,
+    /// Which of the caller's grants to use; the first that allows verification when absent.
+    #[serde(default)]
+    grant_id: Option<String>,
+}
+
+/// The answer to a verification: yes or no, never the record.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct VerifyDto {
+    matched: bool,
+}
+
+/// Verification (数据核验): whether a record with all these values exists among the
+/// rows the caller's grant covers. Only yes or no leaves; every answer is recorded.
+#[utoipa::path(post, path = "/api/v1/resources/{id}/verify", tag = "sharing", params(("id" = String, Path)), request_body = VerifyInput,
+    responses((status = 200, description = "Success", body = VerifyDto),
+        (status = 403, description = "No grant allows verification: `forbidden`", body = ErrorBody),
+        (status = 422, description = "A column outside the grant, or a value of the wrong type: `validation_failed`", body = ErrorBody)))]
+async fn verify(
+    State(state): State<ApiState>,
+    Caller(subject): Caller,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<VerifyInput>,
+) -> ApiResult<Json<VerifyDto>> {
+    let criteria: Vec<(String, String)> = input.criteria.into_iter().collect();
+    let matched = state.app.verify(&subject, &id, &criteria, input.grant_id.as_deref()).await?;
+    Ok(Json(VerifyDto { matched }))
 }
 
 /// One decision of the access gateway.
@@ -539,7 +587,7 @@ pub(crate) struct UsageEventDto {
     version: Option<i64>,
     /// `download`, `query`, `aggregate`, `verify`.
     mode: &'static str,
-    /// `api`, `download`, `sql`, `sandbox`.
+    /// `api`, `download`, `sql`, `sandbox`, `verify`.
     channel: String,
     purpose: Option<String>,
     allowed: bool,
@@ -551,6 +599,8 @@ pub(crate) struct UsageEventDto {
     bytes_out: Option<i64>,
     /// SHA-256 of the result.
     result_hash: Option<String>,
+    /// ε charged.
+    privacy_cost: f64,
 }
 
 impl From<&UsageEvent> for UsageEventDto {
@@ -572,6 +622,7 @@ impl From<&UsageEvent> for UsageEventDto {
             rows_out: e.rows_out,
             bytes_out: e.bytes_out,
             result_hash: e.result_hash.clone(),
+            privacy_cost: e.privacy_cost_micros as f64 / 1e6,
         }
     }
 }
