@@ -319,7 +319,8 @@ impl App {
                     seq: 0,
                     at: self.clock.now(),
                     user_id: crate::actor_id(subject),
-                    org_id: None,
+                    // The organization the caller acts for, so it sees its own refusals.
+                    org_id: member_orgs(subject).into_iter().next(),
                     grant_id: None,
                     resource_id: resource.id.clone(),
                     version: None,
@@ -355,32 +356,40 @@ impl App {
         Ok(seq)
     }
 
-    /// Records an allowed read under a grant, before its result leaves:
-    /// if it cannot be recorded, nothing leaves.
+    /// Records an allowed read of data that is not open to all (under a
+    /// grant, or the provider's own), before its result leaves: if it
+    /// cannot be recorded, nothing leaves. A read that failed once it had
+    /// started is recorded too, with `failure` as its reason.
     async fn record_read(
         &self,
         ask: &Ask<'_>,
         decided: &Decided,
         rows_out: Option<i64>,
         result_hash: Option<String>,
+        failure: Option<&str>,
     ) -> AppResult<Option<i64>> {
         let Ask { subject, mode, channel, what, privacy_cost_micros, .. } = *ask;
-        let Some(grant) = decided.grant() else {
-            return Ok(None);
+        let resource = &decided.resource;
+        let open_to_all =
+            resource.state == ResourceState::Published && matches!(resource.draft.open, OpenAttribute::Unconditional);
+        let (org_id, grant_id, purpose) = match decided.grant() {
+            Some(grant) => (grant.grantee_org_id.clone(), Some(grant.id.clone()), Some(grant.purpose.clone())),
+            None if open_to_all => return Ok(None),
+            None => (resource.provider_org_id.clone(), None, Some("提供单位使用本单位数据".to_owned())),
         };
         let event = UsageEvent {
             seq: 0,
             at: self.clock.now(),
             user_id: crate::actor_id(subject),
-            org_id: Some(grant.grantee_org_id.clone()),
-            grant_id: Some(grant.id.clone()),
-            resource_id: decided.resource.id.clone(),
+            org_id: Some(org_id),
+            grant_id,
+            resource_id: resource.id.clone(),
             version: Some(decided.version.version),
             mode,
             channel: channel.code().to_owned(),
-            purpose: Some(grant.purpose.clone()),
-            allowed: true,
-            reason: None,
+            purpose,
+            allowed: failure != Some(BUDGET_SPENT),
+            reason: failure.map(str::to_owned),
             query_fingerprint: fingerprint(channel, what),
             rows_out,
             bytes_out: None,
@@ -432,10 +441,11 @@ impl App {
         let grants: Vec<&Grant> = decided.grant().into_iter().collect();
         let page = self
             .while_granted(&grants, async { self.query.table_query(&table, &query).await.map_err(query_error) })
-            .await?;
+            .await;
+        let page = self.failed_if_err(&ask, &decided, page).await?;
         let rows: usize = page.batches.iter().map(RecordBatch::num_rows).sum();
-        let hash = decided.grant().map(|_| batches_hash(&page.batches)).transpose()?;
-        self.record_read(&ask, &decided, Some(rows as i64), hash).await?;
+        let hash = batches_hash(&page.batches)?;
+        self.record_read(&ask, &decided, Some(rows as i64), Some(hash), None).await?;
         Ok(DataPage { version: decided.version.version, page, limit: query.limit, offset: query.offset })
     }
 
@@ -499,27 +509,35 @@ impl App {
                 (format!("{stem}.{}", format.extension()), format.content_type(), Box::pin(body))
             }
         };
-        let body = match decided.grant() {
+        let body = match self.record_read(&ask, &decided, None, None, None).await? {
             None => body,
-            Some(grant) => {
-                let seq = self.record_read(&ask, &decided, None, None).await?.expect("a granted read is recorded");
-                self.metered(body, grant, seq)
-            }
+            Some(seq) => self.metered(body, decided.grant(), seq),
         };
         Ok(Download { filename, content_type, body })
     }
 
-    /// A download under a grant: counts the bytes that leave and records
-    /// them when the stream ends (or is dropped), and stops with an error
-    /// the moment the grant stops being in force.
-    fn metered(&self, body: ByteStream, grant: &Grant, seq: i64) -> ByteStream {
+    /// A recorded download: counts the bytes that leave and records them
+    /// when the stream ends (or is dropped); under a grant, stops with an
+    /// error the moment the grant stops being in force, or its term ends.
+    fn metered(&self, body: ByteStream, grant: Option<&Grant>, seq: i64) -> ByteStream {
         let sent = Arc::new(AtomicU64::new(0));
         let guard = MeterGuard { store: self.store.clone(), seq, sent: sent.clone() };
-        let mut watch = self.grant_watch.subscribe(&grant.id);
+        let watch = grant.map(|grant| {
+            let left = (grant.valid_until - self.clock.now()).to_std().unwrap_or_default();
+            (self.grant_watch.subscribe(&grant.id), left)
+        });
         let stopped = Arc::new(AtomicBool::new(false));
         let flag = stopped.clone();
         let stop = Box::pin(async move {
-            let _ = watch.wait_for(|stopped| *stopped).await;
+            match watch {
+                None => futures::future::pending::<()>().await,
+                Some((mut watch, left)) => {
+                    tokio::select! {
+                        _ = watch.wait_for(|stopped| *stopped) => {}
+                        () = tokio::time::sleep(left) => {}
+                    }
+                }
+            }
             flag.store(true, Ordering::SeqCst);
         });
         let counted = body.map(move |chunk| {
@@ -550,7 +568,8 @@ impl App {
         let (tables, decided) = self.sql_tables(&ask).await?;
         let grants: Vec<&Grant> = decided.iter().filter_map(Decided::grant).collect();
         let result =
-            self.while_granted(&grants, async { self.query.sql(&tables, sql).await.map_err(query_error) }).await?;
+            self.while_granted(&grants, async { self.query.sql(&tables, sql).await.map_err(query_error) }).await;
+        let result = self.failed_if_err_all(&ask, &decided, result).await?;
         self.record_sql(&ask, &decided, &result).await?;
         Ok(result)
     }
@@ -590,35 +609,57 @@ impl App {
         let epsilon = if budgeted.is_empty() { None } else { Some(epsilon.unwrap_or(DEFAULT_EPSILON)) };
         let cost = match epsilon {
             None => 0,
-            Some(epsilon) if epsilon.is_finite() && epsilon > 0.0 && epsilon <= 10.0 => (epsilon * 1e6).round() as i64,
+            Some(epsilon) if epsilon.is_finite() && (0.01..=10.0).contains(&epsilon) => (epsilon * 1e6).ceil() as i64,
             Some(_) => {
                 return Err(ValidationError::new(
                     "epsilon",
-                    "ε must be a number above 0 and at most 10",
-                    "ε 必须大于 0 且不超过 10",
+                    "ε must be a number from 0.01 to 10",
+                    "ε 必须在 0.01 至 10 之间",
                 )
                 .into());
             }
         };
-        for id in &budgeted {
-            self.charge(id, cost).await?;
-        }
+        // Planned and admitted before anything is charged: a refusal costs nothing.
         let rules = SandboxRules { min_group_size, allow_joins, epsilon };
-        let result = self
-            .while_granted(&grants, async { self.query.aggregate_sql(&tables, sql, rules).await.map_err(query_error) })
-            .await;
-        let result = match result {
-            Ok(result) => result,
-            Err(error) => {
-                for id in &budgeted {
+        let prepared = self.query.prepare_aggregate(&tables, sql, rules).await.map_err(query_error)?;
+        let mut charged = Vec::new();
+        for id in &budgeted {
+            if let Err(error) = self.charge(id, cost).await {
+                for id in charged {
                     self.refund(id, cost).await?;
+                }
+                let denied = Ask { privacy_cost_micros: 0, ..ask };
+                for read in &decided {
+                    self.record_read(&denied, read, None, None, Some(BUDGET_SPENT)).await?;
                 }
                 return Err(error);
             }
-        };
+            charged.push(*id);
+        }
+        // From here the query runs: what it spends stays spent, even if it
+        // fails, since failing is an answer too.
         let ask = Ask { privacy_cost_micros: cost, ..ask };
+        let result = self.while_granted(&grants, async { self.query.run(prepared).await.map_err(query_error) }).await;
+        let result = self.failed_if_err_all(&ask, &decided, result).await?;
         self.record_sql(&ask, &decided, &result).await?;
         Ok(result)
+    }
+
+    /// Records a read that failed once it had started, then passes the error on.
+    async fn failed_if_err<T>(&self, ask: &Ask<'_>, decided: &Decided, result: AppResult<T>) -> AppResult<T> {
+        if result.is_err() {
+            self.record_read(ask, decided, None, None, Some("failed")).await?;
+        }
+        result
+    }
+
+    async fn failed_if_err_all<T>(&self, ask: &Ask<'_>, decided: &[Decided], result: AppResult<T>) -> AppResult<T> {
+        if result.is_err() {
+            for read in decided {
+                self.record_read(ask, read, None, None, Some("failed")).await?;
+            }
+        }
+        result
     }
 
     /// Charges ε to a grant's budget, or refuses when too little is left.
@@ -666,9 +707,11 @@ impl App {
         };
         let decided = self.readable(&ask, resource_id, None).await?;
         let table = decided.unmasked_table("data".into());
+        let masked = decided.table("data".into()).shape.map(|shape| shape.masks).unwrap_or_default();
         if let Some(shape) = &table.shape {
             for (column, _) in criteria {
-                if !shape.columns.contains(column) {
+                // A masked value is withheld on every channel: confirming guesses about it would reveal it.
+                if !shape.columns.contains(column) || masked.contains_key(column) {
                     return Err(ValidationError::new(
                         format!("criteria.{column}"),
                         format!("`{column}` is not a column this grant verifies"),
@@ -681,10 +724,11 @@ impl App {
         let grants: Vec<&Grant> = decided.grant().into_iter().collect();
         let matched = self
             .while_granted(&grants, async { self.query.matches(&table, criteria).await.map_err(query_error) })
-            .await?;
+            .await;
+        let matched = self.failed_if_err(&ask, &decided, matched).await?;
         let hash = Sha256::digest(if matched { b"true".as_slice() } else { b"false".as_slice() });
         let hash = hash.iter().map(|b| format!("{b:02x}")).collect();
-        self.record_read(&ask, &decided, Some(0), Some(hash)).await?;
+        self.record_read(&ask, &decided, Some(0), Some(hash), None).await?;
         Ok(matched)
     }
 
@@ -720,11 +764,14 @@ impl App {
         let rows: usize = result.batches.iter().map(RecordBatch::num_rows).sum();
         let hash = batches_hash(&result.batches)?;
         for read in decided {
-            self.record_read(ask, read, Some(rows as i64), Some(hash.clone())).await?;
+            self.record_read(ask, read, Some(rows as i64), Some(hash.clone()), None).await?;
         }
         Ok(())
     }
 }
+
+/// The reason recorded when a query is refused for want of ε.
+const BUDGET_SPENT: &str = "budget_spent";
 
 /// ε a sandbox query spends under a budget when it does not say.
 pub(crate) const DEFAULT_EPSILON: f64 = 0.1;

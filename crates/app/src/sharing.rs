@@ -440,6 +440,12 @@ impl App {
                     format!("该数据资源当前为“{}”状态，不能授权", resource.state.label_zh()),
                 ));
             }
+            if let ShareAttribute::NotShared { legal_basis } = &resource.draft.share {
+                return Err(AppError::conflict(
+                    format!("the resource has since become not shared (不予共享): {legal_basis}"),
+                    format!("该数据资源已变更为不予共享：{legal_basis}"),
+                ));
+            }
             let grant = self.sharing_grant(&request, &resource, &decision.terms)?;
             tx.insert_grant(&grant).await?;
             let step = Step {
@@ -506,6 +512,13 @@ impl App {
             Some(text) => problems.check(parse_day("terms.valid_until", text)).unwrap_or(request.needed_until),
             None => request.needed_until,
         };
+        if valid_until < self.today() {
+            problems.push(ValidationError::new(
+                "terms.valid_until",
+                "the term would have ended already",
+                "授权期限已过",
+            ));
+        }
         if valid_until > request.needed_until {
             problems.push(ValidationError::new(
                 "terms.valid_until",

@@ -20,6 +20,8 @@ pub struct DemoApp {
     pub clock: Arc<ManualClock>,
     /// The demo administrator's API token.
     pub admin_token: String,
+    /// Its data store, for benchmarks that run the query engine beside the gateway.
+    pub data: DataStore,
     _store: TestStore,
     _data: tempfile::TempDir,
 }
@@ -40,8 +42,9 @@ impl DemoApp {
             scratch: data.path().to_owned(),
             search: Arc::new(CatalogIndex::in_memory().expect("search index")),
         };
+        let data_store = stores.data.clone();
         let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
         let summary = demo::load(&app).await.expect("the demo loads");
-        DemoApp { app, clock, admin_token: summary.admin_token, _store: store, _data: data }
+        DemoApp { app, clock, admin_token: summary.admin_token, data: data_store, _store: store, _data: data }
     }
 }

@@ -317,8 +317,9 @@ pub trait Transaction: Send {
     async fn insert_grant(&mut self, grant: &Grant) -> StoreResult<()>;
     /// One grant.
     async fn grant(&mut self, id: &str) -> StoreResult<Grant>;
-    /// Writes a grant's state, term and spent budget under the same rule as
-    /// [`Transaction::update_resource`]; what it covers never changes.
+    /// Writes a grant's state and term under the same rule as
+    /// [`Transaction::update_resource`]; what it covers never changes, and
+    /// its spent budget changes only by charges and refunds.
     async fn update_grant(&mut self, grant: &Grant) -> StoreResult<Grant>;
     /// Grants matching the filter, oldest first.
     async fn grants(&mut self, filter: &GrantFilter) -> StoreResult<Vec<Grant>>;

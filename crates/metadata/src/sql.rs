@@ -1456,11 +1456,23 @@ impl Transaction for SqlTransaction {
         if !filter.states.is_empty() {
             conditions.push(" AND state IN ").bind_list(filter.states.iter().map(|s| s.code().to_owned()));
         }
-        if let Some(orgs) = &filter.requester_org_ids {
-            conditions.push(" AND requester_org_id IN ").bind_list(orgs.iter().cloned());
+        match &filter.requester_org_ids {
+            Some(orgs) if orgs.is_empty() => {
+                conditions.push(" AND 1 = 0");
+            }
+            Some(orgs) => {
+                conditions.push(" AND requester_org_id IN ").bind_list(orgs.iter().cloned());
+            }
+            None => {}
         }
-        if let Some(orgs) = &filter.provider_org_ids {
-            conditions.push(" AND provider_org_id IN ").bind_list(orgs.iter().cloned());
+        match &filter.provider_org_ids {
+            Some(orgs) if orgs.is_empty() => {
+                conditions.push(" AND 1 = 0");
+            }
+            Some(orgs) => {
+                conditions.push(" AND provider_org_id IN ").bind_list(orgs.iter().cloned());
+            }
+            None => {}
         }
         if let Some(orgs) = &filter.involving_org_ids {
             if orgs.is_empty() {
@@ -1537,13 +1549,13 @@ impl Transaction for SqlTransaction {
 
     async fn update_grant(&mut self, g: &Grant) -> StoreResult<Grant> {
         let result = sqlx::query(
-            "UPDATE access_grant SET state = $1, state_reason = $2, valid_until = $3, epsilon_spent_micros = $4, \
-             updated_at = $5, row_version = row_version + 1 WHERE id = $6 AND row_version = $7",
+            // The spent budget is left alone: only charges and refunds change it, in one statement each.
+            "UPDATE access_grant SET state = $1, state_reason = $2, valid_until = $3, \
+             updated_at = $4, row_version = row_version + 1 WHERE id = $5 AND row_version = $6",
         )
         .bind(g.state.code())
         .bind(g.state_reason.clone())
         .bind(ts(g.valid_until))
-        .bind(g.epsilon_spent_micros)
         .bind(ts(g.updated_at))
         .bind(g.id.clone())
         .bind(g.row_version)

@@ -166,10 +166,9 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         Action::AnswerRequest { org_id } => {
             holds(org_id, &[Role::Admin, Role::Cataloguer]) || in_bureau_as(&[Role::Reviewer])
         }
+        // Not the bureau: it checks and coordinates requests, so it may not also file them.
         Action::RequestSharing { org_id } => memberships.iter().any(|m| {
-            m.org_id == org_id
-                && matches!(m.org_kind, OrgKind::Department | OrgKind::DataBureau)
-                && matches!(m.role, Role::Admin | Role::Cataloguer)
+            m.org_id == org_id && m.org_kind == OrgKind::Department && matches!(m.role, Role::Admin | Role::Cataloguer)
         }),
         Action::DecideSharing { provider_org_id } => holds(provider_org_id, &[Role::Admin, Role::Cataloguer]),
         Action::ManageGrant { grantor_org_id } => {
@@ -273,6 +272,11 @@ mod tests {
         assert!(!decide(&requester, Action::RequestSharing { org_id: "mz" }).is_allowed());
         let operator = user(&[("op", OrgKind::Operator, Role::Admin)]);
         assert!(!decide(&operator, Action::RequestSharing { org_id: "op" }).is_allowed());
+        let bureau = user(&[("sjj", OrgKind::DataBureau, Role::Admin)]);
+        assert!(
+            !decide(&bureau, Action::RequestSharing { org_id: "sjj" }).is_allowed(),
+            "the bureau checks, never files"
+        );
         assert!(!decide(&requester, Action::DecideSharing { provider_org_id: "mz" }).is_allowed());
         let provider = user(&[("mz", OrgKind::Department, Role::Cataloguer)]);
         assert!(decide(&provider, Action::DecideSharing { provider_org_id: "mz" }).is_allowed());

@@ -20,7 +20,7 @@ use url::Url;
 
 use crate::params::{AggregateFunction, FilterOp};
 use crate::sandbox::SandboxRules;
-use crate::shape::{Shape, shaped_frame};
+use crate::shape::{Shape, ShapedTable};
 use crate::{QueryError, TableQuery};
 use datafusion::logical_expr::LogicalPlan;
 
@@ -112,8 +112,7 @@ impl QueryEngine {
             Some(shape) => {
                 // Read without registering, so the raw table has no name a query could use.
                 let raw = context.read_parquet(path, ParquetReadOptions::default()).await?;
-                let view = shaped_frame(raw, shape)?.into_view();
-                context.register_table(table.name.as_str(), view)?;
+                context.register_table(table.name.as_str(), Arc::new(ShapedTable::new(raw, shape)?))?;
             }
         }
         Ok(())
@@ -252,14 +251,15 @@ impl QueryEngine {
         .await
     }
 
-    /// Runs an aggregate-only query over `tables` (the sandbox): admitted by
-    /// its plan, with groups under the minimum suppressed; at most the row cap.
-    pub async fn aggregate_sql(
+    /// Plans an aggregate-only query over `tables` (the sandbox): admitted
+    /// by its plan and rewritten to suppress groups under the minimum.
+    /// Nothing has run yet, so a refusal here costs the caller nothing.
+    pub async fn prepare_aggregate(
         &self,
         tables: &[Table],
         sql: &str,
         rules: SandboxRules,
-    ) -> Result<SqlResult, QueryError> {
+    ) -> Result<PreparedQuery, QueryError> {
         self.timed(async {
             let context = self.context()?;
             for table in tables {
@@ -268,8 +268,16 @@ impl QueryEngine {
             let plan = self.plan_query(&context, sql).await?;
             crate::sandbox::admit(&plan, rules)?;
             let plan = crate::sandbox::suppress_small_groups(plan, rules)?;
+            Ok(PreparedQuery { frame: DataFrame::new(context.state(), plan) })
+        })
+        .await
+    }
+
+    /// Runs a prepared query, returning at most the row cap.
+    pub async fn run(&self, prepared: PreparedQuery) -> Result<SqlResult, QueryError> {
+        self.timed(async {
             let cap = self.limits.sql_row_cap;
-            let capped = DataFrame::new(context.state(), plan).limit(0, Some(cap + 1))?;
+            let capped = prepared.frame.limit(0, Some(cap + 1))?;
             let schema = Arc::new(capped.schema().as_arrow().clone());
             let mut batches = capped.collect().await?;
             let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
@@ -280,6 +288,28 @@ impl QueryEngine {
             Ok(SqlResult { schema, batches, truncated })
         })
         .await
+    }
+
+    /// Plans and runs an aggregate-only query (see [`QueryEngine::prepare_aggregate`]).
+    pub async fn aggregate_sql(
+        &self,
+        tables: &[Table],
+        sql: &str,
+        rules: SandboxRules,
+    ) -> Result<SqlResult, QueryError> {
+        let prepared = self.prepare_aggregate(tables, sql, rules).await?;
+        self.run(prepared).await
+    }
+}
+
+/// A query planned and admitted, not yet run.
+pub struct PreparedQuery {
+    frame: DataFrame,
+}
+
+impl std::fmt::Debug for PreparedQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PreparedQuery")
     }
 }
 

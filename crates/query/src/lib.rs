@@ -21,7 +21,7 @@ mod shape;
 mod xlsx;
 
 pub use encode::{DownloadFormat, encode_stream, records_json};
-pub use engine::{QueryEngine, QueryLimits, QueryPage, SqlResult, Table};
+pub use engine::{PreparedQuery, QueryEngine, QueryLimits, QueryPage, SqlResult, Table};
 pub use error::QueryError;
 pub use params::{Aggregate, AggregateFunction, Filter, FilterOp, TableQuery};
 pub use sandbox::SandboxRules;

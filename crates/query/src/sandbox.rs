@@ -11,6 +11,7 @@
 //! and drops groups under the minimum before anything above it runs, so
 //! neither HAVING nor an outer filter can bring a small group back.
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
 use datafusion::functions_aggregate::expr_fn::count;
 use datafusion::logical_expr::{Aggregate, Expr, LogicalPlan, LogicalPlanBuilder, col, lit};
@@ -32,7 +33,7 @@ pub struct SandboxRules {
     pub allow_joins: bool,
     /// The privacy loss (ε) this query may spend, when the grant asks for
     /// differential privacy: its counts are then released with Laplace
-    /// noise, and small groups are suppressed on their noisy size.
+    /// noise (groups are still kept or dropped on their true size).
     pub epsilon: Option<f64>,
 }
 
@@ -125,6 +126,15 @@ fn walk(
             ));
         }
     }
+    if below_aggregation || matches!(node, LogicalPlan::Aggregate(_)) {
+        let exprs = match node {
+            LogicalPlan::Aggregate(aggregate) => aggregate.group_expr.clone(),
+            other => other.expressions(),
+        };
+        for expr in &exprs {
+            admit_row_expr(expr)?;
+        }
+    }
     node.apply_expressions(|expr| {
         expr.apply(|expr| match expr {
             Expr::ScalarSubquery(_) | Expr::Exists(_) | Expr::InSubquery(_) | Expr::OuterReferenceColumn(..) => {
@@ -184,6 +194,64 @@ fn trace_to_scan(plan: &LogicalPlan, name: &str) -> datafusion::error::Result<()
             _ => Err(refused(format!("`{name}` cannot be traced to a table"), format!("无法确定 `{name}` 的来源"))),
         },
     }
+}
+
+/// Scalar functions that cannot fail on any value, allowed before the
+/// aggregation.
+const SAFE_FUNCTIONS: &[&str] = &[
+    "lower",
+    "upper",
+    "trim",
+    "btrim",
+    "ltrim",
+    "rtrim",
+    "length",
+    "char_length",
+    "character_length",
+    "substr",
+    "substring",
+    "left",
+    "right",
+    "starts_with",
+    "ends_with",
+    "date_trunc",
+    "date_part",
+    "coalesce",
+    "nullif",
+    "abs",
+    "round",
+    "floor",
+    "ceil",
+];
+
+/// Admits an expression evaluated on rows before the aggregation. A query
+/// whose outcome is an error on one row but not on another is a yes/no
+/// question about that row, whatever the minimum group size; so division,
+/// modulo, casts that can fail and functions outside [`SAFE_FUNCTIONS`] are
+/// refused here (TRY_CAST, which gives null instead of failing, is fine).
+fn admit_row_expr(expr: &Expr) -> datafusion::error::Result<()> {
+    use datafusion::logical_expr::Operator;
+    expr.apply(|expr| match expr {
+        Expr::BinaryExpr(binary) if matches!(binary.op, Operator::Divide | Operator::Modulo) => Err(refused(
+            "division and modulo are not allowed before the aggregation in the sandbox (a failing row would answer a question about itself)",
+            "仅统计沙箱中聚合之前不允许除法和取模（个别行出错会泄露该行的信息）",
+        )),
+        Expr::Cast(cast)
+            if !matches!(cast.expr.as_ref(), Expr::Literal(..))
+                && !matches!(cast.field.data_type(), DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) =>
+        {
+            Err(refused(
+                "CAST can fail on a value; use TRY_CAST in the sandbox",
+                "CAST 可能因个别值失败，仅统计沙箱中请使用 TRY_CAST",
+            ))
+        }
+        Expr::ScalarFunction(function) if !SAFE_FUNCTIONS.contains(&function.func.name()) => Err(refused(
+            format!("{}: this function is not allowed before the aggregation in the sandbox", function.func.name()),
+            format!("仅统计沙箱中聚合之前不允许使用函数 {}", function.func.name()),
+        )),
+        _ => Ok(TreeNodeRecursion::Continue),
+    })?;
+    Ok(())
 }
 
 fn reserved() -> datafusion::error::DataFusionError {
@@ -250,7 +318,7 @@ fn unwrap_refusal(error: datafusion::error::DataFusionError) -> QueryError {
 
 /// Rewrites an admitted plan so every group under the minimum is dropped
 /// right after the aggregation, and, under a privacy budget, so every count
-/// (the group's size included) leaves with Laplace noise. The budget is
+/// (the group's size included) then leaves with Laplace noise. The budget is
 /// split evenly over the counts: one person changes each count of one
 /// group by at most one, so each count spends ε / n with noise of scale
 /// n / ε, and the counts of different groups compose in parallel.
@@ -264,7 +332,11 @@ pub(crate) fn suppress_small_groups(plan: LogicalPlan, rules: SandboxRules) -> R
                 let counts = aggr_expr.len();
                 let counted = Aggregate::try_new(aggregate.input.clone(), aggregate.group_expr.clone(), aggr_expr)?;
                 let group_keys = counted.group_expr.len();
-                let mut builder = LogicalPlanBuilder::from(LogicalPlan::Aggregate(counted));
+                // Groups are kept on their true size, before any noise: a
+                // noisy threshold would let a group of one through now and
+                // then, and its key with it.
+                let mut builder = LogicalPlanBuilder::from(LogicalPlan::Aggregate(counted))
+                    .filter(col(GROUP_ROWS).gt_eq(lit(minimum)))?;
                 if let Some(epsilon) = rules.epsilon {
                     let noise = crate::privacy::laplace_function(counts as f64 / epsilon)
                         .map_err(|error| datafusion::error::DataFusionError::External(Box::new(error)))?;
@@ -279,7 +351,7 @@ pub(crate) fn suppress_small_groups(plan: LogicalPlan, rules: SandboxRules) -> R
                     });
                     builder = builder.project(noised.collect::<Vec<_>>())?;
                 }
-                let kept = builder.filter(col(GROUP_ROWS).gt_eq(lit(minimum)))?.build()?;
+                let kept = builder.build()?;
                 Ok(Transformed::yes(kept))
             }
             other => Ok(Transformed::yes(other.recompute_schema()?)),

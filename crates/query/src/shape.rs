@@ -1,21 +1,35 @@
 //! Shaped views: what a grant lets through of a table, and nothing else.
 //!
-//! A shaped table is registered in a query's context as a view over a frame
-//! that reads the Parquet file without naming it: the raw table has no name
-//! the query could refer to. The view keeps the granted rows (a structured
-//! row filter), the granted columns in the granted order, and masks their
-//! values. Masks are functions known only to the view's plan, never
-//! registered by name, so a query can neither call them nor see their key.
+//! A shaped table is registered in a query's context as a [`ShapedTable`]
+//! over a frame that reads the Parquet file without naming it: the raw
+//! table has no name the query could refer to. The frame keeps the granted
+//! rows (a structured row filter), the granted columns in the granted
+//! order, and masks their values. Masks are functions known only to that
+//! frame's plan, never registered by name, so a query can neither call them
+//! nor see their key.
+//!
+//! The table is opaque to the query's planner: unlike a view, it is not
+//! inlined and takes no filter pushed into it. The query's own predicates
+//! therefore run only on rows the grant lets through, so an expression that
+//! fails (a division by zero, a cast) cannot tell anything about a row
+//! outside the grant by failing on it.
 
 use std::fmt;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{Array, ArrayRef, StringArray};
-use datafusion::arrow::datatypes::{DataType, Schema};
+use datafusion::arrow::datatypes::{DataType, Schema, SchemaRef};
+use datafusion::catalog::{Session, TableProvider};
 use datafusion::common::ScalarValue;
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::datasource::TableType;
+use datafusion::execution::{SendableRecordBatchStream, TaskContext};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility, cast, ident, lit,
 };
+use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::execution_plan::{ChildrenPropertiesMode, ReplaceChildrenOptions};
+use datafusion::physical_plan::{DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties};
 use datafusion::prelude::{DataFrame, Expr};
 use gongshu_domain::{Mask, RowCondition, RowOp};
 use sha2::{Digest, Sha256};
@@ -46,8 +60,112 @@ impl fmt::Debug for Shape {
     }
 }
 
+/// A shaped frame as a table: the query sees its schema and its rows and
+/// nothing of how they were made.
+#[derive(Debug)]
+pub(crate) struct ShapedTable {
+    frame: DataFrame,
+    schema: SchemaRef,
+}
+
+impl ShapedTable {
+    pub(crate) fn new(raw: DataFrame, shape: &Shape) -> Result<ShapedTable, QueryError> {
+        let frame = shaped_frame(raw, shape)?;
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        Ok(ShapedTable { frame, schema })
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for ShapedTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Temporary
+    }
+
+    // `supports_filters_pushdown` keeps its default (unsupported): the
+    // query's filters stay above this scan.
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        let mut frame = self.frame.clone();
+        if let Some(projection) = projection {
+            let names: Vec<&str> = projection.iter().map(|i| self.schema.field(*i).name().as_str()).collect();
+            frame = frame.select_columns(&names)?;
+        }
+        let input = frame.create_physical_plan().await?;
+        Ok(Arc::new(GrantBoundary { input }))
+    }
+}
+
+/// The physical edge of a shaped table. Like every plan node that does not
+/// opt in, it lets no filter of the query above be pushed below it, where
+/// the physical optimizer would merge it with the grant's row filter and
+/// evaluate it on rows outside the grant.
+#[derive(Debug)]
+struct GrantBoundary {
+    input: Arc<dyn ExecutionPlan>,
+}
+
+impl DisplayAs for GrantBoundary {
+    fn fmt_as(&self, _format: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("GrantBoundary")
+    }
+}
+
+impl ExecutionPlan for GrantBoundary {
+    fn name(&self) -> &str {
+        "GrantBoundary"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        self.input.properties()
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![&self.input]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> datafusion::error::Result<TreeNodeRecursion>,
+    ) -> datafusion::error::Result<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    fn replace_children(
+        self: Arc<Self>,
+        mut children: Vec<Arc<dyn ExecutionPlan>>,
+        _options: ReplaceChildrenOptions,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(GrantBoundary { input: children.swap_remove(0) }))
+    }
+
+    fn with_new_children(
+        self: Arc<Self>,
+        children: Vec<Arc<dyn ExecutionPlan>>,
+    ) -> datafusion::error::Result<Arc<dyn ExecutionPlan>> {
+        self.replace_children(children, ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute))
+    }
+
+    fn execute(
+        &self,
+        partition: usize,
+        context: Arc<TaskContext>,
+    ) -> datafusion::error::Result<SendableRecordBatchStream> {
+        self.input.execute(partition, context)
+    }
+}
+
 /// The frame a query sees in place of `raw`.
-pub(crate) fn shaped_frame(raw: DataFrame, shape: &Shape) -> Result<DataFrame, QueryError> {
+fn shaped_frame(raw: DataFrame, shape: &Shape) -> Result<DataFrame, QueryError> {
     let schema = raw.schema().as_arrow().clone();
     let mut frame = raw;
     for condition in &shape.row_filter {

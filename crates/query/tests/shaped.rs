@@ -353,3 +353,31 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn a_query_cannot_fail_on_a_row_outside_the_grant() {
+    let f = fixture();
+    let tables = escape_views(&f);
+    // Only the rows of district 330102 (outside the grant) have age 777; if the
+    // query's filter reached them, it would divide by zero and the error would
+    // say they exist.
+    let sql = "SELECT COUNT(*) AS n FROM people WHERE 1 / (CASE WHEN age = 777 THEN 0 ELSE 1 END) = 1";
+    let result = f.engine.sql(&tables, sql).await.unwrap();
+    assert_eq!(records_json(&result.batches).unwrap(), json!([{"n": 5}]));
+}
+
+#[tokio::test]
+async fn under_a_privacy_budget_small_groups_never_come_out() {
+    let f = fixture();
+    let tables = escape_views(&f);
+    let rules = SandboxRules { min_group_size: 3, allow_joins: false, epsilon: Some(0.1) };
+    for _ in 0..30 {
+        let by_name =
+            f.engine.aggregate_sql(&tables, "SELECT name, COUNT(*) AS n FROM people GROUP BY name", rules).await;
+        assert_eq!(records_json(&by_name.unwrap().batches).unwrap(), json!([]), "groups of one are never released");
+    }
+    let all = f.engine.aggregate_sql(&tables, "SELECT COUNT(*) AS n FROM people", rules).await.unwrap();
+    assert_eq!(all.batches.iter().map(|b| b.num_rows()).sum::<usize>(), 1, "the group of five is released, noisy");
+    let sum = f.engine.aggregate_sql(&tables, "SELECT SUM(income) FROM people", rules).await.unwrap_err();
+    assert!(sum.to_string().contains("only COUNT"), "{sum}");
+}

@@ -220,8 +220,18 @@ async fn detail_view(
     let orgs = organization_names(state, lang).await?;
     let (view, entries) = state.app.sharing_request(subject, id).await?;
     let resource = state.app.resource(subject, &view.request.resource_id).await.ok();
+    // Passing the check grants an unconditionally shared resource at once, so
+    // the bureau sets the terms there.
+    let unconditional =
+        resource.as_ref().is_some_and(|r| r.resource.draft.share == gongshu_domain::ShareAttribute::Unconditional);
+    let grants_here = view.may.iter().any(|action| match action {
+        gongshu_domain::SharingAction::Approve | gongshu_domain::SharingAction::CoordinateGrant => true,
+        gongshu_domain::SharingAction::PassCheck => unconditional,
+        _ => false,
+    });
     Ok(json!({
         "request": sharing_card(lang, &view, &orgs),
+        "grants_here": grants_here,
         "resource_title": resource.map(|r| r.resource.draft.name_zh),
         "history": history(lang, &entries),
         "mask_choices": MASK_CHOICES,
