@@ -218,3 +218,43 @@ test("submit a demand request, then sign in as the department and answer it", as
   assert.match(answered, /2027-06-30/);
   await department.close();
 });
+
+test("a department reads under its grant and runs the sandbox; the provider decides a request (共享)", async () => {
+  const [department, console] = await page({ viewport: { width: 1200, height: 1000 } });
+  await console.goto(base + "/console/sign-in");
+  await console.getByLabel("用户名").fill("tj-editor");
+  await console.getByLabel("密码").fill("gongshu-demo-2026");
+  await console.getByRole("button", { name: "登录" }).click();
+  await console.waitForURL(/\/console$/);
+  await console.locator("#grants a").first().click();
+  await console.waitForURL(/\/console\/grants\//);
+  const grant = await console.locator("main").innerText();
+  assert.match(grant, /生效中/);
+  assert.match(grant, /Shanghai/);
+  assert.doesNotMatch(grant, /Nanchang/, "the row filter holds back one city");
+  await console.getByRole("button", { name: "运行" }).click();
+  await console.locator("#sandbox-result").waitFor();
+  assert.match(await console.locator("#sandbox-result").innerText(), /\b7\b/);
+  await console.screenshot({ path: join(artifacts, "grant-zh.png"), fullPage: true });
+  await department.close();
+
+  // The health commission decides the market regulator's overdue request, masking the city.
+  const [provider, desk] = await page({ viewport: { width: 1200, height: 1000 } });
+  await desk.goto(base + "/console/sign-in");
+  await desk.getByLabel("用户名").fill("wj-editor");
+  await desk.getByLabel("密码").fill("gongshu-demo-2026");
+  await desk.getByRole("button", { name: "登录" }).click();
+  await desk.waitForURL(/\/console$/);
+  const row = desk.locator("#sharing-requests tr", { hasText: "已超期" });
+  await row.getByRole("link").click();
+  await desk.waitForURL(/\/console\/sharing\//);
+  await desk.getByLabel("脱敏方式 Location").selectOption("hash");
+  await desk.getByLabel("意见或理由").fill("同意，城市名称脱敏后提供");
+  await desk.screenshot({ path: join(artifacts, "sharing-decision-zh.png"), fullPage: true });
+  await desk.getByRole("button", { name: "同意共享" }).click();
+  await desk.waitForURL(/\/console\/sharing\//);
+  const decided = await desk.locator("main").innerText();
+  assert.match(decided, /已授权/);
+  assert.match(decided, /同意，城市名称脱敏后提供/);
+  await provider.close();
+});

@@ -197,25 +197,17 @@ impl QueryEngine {
 
     /// Runs a read-only SQL query over `tables`, returning at most the row cap.
     pub async fn sql(&self, tables: &[Table], sql: &str) -> Result<SqlResult, QueryError> {
-        self.timed(async {
-            let context = self.context()?;
-            for table in tables {
-                self.register(&context, table).await?;
-            }
-            let plan = self.plan_query(&context, sql).await?;
-            let frame = DataFrame::new(context.state(), plan);
-            let cap = self.limits.sql_row_cap;
-            let capped = frame.limit(0, Some(cap + 1))?;
-            let schema = Arc::new(capped.schema().as_arrow().clone());
-            let mut batches = capped.collect().await?;
-            let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
-            let truncated = rows > cap;
-            if truncated {
-                batches = trim_to(batches, cap);
-            }
-            Ok(SqlResult { schema, batches, truncated })
-        })
-        .await
+        let prepared = self
+            .timed(async {
+                let context = self.context()?;
+                for table in tables {
+                    self.register(&context, table).await?;
+                }
+                let plan = self.plan_query(&context, sql).await?;
+                Ok(PreparedQuery { frame: DataFrame::new(context.state(), plan) })
+            })
+            .await?;
+        self.run(prepared).await
     }
 }
 

@@ -411,6 +411,9 @@ pub(crate) const MESSAGES: &[(&str, &str, &str)] = &[
         "Only COUNT, SUM and AVG per group leave; groups under the minimum size are suppressed. Tables are resource ids.",
     ),
     ("sandbox_run", "运行", "Run"),
+    ("preview_total", "授权范围内的行数", "Rows the grant covers"),
+    ("usage_rows", "输出行数", "Rows out"),
+    ("usage_bytes", "输出字节", "Bytes out"),
     ("sandbox_epsilon", "本次查询消耗的隐私预算 ε（计数加噪）", "Privacy budget ε this query spends (noisy counts)"),
     ("sharing_epsilon_budget", "隐私预算 ε（差分隐私，可不填）", "Privacy budget ε (differential privacy; optional)"),
     (
