@@ -175,6 +175,14 @@ impl Decided {
         table
     }
 
+    /// Whether reads of this are recorded: under a grant, or of data that
+    /// is not open to all (its provider's own).
+    fn is_recorded(&self) -> bool {
+        let open_to_all = self.resource.state == ResourceState::Published
+            && matches!(self.resource.draft.open, OpenAttribute::Unconditional);
+        self.grant().is_some() || !open_to_all
+    }
+
     fn grant(&self) -> Option<&Grant> {
         match &self.access {
             Access::Whole => None,
@@ -369,12 +377,12 @@ impl App {
         failure: Option<&str>,
     ) -> AppResult<Option<i64>> {
         let Ask { subject, mode, channel, what, privacy_cost_micros, .. } = *ask;
+        if !decided.is_recorded() {
+            return Ok(None);
+        }
         let resource = &decided.resource;
-        let open_to_all =
-            resource.state == ResourceState::Published && matches!(resource.draft.open, OpenAttribute::Unconditional);
         let (org_id, grant_id, purpose) = match decided.grant() {
             Some(grant) => (grant.grantee_org_id.clone(), Some(grant.id.clone()), Some(grant.purpose.clone())),
-            None if open_to_all => return Ok(None),
             None => (resource.provider_org_id.clone(), None, Some("提供单位使用本单位数据".to_owned())),
         };
         let event = UsageEvent {
@@ -443,9 +451,12 @@ impl App {
             .while_granted(&grants, async { self.query.table_query(&table, &query).await.map_err(query_error) })
             .await;
         let page = self.failed_if_err(&ask, &decided, page).await?;
-        let rows: usize = page.batches.iter().map(RecordBatch::num_rows).sum();
-        let hash = batches_hash(&page.batches)?;
-        self.record_read(&ask, &decided, Some(rows as i64), Some(hash), None).await?;
+        // Open data is read by everyone on every page view: only recorded reads pay for the hash.
+        if decided.is_recorded() {
+            let rows: usize = page.batches.iter().map(RecordBatch::num_rows).sum();
+            let hash = batches_hash(&page.batches)?;
+            self.record_read(&ask, &decided, Some(rows as i64), Some(hash), None).await?;
+        }
         Ok(DataPage { version: decided.version.version, page, limit: query.limit, offset: query.offset })
     }
 
@@ -761,6 +772,9 @@ impl App {
     }
 
     async fn record_sql(&self, ask: &Ask<'_>, decided: &[Decided], result: &SqlResult) -> AppResult<()> {
+        if !decided.iter().any(Decided::is_recorded) {
+            return Ok(());
+        }
         let rows: usize = result.batches.iter().map(RecordBatch::num_rows).sum();
         let hash = batches_hash(&result.batches)?;
         for read in decided {
