@@ -294,9 +294,17 @@ impl App {
             states.push(ResourceState::parse(&format!("state[{i}]"), state)?);
         }
         let text = optional_text("q", query.text.as_deref(), 100)?;
+        // Registered entries are the sharing catalog; the policy says who sees
+        // another provider's (no organization has the empty id).
+        let registered_visible = gongshu_policy::decide(
+            subject,
+            Action::ViewResource { provider_org_id: "", state: ResourceState::Registered },
+        )
+        .is_allowed();
         let filter = ResourceFilter {
             states,
             provider_org_id: query.provider_org_id,
+            registered_visible,
             visible_to_orgs: visible_orgs(subject),
             text,
             limit,

@@ -18,8 +18,9 @@ use gongshu_policy::Subject;
 use crate::clock::Clock;
 use crate::versions::LoadOptions;
 use crate::{
-    AnswerInput, App, AppError, AppResult, FileRegistration, GrantTerms, ManualClock, NewHarvestSource,
-    NewOrganization, NewRequest, NewSharingRequest, NewToken, NewUser, SharingDecision, system_subject,
+    AgreementStep, AnswerInput, App, AppError, AppResult, BundlePart, FileRegistration, GrantTerms, ManualClock,
+    NewBundle, NewDuty, NewHarvestSource, NewOrganization, NewRequest, NewSharingRequest, NewToken, NewUsageReport,
+    NewUser, OpenApplication, OpenTerms, OperationPlan, PlannedResource, SharingDecision, system_subject,
 };
 
 /// The password of every demo user except `admin` (who signs in with the
@@ -116,6 +117,9 @@ fn draft(
 }
 
 const CIVIL: &str = "杭州市民政局";
+const IMPLEMENTING: &str = "杭州市大数据发展中心";
+const OPERATOR: &str = "杭州数据运营有限公司";
+const ENTERPRISE: &str = "杭州明鉴健康科技有限公司";
 const STATISTICS: &str = "杭州市统计局";
 const MARKET: &str = "杭州市市场监督管理局";
 const HEALTH: &str = "杭州市卫生健康委员会";
@@ -419,7 +423,7 @@ const ORGS: &[Org] = &[
         first_17_of_code: "11330100002489321",
     },
     Org {
-        name_zh: "杭州市大数据发展中心",
+        name_zh: IMPLEMENTING,
         name_en: "Hangzhou Big Data Development Centre",
         kind: "implementing_body",
         first_17_of_code: "12330100002489330",
@@ -467,10 +471,16 @@ const ORGS: &[Org] = &[
         first_17_of_code: "11330100002489401",
     },
     Org {
-        name_zh: "杭州数据运营有限公司",
+        name_zh: OPERATOR,
         name_en: "Hangzhou Data Operations Co., Ltd.",
         kind: "operator",
         first_17_of_code: "91330100MA2H0D7X3",
+    },
+    Org {
+        name_zh: ENTERPRISE,
+        name_en: "Hangzhou Mingjian Health Technology Co., Ltd.",
+        kind: "enterprise",
+        first_17_of_code: "91330106MA2J3B4C7",
     },
     Org {
         name_zh: "杭州市审计局",
@@ -491,7 +501,10 @@ pub const USERS: &[(&str, &str, &str, &str)] = &[
     ("qx-editor", "气象局编目员", WEATHER, "cataloguer"),
     ("jt-editor", "交通运输局编目员", TRANSPORT, "cataloguer"),
     ("sthj-editor", "生态环境局编目员", ECOLOGY, "cataloguer"),
-    ("operator-analyst", "运营机构分析师", "杭州数据运营有限公司", "viewer"),
+    ("ss-editor", "实施机构编目员", IMPLEMENTING, "cataloguer"),
+    ("operator-admin", "运营机构管理员", OPERATOR, "admin"),
+    ("operator-analyst", "运营机构分析师", OPERATOR, "viewer"),
+    ("qy-admin", "明鉴健康数据负责人", ENTERPRISE, "admin"),
     ("auditor", "审计员", "杭州市审计局", "viewer"),
 ];
 
@@ -953,6 +966,198 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         sharing("airports", &[], &["query"], "核定机场周边噪声监测点位", "噪声污染防治"),
     )
     .await?;
+
+    // 有条件开放: a health-tech company applied for the case-control counts;
+    // the health commission granted aggregates only; the company signed,
+    // ran a query and reported its use. The operator's own application
+    // waits for the health commission.
+    at(16);
+    let company = &subjects["qy-admin"];
+    let application = OpenApplication {
+        resource_id: ids["smoking"].clone(),
+        columns: ["Location", "smoking_yes_cancer_yes", "smoking_no_cancer_yes"].map(str::to_owned).to_vec(),
+        modes: vec!["query".into(), "aggregate".into()],
+        purpose: "训练肺癌风险评估模型的先验参数".into(),
+        application: "明鉴肺癌风险评估系统 V2".into(),
+        scenario: "体检机构肺癌早筛风险分层".into(),
+        needed_until: (today + Duration::days(365)).to_string(),
+        ..OpenApplication::default()
+    };
+    let applied = past.apply_for_open_data(company, application.clone()).await?;
+    at(14);
+    let approval = AgreementStep::Approve {
+        opinion: Some("同意以仅统计方式提供；成果发表须注明数据来源".into()),
+        plan_approval: None,
+        terms: Box::new(OpenTerms {
+            grant: GrantTerms {
+                modes: Some(vec!["aggregate".into()]),
+                min_group_size: Some(3),
+                ..GrantTerms::default()
+            },
+            destruction_days: Some(15),
+            attribution: None,
+        }),
+    };
+    let offered = past.act_on_agreement(editor_of(HEALTH), &applied.agreement.id, approval).await?;
+    at(13);
+    let sign = AgreementStep::Sign { content_sha256: offered.content_sha256.clone() };
+    let signed = past.act_on_agreement(company, &applied.agreement.id, sign).await?;
+    at(11);
+    let by_exposure = format!(
+        "SELECT SUM(smoking_yes_cancer_yes) AS smokers_with_cancer, SUM(smoking_no_cancer_yes) AS non_smokers_with_cancer FROM \"{}\"",
+        ids["smoking"]
+    );
+    past.sandbox_sql(company, &by_exposure, signed.agreement.grant_id.as_deref(), None).await?;
+    at(2);
+    let report = NewUsageReport {
+        period_start: (today - Duration::days(13)).to_string(),
+        period_end: (today - Duration::days(3)).to_string(),
+        summary: "以汇总计数估计吸烟者与非吸烟者的肺癌比例，作为风险模型先验；未尝试识别个人或城市以下单元".into(),
+        outputs: "风险模型 V2 参数表一份（内部）".into(),
+        incidents: "无".into(),
+    };
+    past.report_usage(company, &applied.agreement.id, report).await?;
+    at(1);
+    let insurance = OpenApplication {
+        purpose: "健康险肺癌相关责任定价参考".into(),
+        application: "杭州数据运营健康险精算服务".into(),
+        scenario: "健康险产品定价".into(),
+        ..application
+    };
+    past.apply_for_open_data(&subjects["operator-admin"], insurance).await?;
+
+    // 授权运营: the big-data centre's plan for transport and weather data
+    // was approved, tendered and signed; the operator's analyst reads
+    // through the grant. A second, by-scenario plan awaits the bureau.
+    at(18);
+    let planner = &subjects["ss-editor"];
+    let plan = OperationPlan {
+        title: "杭州市交通出行与气象数据授权运营".into(),
+        mode: "by_domain".into(),
+        domain: Some("交通出行".into()),
+        resources: ["airports", "weather"]
+            .iter()
+            .map(|key| PlannedResource { resource_id: ids[key].clone(), terms: GrantTerms::default() })
+            .collect(),
+        modes: vec!["query".into(), "aggregate".into()],
+        purpose: "开发出行规划和航班气象风险数据产品".into(),
+        application: "杭州公共数据运营平台（可信计算环境）".into(),
+        scenarios: vec!["出行规划".into(), "航班延误气象风险提示".into()],
+        permitted_uses: vec!["在运营平台内加工形成数据产品和服务".into(), "向市场主体提供统计分析结果".into()],
+        prohibited_uses: vec!["导出原始数据".into(), "向第三方转授权".into(), "已交付产品的重复开发".into()],
+        security_duties: "运营机构落实网络安全等级保护三级要求，建立数据安全管理制度，所有加工在运营平台内进行并留痕"
+            .into(),
+        exit_terms: "期满或终止后停止加工，30日内删除全部数据及衍生副本并提交销毁确认，已交付产品按协议处理".into(),
+        attribution: String::new(),
+        valid_from: (today - Duration::days(9)).to_string(),
+        valid_until: (today + Duration::days(3 * 365)).to_string(),
+        destruction_days: Some(30),
+        min_group_size: Some(5),
+        epsilon_budget: None,
+        allow_joins: true,
+        implementing_org_id: None,
+    };
+    let drafted = past.draft_operation(planner, plan.clone()).await?;
+    at(17);
+    past.act_on_agreement(planner, &drafted.agreement.id, AgreementStep::Submit).await?;
+    at(12);
+    let reviews = gongshu_domain::PlanApproval {
+        risk_assessment: "数据均为一般数据，经评估风险可控".into(),
+        compliance_review: "符合《公共数据资源授权运营实施规范（试行）》".into(),
+        fair_competition_review: "采用公开招标选择运营机构，未排除、限制竞争".into(),
+        approval_ref: "杭政办函〔2026〕18号（示例）".into(),
+    };
+    let approve = AgreementStep::Approve {
+        opinion: Some("同意实施".into()),
+        plan_approval: Some(reviews),
+        terms: Box::default(),
+    };
+    past.act_on_agreement(&subjects["sjj-admin"], &drafted.agreement.id, approve).await?;
+    at(10);
+    let select = AgreementStep::SelectOperator {
+        operator_org_id: org_ids[OPERATOR].clone(),
+        selection_method: "公开招标（HZSJ-2026-0315，示例）".into(),
+    };
+    let selected = past.act_on_agreement(planner, &drafted.agreement.id, select).await?;
+    at(9);
+    let sign = AgreementStep::Sign { content_sha256: selected.content_sha256.clone() };
+    let operating = past.act_on_agreement(&subjects["operator-admin"], &drafted.agreement.id, sign).await?;
+    at(3);
+    let params = [
+        ("_limit".to_owned(), "20".to_owned()),
+        ("_grant".to_owned(), operating.agreement.grant_id.clone().unwrap_or_default()),
+    ];
+    past.query_data(&subjects["operator-analyst"], &ids["airports"], &params).await?;
+    at(4);
+    let finance = OperationPlan {
+        title: "普惠金融场景县级行政区划数据授权运营".into(),
+        mode: "by_scenario".into(),
+        domain: None,
+        resources: vec![PlannedResource { resource_id: ids["areas"].clone(), terms: GrantTerms::default() }],
+        purpose: "为普惠金融机构提供县域层级的统计服务".into(),
+        scenarios: vec!["县域普惠金融覆盖评估".into()],
+        ..plan
+    };
+    let finance = past.draft_operation(planner, finance).await?;
+    at(3);
+    past.act_on_agreement(planner, &finance.agreement.id, AgreementStep::Submit).await?;
+
+    // 共享责任清单: the bureau listed what four departments must provide.
+    // The division codes are current; the village list is a month old and
+    // so late; the market regulator has not provided its register at all;
+    // the transport bureau's hub list is not due yet and not yet linked.
+    at(30);
+    let duty = |org: &str, title: &str, description: &str, cycle: &str, first_due: i64| NewDuty {
+        org_id: org_ids[org].clone(),
+        title: title.into(),
+        description: description.into(),
+        basis: "《杭州市公共数据共享责任清单（2026年版）》（示例）".into(),
+        update_cycle: cycle.into(),
+        first_due: (today + Duration::days(first_due)).to_string(),
+    };
+    let divisions = past
+        .create_duty(
+            reviewer,
+            duty(CIVIL, "省、市、县三级行政区划代码", "全国省级、地级、县级行政区划代码与名称", "annual", -40),
+        )
+        .await?;
+    let villages = past
+        .create_duty(reviewer, duty(CIVIL, "村（社区）名录", "村级行政区划代码、名称及所属乡镇街道", "monthly", -40))
+        .await?;
+    past.create_duty(
+        reviewer,
+        duty(MARKET, "市场主体登记基本信息", "统一社会信用代码、名称、类型、住所、登记状态", "daily", -5),
+    )
+    .await?;
+    past.create_duty(
+        reviewer,
+        duty(TRANSPORT, "机场及交通枢纽名录", "枢纽代码、名称、所在城市及经纬度", "quarterly", 20),
+    )
+    .await?;
+    at(29);
+    past.link_duty(editor_of(CIVIL), &divisions.duty.id, &ids["provinces"]).await?;
+    past.link_duty(editor_of(CIVIL), &villages.duty.id, &ids["villages"]).await?;
+
+    // “高效办成一件事”: the ecology bureau's heavy-pollution health alert needs
+    // weather, county divisions and the health counts. The bureau passed the
+    // check; two parts are granted but held until the health commission
+    // decides the third.
+    at(6);
+    let alert = NewBundle {
+        title: "重污染天气健康风险提示“一件事”".into(),
+        service: "重污染天气预警时，按区县向呼吸系统疾病高风险人群推送防护提示".into(),
+        purpose: "识别重污染天气下的高风险区县和人群".into(),
+        legal_basis: "《中华人民共和国大气污染防治法》第九十三条、第九十六条".into(),
+        needed_until: (today + Duration::days(365)).to_string(),
+        parts: ["weather", "areas", "smoking"]
+            .iter()
+            .map(|key| BundlePart { resource_id: ids[key].clone(), ..BundlePart::default() })
+            .collect(),
+        requester_org_id: None,
+    };
+    let alert = past.submit_bundle(editor_of(ECOLOGY), alert).await?;
+    at(5);
+    past.check_bundle(reviewer, &alert.bundle.id, pass()).await?;
 
     // 区域协作: a neighbouring portal's open catalog, first harvested three weeks ago.
     at(22);

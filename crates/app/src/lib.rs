@@ -7,10 +7,13 @@
 //! **API Boundary:** the HTTP API, the CLI and the demo loader call these
 //! functions with domain arguments; none of them touches a store.
 
+mod agreements;
 mod auth;
+mod bundles;
 mod catalog;
 pub mod clock;
 pub mod demo;
+mod duties;
 mod error;
 mod gateway;
 mod harvest;
@@ -33,9 +36,15 @@ use gongshu_metadata::{MetadataStore, Transaction};
 use gongshu_policy::{Action, Decision, Subject};
 use gongshu_query::{QueryEngine, QueryLimits};
 
+pub use agreements::{
+    AgreementDetail, AgreementList, AgreementQuery, AgreementStep, AgreementView, NewUsageReport, OpenApplication,
+    OpenTerms, OperationPlan, PlannedResource, content_sha256,
+};
 pub use auth::{IssuedToken, NewToken};
+pub use bundles::{BundlePart, BundleView, NewBundle};
 pub use catalog::{FileRegistration, ResourceList, ResourceQuery, ResourceView};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use duties::{DutyView, NewDuty};
 pub use error::AppError;
 pub use gateway::{Channel, DataPage, Download};
 pub use gongshu_harvest::{Fetched, RemoteDataset, RemoteDistribution, web_url};
@@ -79,6 +88,12 @@ pub struct RegistrationRules {
     /// Working days a provider (or the bureau, coordinating) has to decide
     /// on a conditional sharing request.
     pub sharing_review_working_days: u32,
+    /// Working days a provider has to decide on a conditional-open application.
+    pub open_review_working_days: u32,
+    /// Working days the bureau has to decide on an authorized-operation plan.
+    pub operation_review_working_days: u32,
+    /// Days between a holder's usage reports under an agreement.
+    pub usage_report_interval_days: u32,
     /// The registry's division; registration codes begin with it.
     pub registry_region: RegionCode,
     /// Offset of the jurisdiction's local time from UTC; days and deadlines
@@ -96,6 +111,9 @@ impl Default for RegistrationRules {
             request_working_days: 10,
             sharing_check_working_days: 2,
             sharing_review_working_days: 5,
+            open_review_working_days: 10,
+            operation_review_working_days: 20,
+            usage_report_interval_days: 90,
             registry_region: RegionCode::parse("registry_region", "110000").expect("valid default"),
             utc_offset: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
         }

@@ -123,7 +123,7 @@ pub struct GrantView {
     pub may_manage: bool,
 }
 
-fn parse_modes(field: &str, codes: &[String]) -> Result<Vec<AccessMode>, ValidationError> {
+pub(crate) fn parse_modes(field: &str, codes: &[String]) -> Result<Vec<AccessMode>, ValidationError> {
     let mut modes = Vec::new();
     for (i, code) in codes.iter().enumerate() {
         let mode = AccessMode::parse(&format!("{field}[{i}]"), code.trim())?;
@@ -135,7 +135,7 @@ fn parse_modes(field: &str, codes: &[String]) -> Result<Vec<AccessMode>, Validat
     Ok(modes)
 }
 
-fn parse_day(field: &str, text: &str) -> Result<NaiveDate, ValidationError> {
+pub(crate) fn parse_day(field: &str, text: &str) -> Result<NaiveDate, ValidationError> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
         ValidationError::new(
             field,
@@ -147,15 +147,15 @@ fn parse_day(field: &str, text: &str) -> Result<NaiveDate, ValidationError> {
 
 impl App {
     /// The end of `day` in the jurisdiction's local time.
-    fn end_of_day(&self, day: NaiveDate) -> DateTime<Utc> {
+    pub(crate) fn end_of_day(&self, day: NaiveDate) -> DateTime<Utc> {
         let local = day.and_time(NaiveTime::from_hms_opt(23, 59, 59).expect("valid time"));
         (local - self.rules.utc_offset).and_utc()
     }
 
-    fn view_sharing(&self, subject: &Subject, request: SharingRequest) -> SharingView {
+    pub(crate) fn view_sharing(&self, subject: &Subject, request: SharingRequest) -> SharingView {
         let allowed = |action| gongshu_policy::decide(subject, action).is_allowed();
         let requester = allowed(Action::RequestSharing { org_id: &request.requester_org_id });
-        let provider = allowed(Action::DecideSharing { provider_org_id: &request.provider_org_id });
+        let provider = allowed(Action::DecideAsProvider { provider_org_id: &request.provider_org_id });
         let bureau = allowed(Action::Review);
         let may = SharingAction::ALL
             .iter()
@@ -177,6 +177,36 @@ impl App {
     /// Files a sharing request.
     pub async fn submit_sharing_request(&self, subject: &Subject, new: NewSharingRequest) -> AppResult<SharingView> {
         let mut problems = Validations::default();
+        let requester_org_id = requesting_department(subject, new.requester_org_id.as_deref(), &mut problems);
+        let mut tx = self.store.write().await?;
+        authorize(subject, Action::RequestSharing { org_id: &requester_org_id })?;
+        let request = self.prepare_sharing_request(&mut tx, subject, &requester_org_id, &new, problems, None).await?;
+        tx.insert_sharing_request(&request).await?;
+        let step = Step {
+            entity_kind: "sharing_request",
+            entity_id: &request.id,
+            action: "submit",
+            from_state: None,
+            to_state: Some(request.state.code()),
+            opinion: None,
+        };
+        self.record(&mut tx, subject, step).await?;
+        tx.commit().await?;
+        Ok(self.view_sharing(subject, request))
+    }
+
+    /// A request checked and ready to file: every field, the resource (registered,
+    /// another department's, not 不予共享) and the items asked for. `problems`
+    /// carries what the caller found already, so all come back at once.
+    pub(crate) async fn prepare_sharing_request(
+        &self,
+        tx: &mut Box<dyn Transaction>,
+        subject: &Subject,
+        requester_org_id: &str,
+        new: &NewSharingRequest,
+        mut problems: Validations,
+        bundle_id: Option<&str>,
+    ) -> AppResult<SharingRequest> {
         let purpose = problems.check(required_text("purpose", &new.purpose, 500));
         let legal_basis = problems.check(required_text("legal_basis", &new.legal_basis, 500));
         let scenario = problems.check(required_text("scenario", &new.scenario, 200));
@@ -187,29 +217,7 @@ impl App {
         {
             problems.push(ValidationError::new("needed_until", "the date has passed", "日期已过"));
         }
-        let requester_org_id = match (&new.requester_org_id, subject) {
-            (Some(org), _) => org.clone(),
-            (None, Subject::User { memberships, .. }) => {
-                let departments: Vec<_> = memberships
-                    .iter()
-                    .filter(|m| {
-                        gongshu_policy::decide(subject, Action::RequestSharing { org_id: &m.org_id }).is_allowed()
-                    })
-                    .map(|m| m.org_id.clone())
-                    .collect();
-                match departments.as_slice() {
-                    [one] => one.clone(),
-                    _ => {
-                        problems.push(ValidationError::required("requester_org_id"));
-                        String::new()
-                    }
-                }
-            }
-            (None, Subject::Anonymous) => String::new(),
-        };
-        let mut tx = self.store.write().await?;
-        authorize(subject, Action::RequestSharing { org_id: &requester_org_id })?;
-        let resource = match self.visible_resource(&mut tx, subject, &new.resource_id).await {
+        let resource = match self.visible_resource(tx, subject, &new.resource_id).await {
             Err(AppError::NotFound { .. }) => {
                 return Err(ValidationError::new(
                     "resource_id",
@@ -269,9 +277,9 @@ impl App {
             return Err(problems.into());
         }
         let now = self.clock.now();
-        let request = SharingRequest {
+        Ok(SharingRequest {
             id: new_id(),
-            requester_org_id,
+            requester_org_id: requester_org_id.to_owned(),
             provider_org_id: resource.provider_org_id.clone(),
             resource_id: resource.id.clone(),
             columns,
@@ -284,23 +292,12 @@ impl App {
             due_date: Some(self.due(self.rules.sharing_check_working_days)),
             opinion: None,
             grant_id: None,
+            bundle_id: bundle_id.map(str::to_owned),
             submitted_by: crate::actor_id(subject).unwrap_or_default(),
             created_at: now,
             updated_at: now,
             row_version: 1,
-        };
-        tx.insert_sharing_request(&request).await?;
-        let step = Step {
-            entity_kind: "sharing_request",
-            entity_id: &request.id,
-            action: "submit",
-            from_state: None,
-            to_state: Some(request.state.code()),
-            opinion: None,
-        };
-        self.record(&mut tx, subject, step).await?;
-        tx.commit().await?;
-        Ok(self.view_sharing(subject, request))
+        })
     }
 
     /// One sharing request, if the caller is party to it or oversees.
@@ -394,13 +391,30 @@ impl App {
     ) -> AppResult<SharingView> {
         let mut tx = self.store.write().await?;
         let request = visible_sharing(&mut tx, subject, id).await?;
+        let updated = self.advance_sharing_in(&mut tx, subject, request, action, &decision).await?;
+        tx.commit().await?;
+        Ok(self.view_sharing(subject, updated))
+    }
+
+    /// One step on a request, authorized, applied and recorded inside `tx`;
+    /// a step that grants makes the grant (held back until the rest of its
+    /// bundle is granted, when it is part of one).
+    pub(crate) async fn advance_sharing_in(
+        &self,
+        tx: &mut Box<dyn Transaction>,
+        subject: &Subject,
+        request: SharingRequest,
+        action: SharingAction,
+        decision: &SharingDecision,
+    ) -> AppResult<SharingRequest> {
+        let id = request.id.clone();
         match action {
             SharingAction::PassCheck
             | SharingAction::Return
             | SharingAction::CoordinateGrant
             | SharingAction::Uphold => authorize(subject, Action::Review)?,
             SharingAction::Approve | SharingAction::Refuse => {
-                authorize(subject, Action::DecideSharing { provider_org_id: &request.provider_org_id })?
+                authorize(subject, Action::DecideAsProvider { provider_org_id: &request.provider_org_id })?
             }
             SharingAction::Escalate | SharingAction::Withdraw => {
                 authorize(subject, Action::RequestSharing { org_id: &request.requester_org_id })?
@@ -446,7 +460,10 @@ impl App {
                     format!("该数据资源已变更为不予共享：{legal_basis}"),
                 ));
             }
-            let grant = self.sharing_grant(&request, &resource, &decision.terms)?;
+            let mut grant = self.sharing_grant(&request, &resource, &decision.terms)?;
+            if let Some(bundle_id) = &request.bundle_id {
+                self.hold_or_complete_bundle(tx, subject, bundle_id, &request.id, &mut grant).await?;
+            }
             tx.insert_grant(&grant).await?;
             let step = Step {
                 entity_kind: "grant",
@@ -456,110 +473,27 @@ impl App {
                 to_state: Some(grant.state.code()),
                 opinion: opinion.as_deref(),
             };
-            self.record(&mut tx, subject, step).await?;
+            self.record(tx, subject, step).await?;
             updated.grant_id = Some(grant.id);
         }
         let updated = tx.update_sharing_request(&updated).await?;
         let step = Step {
             entity_kind: "sharing_request",
-            entity_id: id,
+            entity_id: &id,
             action: action.code(),
             from_state: Some(request.state.code()),
             to_state: Some(next.code()),
             opinion: opinion.as_deref(),
         };
-        self.record(&mut tx, subject, step).await?;
-        tx.commit().await?;
-        Ok(self.view_sharing(subject, updated))
+        self.record(tx, subject, step).await?;
+        Ok(updated)
     }
 
     /// The grant a sharing decision makes: what was asked, narrowed by the
     /// terms, validated against the resource.
     fn sharing_grant(&self, request: &SharingRequest, resource: &Resource, terms: &GrantTerms) -> AppResult<Grant> {
-        let mut problems = Validations::default();
-        let columns = match &terms.columns {
-            Some(columns) => {
-                for (i, column) in columns.iter().enumerate() {
-                    if !request.columns.contains(column) {
-                        problems.push(ValidationError::new(
-                            format!("terms.columns[{i}]"),
-                            format!("`{column}` was not asked for"),
-                            format!("申请中未包含数据项 `{column}`"),
-                        ));
-                    }
-                }
-                columns.clone()
-            }
-            None => request.columns.clone(),
-        };
-        let modes = match &terms.modes {
-            Some(codes) => {
-                let modes = problems.check(parse_modes("terms.modes", codes)).unwrap_or_default();
-                for mode in &modes {
-                    if !request.modes.contains(mode) {
-                        problems.push(ValidationError::new(
-                            "terms.modes",
-                            format!("`{}` was not asked for", mode.code()),
-                            format!("申请中未包含访问方式“{}”", mode.label_zh()),
-                        ));
-                    }
-                }
-                modes
-            }
-            None => request.modes.clone(),
-        };
-        let valid_until = match &terms.valid_until {
-            Some(text) => problems.check(parse_day("terms.valid_until", text)).unwrap_or(request.needed_until),
-            None => request.needed_until,
-        };
-        if valid_until < self.today() {
-            problems.push(ValidationError::new(
-                "terms.valid_until",
-                "the term would have ended already",
-                "授权期限已过",
-            ));
-        }
-        if valid_until > request.needed_until {
-            problems.push(ValidationError::new(
-                "terms.valid_until",
-                "a grant cannot last longer than asked",
-                "授权期限不能长于申请期限",
-            ));
-        }
-        let epsilon_budget_micros = match terms.epsilon_budget {
-            None => None,
-            Some(budget) if budget.is_finite() && budget > 0.0 && budget <= 100.0 => {
-                Some((budget * 1e6).round() as i64)
-            }
-            Some(_) => {
-                problems.push(ValidationError::new(
-                    "terms.epsilon_budget",
-                    "a privacy budget is a number above 0 and at most 100",
-                    "隐私预算必须大于 0 且不超过 100",
-                ));
-                None
-            }
-        };
-        let min_group_size = terms.min_group_size.unwrap_or(5);
-        if min_group_size == 0 {
-            problems.push(ValidationError::new("terms.min_group_size", "must be at least 1", "至少为 1"));
-        }
-        let granted = GrantedResource {
-            resource_id: resource.id.clone(),
-            columns,
-            masks: terms.masks.clone(),
-            row_filter: terms.row_filter.clone(),
-        };
-        if let Err(errors) =
-            granted.validate("terms", &resource.draft.items, resource.draft.level(), &modes, GrantBasis::Sharing)
-        {
-            for error in errors.0 {
-                problems.push(error);
-            }
-        }
-        if !problems.is_empty() {
-            return Err(problems.into());
-        }
+        let asked = Asked { columns: &request.columns, modes: &request.modes, until: request.needed_until };
+        let narrowed = self.narrow(asked, resource, terms, GrantBasis::Sharing)?;
         let now = self.clock.now();
         Ok(Grant {
             id: new_id(),
@@ -567,14 +501,14 @@ impl App {
             source_id: request.id.clone(),
             grantee_org_id: request.requester_org_id.clone(),
             grantor_org_id: request.provider_org_id.clone(),
-            resources: vec![granted],
-            modes,
+            resources: vec![narrowed.resource],
+            modes: narrowed.modes,
             purpose: request.purpose.clone(),
             scenario: request.scenario.clone(),
             valid_from: now,
-            valid_until: self.end_of_day(valid_until),
-            min_group_size,
-            epsilon_budget_micros,
+            valid_until: self.end_of_day(narrowed.valid_until),
+            min_group_size: narrowed.min_group_size,
+            epsilon_budget_micros: narrowed.epsilon_budget_micros,
             epsilon_spent_micros: 0,
             allow_joins: false,
             state: GrantState::Active,
@@ -586,11 +520,97 @@ impl App {
         })
     }
 
+    /// What a decision grants of one resource: what was asked, narrowed by
+    /// the terms (never widened), validated against the resource.
+    pub(crate) fn narrow(
+        &self,
+        asked: Asked<'_>,
+        resource: &Resource,
+        terms: &GrantTerms,
+        basis: GrantBasis,
+    ) -> AppResult<Narrowed> {
+        let mut problems = Validations::default();
+        let columns = match &terms.columns {
+            Some(columns) => {
+                for (i, column) in columns.iter().enumerate() {
+                    if !asked.columns.contains(column) {
+                        problems.push(ValidationError::new(
+                            format!("terms.columns[{i}]"),
+                            format!("`{column}` was not asked for"),
+                            format!("申请中未包含数据项 `{column}`"),
+                        ));
+                    }
+                }
+                columns.clone()
+            }
+            None => asked.columns.to_vec(),
+        };
+        let modes = match &terms.modes {
+            Some(codes) => {
+                let modes = problems.check(parse_modes("terms.modes", codes)).unwrap_or_default();
+                for mode in &modes {
+                    if !asked.modes.contains(mode) {
+                        problems.push(ValidationError::new(
+                            "terms.modes",
+                            format!("`{}` was not asked for", mode.code()),
+                            format!("申请中未包含访问方式“{}”", mode.label_zh()),
+                        ));
+                    }
+                }
+                modes
+            }
+            None => asked.modes.to_vec(),
+        };
+        let valid_until = match &terms.valid_until {
+            Some(text) => problems.check(parse_day("terms.valid_until", text)).unwrap_or(asked.until),
+            None => asked.until,
+        };
+        if valid_until < self.today() {
+            problems.push(ValidationError::new(
+                "terms.valid_until",
+                "the term would have ended already",
+                "授权期限已过",
+            ));
+        }
+        if valid_until > asked.until {
+            problems.push(ValidationError::new(
+                "terms.valid_until",
+                "a grant cannot last longer than asked",
+                "授权期限不能长于申请期限",
+            ));
+        }
+        let epsilon_budget_micros = epsilon_micros("terms.epsilon_budget", terms.epsilon_budget, &mut problems);
+        let min_group_size = terms.min_group_size.unwrap_or(5);
+        if min_group_size == 0 {
+            problems.push(ValidationError::new("terms.min_group_size", "must be at least 1", "至少为 1"));
+        }
+        let granted = GrantedResource {
+            resource_id: resource.id.clone(),
+            columns,
+            masks: terms.masks.clone(),
+            row_filter: terms.row_filter.clone(),
+        };
+        if let Err(errors) = granted.validate("terms", &resource.draft.items, resource.draft.level(), &modes, basis) {
+            for error in errors.0 {
+                problems.push(error);
+            }
+        }
+        Ok(problems.finish(|| Narrowed {
+            resource: granted,
+            modes,
+            valid_until,
+            min_group_size,
+            epsilon_budget_micros,
+        })?)
+    }
+
     fn view_grant(&self, subject: &Subject, mut grant: Grant) -> GrantView {
         grant.hash_key.clear();
         let status = grant.status(self.clock.now());
-        let may_manage =
-            gongshu_policy::decide(subject, Action::ManageGrant { grantor_org_id: &grant.grantor_org_id }).is_allowed();
+        // A grant an agreement made changes only with its agreement.
+        let may_manage = grant.basis == GrantBasis::Sharing
+            && gongshu_policy::decide(subject, Action::ManageGrant { grantor_org_id: &grant.grantor_org_id })
+                .is_allowed();
         GrantView { grant, status, may_manage }
     }
 
@@ -630,26 +650,51 @@ impl App {
         let mut tx = self.store.write().await?;
         let grant = visible_grant(&mut tx, subject, id).await?;
         authorize(subject, Action::ManageGrant { grantor_org_id: &grant.grantor_org_id })?;
+        if grant.basis != GrantBasis::Sharing {
+            return Err(AppError::conflict(
+                format!(
+                    "this grant was made by agreement {}: suspend, resume or terminate the agreement",
+                    grant.source_id
+                ),
+                format!("该授权由协议 {} 产生，请通过协议暂停、恢复或终止", grant.source_id),
+            ));
+        }
         let next = grant.state.apply(action)?;
-        let changed =
-            Grant { state: next, state_reason: Some(reason.clone()), updated_at: self.clock.now(), ..grant.clone() };
-        let changed = tx.update_grant(&changed).await?;
-        let step = Step {
-            entity_kind: "grant",
-            entity_id: id,
-            action: action.code(),
-            from_state: Some(grant.state.code()),
-            to_state: Some(next.code()),
-            opinion: Some(&reason),
-        };
-        self.record(&mut tx, subject, step).await?;
+        let changed = self.set_grant_state(&mut tx, subject, grant, next, action.code(), &reason).await?;
         tx.commit().await?;
         self.grant_watch.set_stopped(id, next != GrantState::Active);
         Ok(self.view_grant(subject, changed))
     }
 }
 
-async fn visible_sharing(tx: &mut Box<dyn Transaction>, subject: &Subject, id: &str) -> AppResult<SharingRequest> {
+/// The department a request is filed for: the one named, or the caller's
+/// only department that may file; a missing choice is added to `problems`.
+pub(crate) fn requesting_department(subject: &Subject, named: Option<&str>, problems: &mut Validations) -> String {
+    match (named, subject) {
+        (Some(org), _) => org.to_owned(),
+        (None, Subject::User { memberships, .. }) => {
+            let departments: Vec<_> = memberships
+                .iter()
+                .filter(|m| gongshu_policy::decide(subject, Action::RequestSharing { org_id: &m.org_id }).is_allowed())
+                .map(|m| m.org_id.clone())
+                .collect();
+            match departments.as_slice() {
+                [one] => one.clone(),
+                _ => {
+                    problems.push(ValidationError::required("requester_org_id"));
+                    String::new()
+                }
+            }
+        }
+        (None, Subject::Anonymous) => String::new(),
+    }
+}
+
+pub(crate) async fn visible_sharing(
+    tx: &mut Box<dyn Transaction>,
+    subject: &Subject,
+    id: &str,
+) -> AppResult<SharingRequest> {
     let request = tx.sharing_request(id).await?;
     let action =
         Action::ViewGrant { grantee_org_id: &request.requester_org_id, grantor_org_id: &request.provider_org_id };
@@ -660,7 +705,7 @@ async fn visible_sharing(tx: &mut Box<dyn Transaction>, subject: &Subject, id: &
     }
 }
 
-async fn visible_grant(tx: &mut Box<dyn Transaction>, subject: &Subject, id: &str) -> AppResult<Grant> {
+pub(crate) async fn visible_grant(tx: &mut Box<dyn Transaction>, subject: &Subject, id: &str) -> AppResult<Grant> {
     let grant = tx.grant(id).await?;
     let action = Action::ViewGrant { grantee_org_id: &grant.grantee_org_id, grantor_org_id: &grant.grantor_org_id };
     if gongshu_policy::decide(subject, action).is_allowed() {
@@ -670,8 +715,48 @@ async fn visible_grant(tx: &mut Box<dyn Transaction>, subject: &Subject, id: &st
     }
 }
 
+/// What an applicant asked for, which a decision may only narrow.
+pub(crate) struct Asked<'a> {
+    /// The data items asked for.
+    pub(crate) columns: &'a [String],
+    /// The modes asked for.
+    pub(crate) modes: &'a [AccessMode],
+    /// The last day asked for.
+    pub(crate) until: NaiveDate,
+}
+
+/// What a decision grants of one resource, checked.
+pub(crate) struct Narrowed {
+    /// Columns, masks and row filter.
+    pub(crate) resource: GrantedResource,
+    /// Modes granted.
+    pub(crate) modes: Vec<AccessMode>,
+    /// Last day of the term.
+    pub(crate) valid_until: NaiveDate,
+    /// Minimum group size.
+    pub(crate) min_group_size: u32,
+    /// Privacy budget in millionths of ε.
+    pub(crate) epsilon_budget_micros: Option<i64>,
+}
+
+/// A privacy budget in millionths of ε, if it is one (above 0, at most 100).
+pub(crate) fn epsilon_micros(field: &str, budget: Option<f64>, problems: &mut Validations) -> Option<i64> {
+    match budget {
+        None => None,
+        Some(budget) if budget.is_finite() && budget > 0.0 && budget <= 100.0 => Some((budget * 1e6).round() as i64),
+        Some(_) => {
+            problems.push(ValidationError::new(
+                field,
+                "a privacy budget is a number above 0 and at most 100",
+                "隐私预算必须大于 0 且不超过 100",
+            ));
+            None
+        }
+    }
+}
+
 /// A fresh key for a grant's hash masks.
-fn random_key() -> String {
+pub(crate) fn random_key() -> String {
     let mut key = [0u8; 32];
     getrandom::fill(&mut key).expect("the operating system's random source works");
     key.iter().map(|b| format!("{b:02x}")).collect()

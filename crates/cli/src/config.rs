@@ -82,6 +82,9 @@ pub(crate) struct RegistrationConfig {
     pub(crate) request_working_days: u32,
     pub(crate) sharing_check_working_days: u32,
     pub(crate) sharing_review_working_days: u32,
+    pub(crate) open_review_working_days: u32,
+    pub(crate) operation_review_working_days: u32,
+    pub(crate) usage_report_interval_days: u32,
     pub(crate) utc_offset_hours: i32,
 }
 
@@ -96,6 +99,9 @@ impl Default for RegistrationConfig {
             request_working_days: 10,
             sharing_check_working_days: 2,
             sharing_review_working_days: 5,
+            open_review_working_days: 10,
+            operation_review_working_days: 20,
+            usage_report_interval_days: 90,
             utc_offset_hours: 8,
         }
     }
@@ -229,6 +235,9 @@ impl Config {
             request_working_days: r.request_working_days,
             sharing_check_working_days: r.sharing_check_working_days,
             sharing_review_working_days: r.sharing_review_working_days,
+            open_review_working_days: r.open_review_working_days,
+            operation_review_working_days: r.operation_review_working_days,
+            usage_report_interval_days: r.usage_report_interval_days,
             registry_region: RegionCode::parse("registration.registry_region", &r.registry_region)
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             utc_offset: FixedOffset::east_opt(r.utc_offset_hours * 3600).context("utc offset out of range")?,

@@ -250,6 +250,9 @@ pub const ENTITY_KINDS: &[&str] = &[
     "harvest_source",
     "sharing_request",
     "grant",
+    "agreement",
+    "sharing_duty",
+    "sharing_bundle",
 ];
 
 /// One immutable version of a resource's data.

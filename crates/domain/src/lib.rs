@@ -8,8 +8,10 @@
 //! Types derive `Serialize` only where they are a persisted format (the
 //! proposal stored with a change registration).
 
+pub mod agreement;
 pub mod calendar;
 pub mod codes;
+pub mod duty;
 pub mod entities;
 pub mod error;
 pub mod grant;
@@ -20,8 +22,13 @@ pub mod request;
 pub mod resource;
 pub mod sharing;
 
+pub use agreement::{
+    Agreement, AgreementAction, AgreementKind, AgreementRecord, AgreementState, AgreementTerms, Destruction,
+    OperationMode, Party, PlanApproval, Signature, Termination, UsageReport,
+};
 pub use calendar::WorkingCalendar;
 pub use codes::{OrgCode, RegionCode, RegistrationCode};
+pub use duty::{DutyStatus, SharingDuty};
 pub use entities::{
     ApiToken, DatasetVersion, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection,
     ObjectionState, Organization, Registration, Resource, User,
@@ -39,4 +46,4 @@ pub use resource::{
     DataItem, DataType, IdentifierKind, OpenAttribute, ResourceClass, ResourceDraft, ResourceEvent, ResourceState,
     SecurityLevel, ShareAttribute, UpdateCycle,
 };
-pub use sharing::{SharingAction, SharingRequest, SharingState};
+pub use sharing::{BundleState, SharingAction, SharingBundle, SharingRequest, SharingState};

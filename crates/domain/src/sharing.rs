@@ -5,6 +5,11 @@
 //! or refuses with a reason. A refusal can be taken to the bureau for
 //! coordination (协调), whose decision is final. Every step has a deadline
 //! in working days.
+//!
+//! A scenario bundle (“高效办成一件事”) files one request per resource for
+//! one public service. The bureau checks the bundle as a whole, each
+//! provider decides its part, and the grants take effect together, only
+//! once every part is granted.
 
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -125,6 +130,8 @@ pub struct SharingRequest {
     pub opinion: Option<String>,
     /// The grant made, once granted.
     pub grant_id: Option<String>,
+    /// The scenario bundle it is part of.
+    pub bundle_id: Option<String>,
     /// Who filed it.
     pub submitted_by: String,
     /// Filed.
@@ -133,6 +140,50 @@ pub struct SharingRequest {
     pub updated_at: DateTime<Utc>,
     /// Optimistic-concurrency counter.
     pub row_version: i64,
+}
+
+code_enum! {
+    /// Where a scenario bundle is as a whole.
+    pub enum BundleState {
+        /// 办理中: some part is still undecided.
+        Open = ("open", "办理中"),
+        /// 已生效: every part is granted and the grants are in force.
+        Complete = ("complete", "已生效"),
+        /// 已撤回: the requester withdrew it; its grants were revoked.
+        Withdrawn = ("withdrawn", "已撤回"),
+    }
+}
+
+/// A scenario bundle (“高效办成一件事”): the sharing requests one public
+/// service needs, filed together and put in force together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharingBundle {
+    /// Stable id.
+    pub id: String,
+    /// The department that runs the service.
+    pub requester_org_id: String,
+    /// The service, e.g. 新生儿出生“一件事”.
+    pub title: String,
+    /// What the service does for the public, and how the data serves it.
+    pub service: String,
+    /// Where it is.
+    pub state: BundleState,
+    /// Who filed it.
+    pub submitted_by: String,
+    /// Filed.
+    pub created_at: DateTime<Utc>,
+    /// Last changed.
+    pub updated_at: DateTime<Utc>,
+    /// Optimistic-concurrency counter.
+    pub row_version: i64,
+}
+
+impl SharingState {
+    /// Whether a bundle part in this state keeps the bundle from taking
+    /// effect for good (unless coordination or a new request changes it).
+    pub fn blocks_bundle(self) -> bool {
+        matches!(self, SharingState::Returned | SharingState::Upheld | SharingState::Withdrawn)
+    }
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Routers, one per resource, merged in [`crate::router`].
 
 pub(crate) mod accounts;
+pub(crate) mod agreements;
+pub(crate) mod bundles;
 pub(crate) mod data;
+pub(crate) mod duties;
 pub(crate) mod harvest;
 pub(crate) mod meta;
 pub(crate) mod registrations;

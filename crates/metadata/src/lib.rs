@@ -22,7 +22,7 @@ pub mod testing;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use gongshu_domain::Grant;
+use gongshu_domain::{Agreement, AgreementKind, AgreementState, Grant, SharingBundle, SharingDuty, UsageReport};
 use gongshu_domain::{
     ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HarvestRecord, HarvestSource,
     HistoryEntry, MembershipRecord, Objection, Organization, PublicRequest, Registration, RegistrationState,
@@ -59,6 +59,9 @@ pub struct ResourceFilter {
     /// Entries the caller may see: `None` for all, else published entries
     /// plus those provided by these organizations.
     pub visible_to_orgs: Option<Vec<String>>,
+    /// With `visible_to_orgs`: registered entries of every provider are
+    /// visible too (the sharing catalog, for departments and implementing bodies).
+    pub registered_visible: bool,
     /// Case-insensitive text that the name, abstract, keywords or items contain.
     pub text: Option<String>,
     /// Page size.
@@ -112,6 +115,8 @@ pub struct SharingFilter {
     pub provider_org_ids: Option<Vec<String>>,
     /// Only requests these organizations filed or were asked; all when `None`.
     pub involving_org_ids: Option<Vec<String>>,
+    /// Only the parts of this scenario bundle.
+    pub bundle_id: Option<String>,
     /// Page size.
     pub limit: i64,
     /// Rows to skip.
@@ -127,6 +132,21 @@ pub struct GrantFilter {
     pub involving_org_ids: Option<Vec<String>>,
     /// Only grants covering this resource.
     pub resource_id: Option<String>,
+}
+
+/// Which agreements a list returns, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct AgreementFilter {
+    /// Only this kind.
+    pub kind: Option<AgreementKind>,
+    /// Only these states; all when empty.
+    pub states: Vec<AgreementState>,
+    /// Only agreements these organizations give or hold; all when `None`.
+    pub involving_org_ids: Option<Vec<String>>,
+    /// Page size.
+    pub limit: i64,
+    /// Rows to skip.
+    pub offset: i64,
 }
 
 /// Which usage events a list returns, newest first.
@@ -313,6 +333,16 @@ pub trait Transaction: Send {
     /// Requests matching the filter, newest first.
     async fn sharing_requests(&mut self, filter: &SharingFilter) -> StoreResult<Page<SharingRequest>>;
 
+    /// Adds a scenario bundle.
+    async fn insert_bundle(&mut self, bundle: &SharingBundle) -> StoreResult<()>;
+    /// One scenario bundle.
+    async fn bundle(&mut self, id: &str) -> StoreResult<SharingBundle>;
+    /// Writes a bundle's state if `row_version` still matches.
+    async fn update_bundle(&mut self, bundle: &SharingBundle) -> StoreResult<SharingBundle>;
+    /// The bundles filed by these organizations, or with a part addressed to
+    /// them (all when `None`), newest first.
+    async fn bundles(&mut self, involving_org_ids: Option<&[String]>) -> StoreResult<Vec<SharingBundle>>;
+
     /// Adds a grant and indexes the resources it covers.
     async fn insert_grant(&mut self, grant: &Grant) -> StoreResult<()>;
     /// One grant.
@@ -329,6 +359,29 @@ pub trait Transaction: Send {
     async fn charge_privacy_budget(&mut self, grant_id: &str, micros: i64) -> StoreResult<bool>;
     /// Gives back what a query that failed was charged.
     async fn refund_privacy_budget(&mut self, grant_id: &str, micros: i64) -> StoreResult<()>;
+
+    /// Adds an agreement.
+    async fn insert_agreement(&mut self, agreement: &Agreement) -> StoreResult<()>;
+    /// One agreement.
+    async fn agreement(&mut self, id: &str) -> StoreResult<Agreement>;
+    /// Writes an agreement's state, terms and record if `row_version`
+    /// still matches; answers it with the new version.
+    async fn update_agreement(&mut self, agreement: &Agreement) -> StoreResult<Agreement>;
+    /// A page of agreements.
+    async fn agreements(&mut self, filter: &AgreementFilter) -> StoreResult<Page<Agreement>>;
+    /// Appends a holder's usage report; answers its `seq`.
+    async fn insert_usage_report(&mut self, report: &UsageReport) -> StoreResult<i64>;
+    /// An agreement's usage reports, oldest first.
+    async fn usage_reports(&mut self, agreement_id: &str) -> StoreResult<Vec<UsageReport>>;
+
+    /// Adds a duty to the sharing responsibility list.
+    async fn insert_duty(&mut self, duty: &SharingDuty) -> StoreResult<()>;
+    /// One duty.
+    async fn duty(&mut self, id: &str) -> StoreResult<SharingDuty>;
+    /// Writes a duty if `row_version` still matches; answers it with the new version.
+    async fn update_duty(&mut self, duty: &SharingDuty) -> StoreResult<SharingDuty>;
+    /// The duties of these organizations (all when `None`), by first deadline.
+    async fn duties(&mut self, org_ids: Option<&[String]>) -> StoreResult<Vec<SharingDuty>>;
 
     /// Appends a usage event; answers its `seq`.
     async fn insert_usage_event(&mut self, event: &UsageEvent) -> StoreResult<i64>;

@@ -14,6 +14,9 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "public requests", include_str!("../migrations/0004_public_request.sql")),
     (5, "harvest", include_str!("../migrations/0005_harvest.sql")),
     (6, "grants", include_str!("../migrations/0006_grants.sql")),
+    (7, "agreements", include_str!("../migrations/0007_agreements.sql")),
+    (8, "sharing duties", include_str!("../migrations/0008_sharing_duties.sql")),
+    (9, "sharing bundles", include_str!("../migrations/0009_sharing_bundles.sql")),
 ];
 
 /// The migrator for `backend`, with the dialect placeholders filled in.

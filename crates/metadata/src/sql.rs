@@ -7,7 +7,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
 use gongshu_domain::{
-    AccessMode, Grant, GrantBasis, GrantState, GrantedResource, SharingRequest, SharingState, UsageEvent,
+    AccessMode, Agreement, AgreementKind, AgreementRecord, AgreementState, AgreementTerms, BundleState, Grant,
+    GrantBasis, GrantState, GrantedResource, SharingBundle, SharingDuty, SharingRequest, SharingState, UpdateCycle,
+    UsageEvent, UsageReport,
 };
 use gongshu_domain::{
     ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HarvestKind, HarvestRecord,
@@ -21,8 +23,8 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 
 use crate::{
-    GrantFilter, ItemMatch, MetadataStore, Page, RegistrationFilter, RequestFilter, ResourceFilter, SharingFilter,
-    StoreError, StoreResult, Transaction, UsageFilter,
+    AgreementFilter, GrantFilter, ItemMatch, MetadataStore, Page, RegistrationFilter, RequestFilter, ResourceFilter,
+    SharingFilter, StoreError, StoreResult, Transaction, UsageFilter,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -491,6 +493,21 @@ fn sharing_request_from_row(row: &AnyRow) -> StoreResult<SharingRequest> {
         due_date: parse_opt_day(row.try_get("due_date")?)?,
         opinion: row.try_get("opinion")?,
         grant_id: row.try_get("grant_id")?,
+        bundle_id: row.try_get("bundle_id")?,
+        submitted_by: row.try_get("submitted_by")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+        row_version: row.try_get("row_version")?,
+    })
+}
+
+fn bundle_from_row(row: &AnyRow) -> StoreResult<SharingBundle> {
+    Ok(SharingBundle {
+        id: row.try_get("id")?,
+        requester_org_id: row.try_get("requester_org_id")?,
+        title: row.try_get("title")?,
+        service: row.try_get("service")?,
+        state: stored(BundleState::parse("state", &row.try_get::<String, _>("state")?))?,
         submitted_by: row.try_get("submitted_by")?,
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
         updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
@@ -522,6 +539,81 @@ fn grant_from_row(row: &AnyRow) -> StoreResult<Grant> {
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
         updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
         row_version: row.try_get("row_version")?,
+    })
+}
+
+/// An agreement's terms and record, versioned like a grant's resources.
+fn encode_versioned<T: serde::Serialize>(key: &str, value: &T) -> String {
+    let mut document = serde_json::Map::new();
+    document.insert("version".into(), json!(1));
+    // Plain structs of strings, numbers and string-keyed maps always serialize.
+    document.insert(key.into(), serde_json::to_value(value).unwrap_or_default());
+    serde_json::Value::Object(document).to_string()
+}
+
+fn decode_versioned<T: serde::de::DeserializeOwned>(what: &str, key: &str, text: &str) -> StoreResult<T> {
+    let mut value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| StoreError::Corrupt(format!("{what}: {e}")))?;
+    match value.get("version").and_then(|v| v.as_i64()) {
+        Some(1) => {
+            serde_json::from_value(value[key].take()).map_err(|e| StoreError::Corrupt(format!("{what} v1: {e}")))
+        }
+        other => Err(StoreError::Corrupt(format!("{what} has unknown version {other:?}"))),
+    }
+}
+
+fn agreement_from_row(row: &AnyRow) -> StoreResult<Agreement> {
+    Ok(Agreement {
+        id: row.try_get("id")?,
+        kind: stored(AgreementKind::parse("kind", &row.try_get::<String, _>("kind")?))?,
+        grantor_org_id: row.try_get("grantor_org_id")?,
+        holder_org_id: row.try_get("holder_org_id")?,
+        resource_id: row.try_get("resource_id")?,
+        terms: decode_versioned::<AgreementTerms>("agreement terms", "terms", &row.try_get::<String, _>("terms")?)?,
+        record: decode_versioned::<AgreementRecord>(
+            "agreement record",
+            "record",
+            &row.try_get::<String, _>("record")?,
+        )?,
+        state: stored(AgreementState::parse("state", &row.try_get::<String, _>("state")?))?,
+        due_date: parse_opt_day(row.try_get("due_date")?)?,
+        opinion: row.try_get("opinion")?,
+        grant_id: row.try_get("grant_id")?,
+        submitted_by: row.try_get("submitted_by")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+        row_version: row.try_get("row_version")?,
+    })
+}
+
+fn duty_from_row(row: &AnyRow) -> StoreResult<SharingDuty> {
+    Ok(SharingDuty {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        title: row.try_get("title")?,
+        description: row.try_get("description")?,
+        basis: row.try_get("basis")?,
+        update_cycle: stored(UpdateCycle::parse("update_cycle", &row.try_get::<String, _>("update_cycle")?))?,
+        first_due: parse_day(&row.try_get::<String, _>("first_due")?)?,
+        resource_id: row.try_get("resource_id")?,
+        created_by: row.try_get("created_by")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
+        row_version: row.try_get("row_version")?,
+    })
+}
+
+fn usage_report_from_row(row: &AnyRow) -> StoreResult<UsageReport> {
+    Ok(UsageReport {
+        seq: row.try_get("seq")?,
+        agreement_id: row.try_get("agreement_id")?,
+        period_start: parse_day(&row.try_get::<String, _>("period_start")?)?,
+        period_end: parse_day(&row.try_get::<String, _>("period_end")?)?,
+        summary: row.try_get("summary")?,
+        outputs: row.try_get("outputs")?,
+        incidents: row.try_get("incidents")?,
+        submitted_by: row.try_get("submitted_by")?,
+        created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
     })
 }
 
@@ -842,6 +934,10 @@ impl Transaction for SqlTransaction {
         }
         if let Some(orgs) = &filter.visible_to_orgs {
             conditions.push(" AND (state = ").bind(Bind::Text(ResourceState::Published.code().to_owned()));
+            if filter.registered_visible {
+                let registered = [ResourceState::Registered, ResourceState::Unpublished];
+                conditions.push(" OR state IN ").bind_list(registered.iter().map(|s| s.code().to_owned()));
+            }
             if !orgs.is_empty() {
                 conditions.push(" OR provider_org_id IN ").bind_list(orgs.iter().cloned());
             }
@@ -1394,8 +1490,8 @@ impl Transaction for SqlTransaction {
         sqlx::query(
             "INSERT INTO sharing_request (id, requester_org_id, provider_org_id, resource_id, columns, modes, purpose, \
              legal_basis, scenario, needed_until, state, due_date, opinion, grant_id, submitted_by, created_at, \
-             updated_at, row_version) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             updated_at, row_version, bundle_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(r.id.clone())
         .bind(r.requester_org_id.clone())
@@ -1415,9 +1511,77 @@ impl Transaction for SqlTransaction {
         .bind(ts(r.created_at))
         .bind(ts(r.updated_at))
         .bind(r.row_version)
+        .bind(r.bundle_id.clone())
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    async fn insert_bundle(&mut self, b: &SharingBundle) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sharing_bundle (id, requester_org_id, title, service, state, submitted_by, created_at, \
+             updated_at, row_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(b.id.clone())
+        .bind(b.requester_org_id.clone())
+        .bind(b.title.clone())
+        .bind(b.service.clone())
+        .bind(b.state.code())
+        .bind(b.submitted_by.clone())
+        .bind(ts(b.created_at))
+        .bind(ts(b.updated_at))
+        .bind(b.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn bundle(&mut self, id: &str) -> StoreResult<SharingBundle> {
+        let row = sqlx::query("SELECT * FROM sharing_bundle WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("sharing_bundle", id))?;
+        bundle_from_row(&row)
+    }
+
+    async fn update_bundle(&mut self, b: &SharingBundle) -> StoreResult<SharingBundle> {
+        let result = sqlx::query(
+            "UPDATE sharing_bundle SET state = $1, updated_at = $2, row_version = row_version + 1 \
+             WHERE id = $3 AND row_version = $4",
+        )
+        .bind(b.state.code())
+        .bind(ts(b.updated_at))
+        .bind(b.id.clone())
+        .bind(b.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            self.bundle(&b.id).await?;
+            return Err(StoreError::Stale { entity: "sharing_bundle", id: b.id.clone() });
+        }
+        Ok(SharingBundle { row_version: b.row_version + 1, ..b.clone() })
+    }
+
+    async fn bundles(&mut self, involving_org_ids: Option<&[String]>) -> StoreResult<Vec<SharingBundle>> {
+        let mut select = DynSql::default();
+        select.push("SELECT * FROM sharing_bundle WHERE 1 = 1");
+        match involving_org_ids {
+            Some([]) => {
+                select.push(" AND 1 = 0");
+            }
+            Some(orgs) => {
+                select.push(" AND (requester_org_id IN ").bind_list(orgs.iter().cloned());
+                select
+                    .push(" OR id IN (SELECT bundle_id FROM sharing_request WHERE provider_org_id IN ")
+                    .bind_list(orgs.iter().cloned())
+                    .push("))");
+            }
+            None => {}
+        }
+        select.push(" ORDER BY created_at DESC, id");
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        rows.iter().map(bundle_from_row).collect()
     }
 
     async fn sharing_request(&mut self, id: &str) -> StoreResult<SharingRequest> {
@@ -1481,6 +1645,9 @@ impl Transaction for SqlTransaction {
                 conditions.push(" AND (requester_org_id IN ").bind_list(orgs.iter().cloned());
                 conditions.push(" OR provider_org_id IN ").bind_list(orgs.iter().cloned()).push(")");
             }
+        }
+        if let Some(bundle_id) = &filter.bundle_id {
+            conditions.push(" AND bundle_id = ").bind(Bind::Text(bundle_id.clone()));
         }
         let count = DynSql {
             text: format!("SELECT COUNT(*) FROM sharing_request{}", conditions.text),
@@ -1619,6 +1786,195 @@ impl Transaction for SqlTransaction {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    async fn insert_agreement(&mut self, a: &Agreement) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO agreement (id, kind, grantor_org_id, holder_org_id, resource_id, terms, record, state, \
+             due_date, opinion, grant_id, submitted_by, created_at, updated_at, row_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(a.id.clone())
+        .bind(a.kind.code())
+        .bind(a.grantor_org_id.clone())
+        .bind(a.holder_org_id.clone())
+        .bind(a.resource_id.clone())
+        .bind(encode_versioned("terms", &a.terms))
+        .bind(encode_versioned("record", &a.record))
+        .bind(a.state.code())
+        .bind(a.due_date.map(day))
+        .bind(a.opinion.clone())
+        .bind(a.grant_id.clone())
+        .bind(a.submitted_by.clone())
+        .bind(ts(a.created_at))
+        .bind(ts(a.updated_at))
+        .bind(a.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn agreement(&mut self, id: &str) -> StoreResult<Agreement> {
+        let row = sqlx::query("SELECT * FROM agreement WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("agreement", id))?;
+        agreement_from_row(&row)
+    }
+
+    async fn update_agreement(&mut self, a: &Agreement) -> StoreResult<Agreement> {
+        let result = sqlx::query(
+            "UPDATE agreement SET holder_org_id = $1, terms = $2, record = $3, state = $4, due_date = $5, \
+             opinion = $6, grant_id = $7, updated_at = $8, row_version = row_version + 1 \
+             WHERE id = $9 AND row_version = $10",
+        )
+        .bind(a.holder_org_id.clone())
+        .bind(encode_versioned("terms", &a.terms))
+        .bind(encode_versioned("record", &a.record))
+        .bind(a.state.code())
+        .bind(a.due_date.map(day))
+        .bind(a.opinion.clone())
+        .bind(a.grant_id.clone())
+        .bind(ts(a.updated_at))
+        .bind(a.id.clone())
+        .bind(a.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            self.agreement(&a.id).await?;
+            return Err(StoreError::Stale { entity: "agreement", id: a.id.clone() });
+        }
+        Ok(Agreement { row_version: a.row_version + 1, ..a.clone() })
+    }
+
+    async fn agreements(&mut self, filter: &AgreementFilter) -> StoreResult<Page<Agreement>> {
+        let mut conditions = DynSql::default();
+        conditions.push(" WHERE 1 = 1");
+        if let Some(kind) = filter.kind {
+            conditions.push(" AND kind = ").bind(Bind::Text(kind.code().to_owned()));
+        }
+        if !filter.states.is_empty() {
+            conditions.push(" AND state IN ").bind_list(filter.states.iter().map(|s| s.code().to_owned()));
+        }
+        if let Some(orgs) = &filter.involving_org_ids {
+            if orgs.is_empty() {
+                conditions.push(" AND 1 = 0");
+            } else {
+                conditions.push(" AND (grantor_org_id IN ").bind_list(orgs.iter().cloned());
+                conditions.push(" OR holder_org_id IN ").bind_list(orgs.iter().cloned()).push(")");
+            }
+        }
+        let count = DynSql {
+            text: format!("SELECT COUNT(*) FROM agreement{}", conditions.text),
+            binds: conditions.binds.clone(),
+        };
+        let mut select =
+            DynSql { text: format!("SELECT * FROM agreement{}", conditions.text), binds: conditions.binds.clone() };
+        select.push(" ORDER BY created_at DESC, id LIMIT ").bind(Bind::Int(filter.limit));
+        select.push(" OFFSET ").bind(Bind::Int(filter.offset));
+        let total = self.count(&count).await?;
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        let items = rows.iter().map(agreement_from_row).collect::<StoreResult<_>>()?;
+        Ok(Page { items, total })
+    }
+
+    async fn insert_usage_report(&mut self, r: &UsageReport) -> StoreResult<i64> {
+        let row = sqlx::query(
+            "INSERT INTO usage_report (agreement_id, period_start, period_end, summary, outputs, incidents, \
+             submitted_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
+        )
+        .bind(r.agreement_id.clone())
+        .bind(day(r.period_start))
+        .bind(day(r.period_end))
+        .bind(r.summary.clone())
+        .bind(r.outputs.clone())
+        .bind(r.incidents.clone())
+        .bind(r.submitted_by.clone())
+        .bind(ts(r.created_at))
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    async fn usage_reports(&mut self, agreement_id: &str) -> StoreResult<Vec<UsageReport>> {
+        let rows = sqlx::query("SELECT * FROM usage_report WHERE agreement_id = $1 ORDER BY seq")
+            .bind(agreement_id.to_owned())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(usage_report_from_row).collect()
+    }
+
+    async fn insert_duty(&mut self, d: &SharingDuty) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO sharing_duty (id, org_id, title, description, basis, update_cycle, first_due, resource_id, \
+             created_by, created_at, updated_at, row_version) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(d.id.clone())
+        .bind(d.org_id.clone())
+        .bind(d.title.clone())
+        .bind(d.description.clone())
+        .bind(d.basis.clone())
+        .bind(d.update_cycle.code())
+        .bind(day(d.first_due))
+        .bind(d.resource_id.clone())
+        .bind(d.created_by.clone())
+        .bind(ts(d.created_at))
+        .bind(ts(d.updated_at))
+        .bind(d.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    async fn duty(&mut self, id: &str) -> StoreResult<SharingDuty> {
+        let row = sqlx::query("SELECT * FROM sharing_duty WHERE id = $1")
+            .bind(id.to_owned())
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or_else(|| not_found("sharing_duty", id))?;
+        duty_from_row(&row)
+    }
+
+    async fn update_duty(&mut self, d: &SharingDuty) -> StoreResult<SharingDuty> {
+        let result = sqlx::query(
+            "UPDATE sharing_duty SET title = $1, description = $2, basis = $3, update_cycle = $4, first_due = $5, \
+             resource_id = $6, updated_at = $7, row_version = row_version + 1 WHERE id = $8 AND row_version = $9",
+        )
+        .bind(d.title.clone())
+        .bind(d.description.clone())
+        .bind(d.basis.clone())
+        .bind(d.update_cycle.code())
+        .bind(day(d.first_due))
+        .bind(d.resource_id.clone())
+        .bind(ts(d.updated_at))
+        .bind(d.id.clone())
+        .bind(d.row_version)
+        .execute(&mut *self.tx)
+        .await?;
+        if result.rows_affected() == 0 {
+            self.duty(&d.id).await?;
+            return Err(StoreError::Stale { entity: "sharing_duty", id: d.id.clone() });
+        }
+        Ok(SharingDuty { row_version: d.row_version + 1, ..d.clone() })
+    }
+
+    async fn duties(&mut self, org_ids: Option<&[String]>) -> StoreResult<Vec<SharingDuty>> {
+        let mut select = DynSql::default();
+        select.push("SELECT * FROM sharing_duty WHERE 1 = 1");
+        match org_ids {
+            Some([]) => {
+                select.push(" AND 1 = 0");
+            }
+            Some(orgs) => {
+                select.push(" AND org_id IN ").bind_list(orgs.iter().cloned());
+            }
+            None => {}
+        }
+        select.push(" ORDER BY first_due, id");
+        let rows = select.query().fetch_all(&mut *self.tx).await?;
+        rows.iter().map(duty_from_row).collect()
     }
 
     async fn insert_usage_event(&mut self, e: &UsageEvent) -> StoreResult<i64> {

@@ -85,12 +85,42 @@ pub enum Action<'a> {
         /// The requesting organization.
         org_id: &'a str,
     },
-    /// Approve or refuse a sharing request for this provider's resource.
-    DecideSharing {
+    /// Approve or refuse a sharing request or a conditional-open
+    /// application for this provider's resource.
+    DecideAsProvider {
         /// The providing organization.
         provider_org_id: &'a str,
     },
-    /// Suspend, resume or revoke a grant given by this organization.
+    /// Apply for conditionally open data (有条件开放申请) on behalf of this
+    /// enterprise or operator.
+    ApplyForOpenData {
+        /// The applying organization.
+        org_id: &'a str,
+    },
+    /// Draft, submit or withdraw an authorized-operation plan, and select
+    /// its operator, for this implementing body.
+    DraftOperation {
+        /// The implementing body.
+        implementing_org_id: &'a str,
+    },
+    /// Approve, return or refuse an authorized-operation plan on the
+    /// government's behalf.
+    ApproveOperation,
+    /// Sign an agreement on behalf of the organization that will hold its grant.
+    SignAgreement {
+        /// The applicant or operator.
+        holder_org_id: &'a str,
+    },
+    /// Report use under an agreement, attest destruction, or withdraw an
+    /// application, on behalf of its holder.
+    ActUnderAgreement {
+        /// The applicant or operator.
+        holder_org_id: &'a str,
+    },
+    /// List what a department must provide (共享责任清单).
+    ManageSharingDuties,
+    /// Suspend, resume or revoke a grant (or suspend, resume or terminate
+    /// the agreement that made it) given by this organization.
     ManageGrant {
         /// The organization that gave it.
         grantor_org_id: &'a str,
@@ -153,12 +183,15 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
             holds(provider_org_id, &[Role::Admin, Role::Cataloguer])
         }
         // Registered entries form the sharing catalog (共享目录) that every
-        // department may consult.
+        // department may consult, and implementing bodies plan operation from.
         Action::ViewResource { provider_org_id, state } => {
             state == ResourceState::Published
                 || oversees
                 || memberships.iter().any(|m| m.org_id == provider_org_id)
-                || (state.is_registered() && memberships.iter().any(|m| m.org_kind == OrgKind::Department))
+                || (state.is_registered()
+                    && memberships
+                        .iter()
+                        .any(|m| matches!(m.org_kind, OrgKind::Department | OrgKind::ImplementingBody)))
         }
         Action::Review => in_bureau_as(&[Role::Reviewer]),
         Action::Object => true,
@@ -170,7 +203,21 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         Action::RequestSharing { org_id } => memberships.iter().any(|m| {
             m.org_id == org_id && m.org_kind == OrgKind::Department && matches!(m.role, Role::Admin | Role::Cataloguer)
         }),
-        Action::DecideSharing { provider_org_id } => holds(provider_org_id, &[Role::Admin, Role::Cataloguer]),
+        Action::DecideAsProvider { provider_org_id } => holds(provider_org_id, &[Role::Admin, Role::Cataloguer]),
+        Action::ApplyForOpenData { org_id } => memberships.iter().any(|m| {
+            m.org_id == org_id
+                && matches!(m.org_kind, OrgKind::Enterprise | OrgKind::Operator)
+                && matches!(m.role, Role::Admin | Role::Cataloguer)
+        }),
+        Action::DraftOperation { implementing_org_id } => memberships.iter().any(|m| {
+            m.org_id == implementing_org_id
+                && m.org_kind == OrgKind::ImplementingBody
+                && matches!(m.role, Role::Admin | Role::Cataloguer)
+        }),
+        Action::ApproveOperation => in_bureau_as(&[Role::Admin]),
+        Action::ManageSharingDuties => in_bureau_as(&[Role::Admin, Role::Reviewer]),
+        Action::SignAgreement { holder_org_id } => holds(holder_org_id, &[Role::Admin]),
+        Action::ActUnderAgreement { holder_org_id } => holds(holder_org_id, &[Role::Admin, Role::Cataloguer]),
         Action::ManageGrant { grantor_org_id } => {
             holds(grantor_org_id, &[Role::Admin]) || in_bureau_as(&[Role::Reviewer, Role::Admin])
         }
@@ -215,9 +262,33 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
             reason_en: "only cataloguers and administrators of a government department may file sharing requests for it",
             reason_zh: "只有政务部门的编目员或管理员可以代表本部门提出共享申请",
         },
-        Action::DecideSharing { .. } => Decision::Deny {
-            reason_en: "only cataloguers and administrators of the providing department may decide on sharing its data",
-            reason_zh: "只有数据提供部门的编目员或管理员可以审核共享申请",
+        Action::DecideAsProvider { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of the providing department may decide on requests for its data",
+            reason_zh: "只有数据提供部门的编目员或管理员可以审核其数据的申请",
+        },
+        Action::ApplyForOpenData { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of an enterprise or operator may apply for conditionally open data for it",
+            reason_zh: "只有企业或运营机构的编目员、管理员可以代表本单位申请有条件开放数据",
+        },
+        Action::DraftOperation { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of the implementing body may draft its operation plans",
+            reason_zh: "只有实施机构的编目员或管理员可以编制授权运营方案",
+        },
+        Action::ApproveOperation => Decision::Deny {
+            reason_en: "only an administrator of the data bureau may approve an authorized-operation plan",
+            reason_zh: "只有数据管理机构的管理员可以审批授权运营方案",
+        },
+        Action::ManageSharingDuties => Decision::Deny {
+            reason_en: "only reviewers and administrators of the data bureau may maintain the sharing responsibility list",
+            reason_zh: "只有数据管理机构的审核员或管理员可以维护共享责任清单",
+        },
+        Action::SignAgreement { .. } => Decision::Deny {
+            reason_en: "only an administrator of the applicant or operator may sign its agreement",
+            reason_zh: "只有申请单位或运营机构的管理员可以签署协议",
+        },
+        Action::ActUnderAgreement { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of the agreement's holder may do this",
+            reason_zh: "只有协议持有单位的编目员或管理员可以执行此操作",
         },
         Action::ManageGrant { .. } => Decision::Deny {
             reason_en: "only an administrator of the granting organization, or the data bureau, may change a grant",
@@ -277,9 +348,9 @@ mod tests {
             !decide(&bureau, Action::RequestSharing { org_id: "sjj" }).is_allowed(),
             "the bureau checks, never files"
         );
-        assert!(!decide(&requester, Action::DecideSharing { provider_org_id: "mz" }).is_allowed());
+        assert!(!decide(&requester, Action::DecideAsProvider { provider_org_id: "mz" }).is_allowed());
         let provider = user(&[("mz", OrgKind::Department, Role::Cataloguer)]);
-        assert!(decide(&provider, Action::DecideSharing { provider_org_id: "mz" }).is_allowed());
+        assert!(decide(&provider, Action::DecideAsProvider { provider_org_id: "mz" }).is_allowed());
         assert!(!decide(&provider, Action::ManageGrant { grantor_org_id: "mz" }).is_allowed());
         let grant = Action::ViewGrant { grantee_org_id: "wj", grantor_org_id: "mz" };
         assert!(decide(&requester, grant).is_allowed());
@@ -287,6 +358,28 @@ mod tests {
         let registered = Action::ViewResource { provider_org_id: "mz", state: ResourceState::Registered };
         assert!(decide(&requester, registered).is_allowed());
         assert!(!decide(&operator, registered).is_allowed());
+    }
+
+    #[test]
+    fn applicants_apply_implementing_bodies_draft_and_holders_sign() {
+        let enterprise = user(&[("qy", OrgKind::Enterprise, Role::Cataloguer)]);
+        assert!(decide(&enterprise, Action::ApplyForOpenData { org_id: "qy" }).is_allowed());
+        assert!(!decide(&enterprise, Action::SignAgreement { holder_org_id: "qy" }).is_allowed(), "admins sign");
+        assert!(decide(&enterprise, Action::ActUnderAgreement { holder_org_id: "qy" }).is_allowed());
+        let department = user(&[("wj", OrgKind::Department, Role::Admin)]);
+        assert!(
+            !decide(&department, Action::ApplyForOpenData { org_id: "wj" }).is_allowed(),
+            "departments use sharing"
+        );
+        let implementing = user(&[("ss", OrgKind::ImplementingBody, Role::Cataloguer)]);
+        assert!(decide(&implementing, Action::DraftOperation { implementing_org_id: "ss" }).is_allowed());
+        assert!(!decide(&implementing, Action::ApproveOperation).is_allowed());
+        assert!(!decide(&department, Action::DraftOperation { implementing_org_id: "wj" }).is_allowed());
+        assert!(decide(&user(&[("sjj", OrgKind::DataBureau, Role::Admin)]), Action::ApproveOperation).is_allowed());
+        assert!(!decide(&user(&[("sjj", OrgKind::DataBureau, Role::Reviewer)]), Action::ApproveOperation).is_allowed());
+        let operator = user(&[("op", OrgKind::Operator, Role::Admin)]);
+        assert!(decide(&operator, Action::SignAgreement { holder_org_id: "op" }).is_allowed());
+        assert!(!decide(&operator, Action::SignAgreement { holder_org_id: "qy" }).is_allowed());
     }
 
     #[test]

@@ -11,7 +11,13 @@
 //! (`Subject::Anonymous`); data rows come from the access gateway, so the
 //! portal can never show what the API would refuse.
 
+// The agreement page's view is one large `json!` object.
+#![recursion_limit = "256"]
+
+mod agreements;
+mod bundles;
 mod chart;
+mod duties;
 mod i18n;
 mod pages;
 mod requests;
@@ -55,6 +61,12 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sharing.html", include_str!("../templates/sharing.html")),
     ("grant.html", include_str!("../templates/grant.html")),
     ("answer.html", include_str!("../templates/answer.html")),
+    ("open_form.html", include_str!("../templates/open_form.html")),
+    ("operation_form.html", include_str!("../templates/operation_form.html")),
+    ("operation_fields.html", include_str!("../templates/operation_fields.html")),
+    ("agreement.html", include_str!("../templates/agreement.html")),
+    ("bundle_form.html", include_str!("../templates/bundle_form.html")),
+    ("bundle.html", include_str!("../templates/bundle.html")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/site.css");
@@ -126,6 +138,16 @@ pub fn router(app: App) -> Router {
         .route("/console/sharing/new", axum::routing::get(sharing::new_form))
         .route("/console/sharing/{id}", axum::routing::get(sharing::detail).post(sharing::act))
         .route("/console/grants/{id}", axum::routing::get(sharing::grant).post(sharing::grant_act))
+        .route("/console/open-applications", axum::routing::post(agreements::open_submit))
+        .route("/console/open-applications/new", axum::routing::get(agreements::open_form))
+        .route("/console/operation-plans", axum::routing::post(agreements::plan_submit))
+        .route("/console/operation-plans/new", axum::routing::get(agreements::plan_form))
+        .route("/console/agreements/{id}", axum::routing::get(agreements::detail).post(agreements::act))
+        .route("/console/duties", axum::routing::post(duties::create))
+        .route("/console/bundles", axum::routing::post(bundles::submit))
+        .route("/console/bundles/new", axum::routing::get(bundles::new_form))
+        .route("/console/bundles/{id}", axum::routing::get(bundles::detail).post(bundles::act))
+        .route("/console/duties/{id}", axum::routing::post(duties::link))
         .route(
             "/static/site.js",
             axum::routing::get(|| async {

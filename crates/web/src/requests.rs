@@ -312,6 +312,31 @@ pub(crate) async fn console(State(state): State<WebState>, request: Request) -> 
     if subject == Subject::Anonymous {
         return Redirect::to("/console/sign-in").into_response();
     }
+    let view = console_view(&state, &request, &subject, vec![]).await;
+    respond(&state, &request, "console.html", view).into_response()
+}
+
+/// The console again, answering a form posted from it that failed.
+pub(crate) async fn console_with_errors(
+    state: &WebState,
+    request: &Request,
+    subject: &Subject,
+    error: &AppError,
+) -> Response {
+    let errors = crate::sharing::lines(request.lang, error);
+    match console_view(state, request, subject, errors).await {
+        Ok(view) => render(state, request, StatusCode::UNPROCESSABLE_ENTITY, "console.html", view).into_response(),
+        Err(error) => error_page(state, request, &error).into_response(),
+    }
+}
+
+async fn console_view(
+    state: &WebState,
+    request: &Request,
+    subject: &Subject,
+    errors: Vec<String>,
+) -> Result<Value, AppError> {
+    let (state, subject) = (state.clone(), subject.clone());
     let view = async {
         let orgs = organization_names(&state, request.lang).await?;
         let query =
@@ -364,9 +389,16 @@ pub(crate) async fn console(State(state): State<WebState>, request: Request) -> 
         let mut sharing = crate::sharing::console_section(&state, &subject, request.lang).await?;
         view["sharing"] = sharing["sharing"].take();
         view["grants"] = sharing["grants"].take();
+        view["agreements"] = crate::agreements::console_section(&state, &subject, request.lang).await?;
+        let mut duties = crate::duties::console_section(&state, &subject, request.lang).await?;
+        for key in ["duties", "linkable", "may_list_duty", "departments", "cycles"] {
+            view[key] = duties[key].take();
+        }
+        view["bundles"] = crate::bundles::console_section(&state, &subject, request.lang).await?;
+        view["errors"] = json!(errors);
         Ok::<_, AppError>(view)
     };
-    respond(&state, &request, "console.html", view.await).into_response()
+    view.await
 }
 
 /// `/console/requests/{id}`: the answer form.

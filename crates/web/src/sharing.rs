@@ -27,9 +27,10 @@ use crate::requests::session_subject;
 use crate::{Lang, WebState};
 
 /// Masks offered in the provider's decision form, by code.
-const MASK_CHOICES: &[&str] = &["hash", "keep_first(1)", "keep_last(4)", "year", "month", "region_prefix(4)", "null"];
+pub(crate) const MASK_CHOICES: &[&str] =
+    &["hash", "keep_first(1)", "keep_last(4)", "year", "month", "region_prefix(4)", "null"];
 
-fn lines(lang: Lang, error: &AppError) -> Vec<String> {
+pub(crate) fn lines(lang: Lang, error: &AppError) -> Vec<String> {
     let pick = |en: &str, zh: &str| if lang == Lang::Zh { zh.to_owned() } else { en.to_owned() };
     match error {
         AppError::Validation(problems) => {
@@ -45,7 +46,7 @@ fn lines(lang: Lang, error: &AppError) -> Vec<String> {
     }
 }
 
-fn history(lang: Lang, entries: &[HistoryEntry]) -> Vec<Value> {
+pub(crate) fn history(lang: Lang, entries: &[HistoryEntry]) -> Vec<Value> {
     entries
         .iter()
         .map(|h| {
@@ -79,6 +80,7 @@ pub(crate) fn sharing_card(lang: Lang, view: &SharingView, orgs: &HashMap<String
         "overdue": view.overdue,
         "opinion": r.opinion,
         "grant_id": r.grant_id,
+        "bundle_id": r.bundle_id,
         "submitted": date(lang, r.created_at),
         "may": view.may.iter().map(|a| a.code()).collect::<Vec<_>>(),
     })
@@ -89,6 +91,10 @@ pub(crate) fn grant_card(lang: Lang, view: &GrantView, orgs: &HashMap<String, St
     json!({
         "id": g.id,
         "basis": lang.text(&format!("basis_{}", g.basis.code())),
+        "source_href": match g.basis {
+            gongshu_domain::GrantBasis::Sharing => format!("/console/sharing/{}", g.source_id),
+            _ => format!("/console/agreements/{}", g.source_id),
+        },
         "grantee": orgs.get(&g.grantee_org_id).cloned().unwrap_or_default(),
         "grantor": orgs.get(&g.grantor_org_id).cloned().unwrap_or_default(),
         "resources": g.resources.iter().map(|r| json!({
@@ -253,15 +259,7 @@ pub(crate) async fn detail(State(state): State<WebState>, Path(id): Path<String>
 /// group size and last day.
 fn form_terms(fields: &[(String, String)]) -> Result<GrantTerms, Validations> {
     let mut problems = Validations::default();
-    let mut masks = BTreeMap::new();
-    for (key, value) in fields {
-        if let Some(column) = key.strip_prefix("mask.")
-            && !value.trim().is_empty()
-            && let Some(mask) = problems.check(Mask::parse(&format!("terms.masks.{column}"), value))
-        {
-            masks.insert(column.to_owned(), mask);
-        }
-    }
+    let masks = form_masks(fields, "mask.", &mut problems);
     let field = |name: &str| fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim().to_owned());
     let min_group_size = match field("min_group_size").filter(|v| !v.is_empty()) {
         None => None,
@@ -290,6 +288,24 @@ fn form_terms(fields: &[(String, String)]) -> Result<GrantTerms, Validations> {
         epsilon_budget,
         ..GrantTerms::default()
     })
+}
+
+/// The masks a form chose: `<prefix><column>` fields with a mask code.
+pub(crate) fn form_masks(
+    fields: &[(String, String)],
+    prefix: &str,
+    problems: &mut Validations,
+) -> BTreeMap<String, Mask> {
+    let mut masks = BTreeMap::new();
+    for (key, value) in fields {
+        if let Some(column) = key.strip_prefix(prefix)
+            && !value.trim().is_empty()
+            && let Some(mask) = problems.check(Mask::parse(&format!("terms.masks.{column}"), value))
+        {
+            masks.insert(column.to_owned(), mask);
+        }
+    }
+    masks
 }
 
 /// `POST /console/sharing/{id}`: one step of the workflow, named by `action`.

@@ -517,3 +517,169 @@ async fn a_department_requests_data_and_the_provider_grants_it_in_the_console() 
     let shown = text(&portal.get_with(&format!("/console/grants/{new_grant}"), &[("cookie", &transport)]).await.body);
     assert!(shown.contains("S******* 908") && !shown.contains("Shanghai"), "{shown}");
 }
+
+/// The value of the first `name="<name>" value="…"` input on a page.
+fn input_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no input {name}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_enterprise_applies_signs_and_reports_and_an_operator_works_under_its_agreement_in_the_console() {
+    let portal = Portal::new().await;
+    let smoking = portal.id("吸烟与肺癌病例对照研究汇总数据").to_owned();
+
+    // A conditionally open dataset leads an enterprise to the application form.
+    let page = portal.get(&format!("/datasets/{smoking}")).await;
+    assert!(page.body.contains("/console/open-applications/new?resource=[吸烟与肺癌病例对照研究汇总数据]"));
+    let company = portal.sign_in("qy-admin").await;
+    let form =
+        portal.get_with(&format!("/console/open-applications/new?resource={smoking}"), &[("cookie", &company)]).await;
+    assert!(text(&form.body).contains("仅限科研和公共卫生研究用途"), "the open conditions are shown");
+    let mut fields = vec![
+        ("resource_id", smoking.as_str()),
+        ("columns", "Location"),
+        ("columns", "smoking_no_cancer_yes"),
+        ("modes", "aggregate"),
+        ("purpose", "评估非吸烟人群肺癌负担"),
+        ("scenario", "肺癌早筛"),
+        ("needed_until", "2027-06-30"),
+    ];
+    let (status, _, body) = portal.post_form("/console/open-applications", &fields, Some(&company)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&body).contains("application"), "{}", text(&body));
+    fields.push(("application", "明鉴肺癌风险评估系统 V3"));
+    let (status, headers, _) = portal.post_form("/console/open-applications", &fields, Some(&company)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let agreement = headers["location"].to_str().unwrap().to_owned();
+
+    // The provider approves it with a mask and a destruction deadline.
+    let health = portal.sign_in("wj-editor").await;
+    let review = portal.get_with(&agreement, &[("cookie", &health)]).await;
+    assert!(review.body.contains("name=\"mask.Location\""), "{}", review.body);
+    let form = [
+        ("action", "approve"),
+        ("shown.columns", "1"),
+        ("include", "Location"),
+        ("include", "smoking_no_cancer_yes"),
+        ("mask.Location", "keep_first(1)"),
+        ("min_group_size", "3"),
+        ("destruction_days", "20"),
+    ];
+    let (status, _, body) = portal.post_form(&agreement, &form, Some(&health)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+
+    // The applicant reads the full text and its digest, and signs it.
+    let offered = portal.get_with(&agreement, &[("cookie", &company)]).await;
+    let shown = text(&offered.body);
+    assert!(shown.contains("待签署协议") && shown.contains("keep_first(1)") && shown.contains("20"), "{shown}");
+    let digest = input_value(&offered.body, "content_sha256");
+    assert!(shown.contains(&digest), "the digest signed is the one shown");
+    let (status, _, body) =
+        portal.post_form(&agreement, &[("action", "sign"), ("content_sha256", &digest)], Some(&company)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let signed = portal.get_with(&agreement, &[("cookie", &company)]).await;
+    let shown = text(&signed.body);
+    assert!(shown.contains("履行中") && shown.contains("提交报告"), "{shown}");
+    let grant = grant_links(&signed.body)[0].clone();
+    let grant_page = text(&portal.get_with(&format!("/console/grants/{grant}"), &[("cookie", &company)]).await.body);
+    assert!(grant_page.contains("有条件开放") && grant_page.contains("仅统计沙箱"), "{grant_page}");
+    assert!(!grant_page.contains("暂停、恢复或撤销"), "managed through its agreement");
+
+    // A usage report.
+    let report = [
+        ("action", "report"),
+        ("period_start", "2026-01-01"),
+        ("period_end", "2026-01-31"),
+        ("summary", "按城市汇总非吸烟人群肺癌病例"),
+        ("outputs", "内部评估报告"),
+        ("incidents", "无"),
+    ];
+    let (status, _, body) = portal.post_form(&agreement, &report, Some(&company)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let shown = text(&portal.get_with(&agreement, &[("cookie", &health)]).await.body);
+    assert!(shown.contains("按城市汇总非吸烟人群肺癌病例"), "the provider sees the report: {shown}");
+
+    // The operator's console lists its operation agreement; the bureau sees the plan awaiting it.
+    let operator = portal.sign_in("operator-admin").await;
+    let console = text(&portal.get_with("/console", &[("cookie", &operator)]).await.body);
+    assert!(console.contains("杭州市交通出行与气象数据授权运营") && console.contains("履行中"), "{console}");
+    let bureau = portal.sign_in("sjj-admin").await;
+    let console = portal.get_with("/console", &[("cookie", &bureau)]).await;
+    let shown = text(&console.body);
+    assert!(shown.contains("普惠金融场景县级行政区划数据授权运营") && shown.contains("方案审批中"), "{shown}");
+}
+
+#[tokio::test]
+async fn the_bureau_lists_duties_and_a_department_links_its_entry_in_the_console() {
+    let portal = Portal::new().await;
+
+    // The bureau sees every duty, the late ones flagged, and the form to list another.
+    let reviewer = portal.sign_in("sjj-reviewer").await;
+    let console = portal.get_with("/console", &[("cookie", &reviewer)]).await;
+    let shown = text(&console.body);
+    assert!(shown.contains("共享责任清单 (4)") && shown.contains("市场主体登记基本信息"), "{shown}");
+    assert!(console.body.contains("id=\"duty-form\""), "{}", console.body);
+    let (status, _, body) = portal
+        .post_form(
+            "/console/duties",
+            &[
+                ("org_id", portal.id("杭州市气象局")),
+                ("title", ""),
+                ("update_cycle", "daily"),
+                ("first_due", "2027-01-01"),
+            ],
+            Some(&reviewer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&body).contains("title") && text(&body).contains("basis"), "{}", text(&body));
+
+    // The transport bureau links its airports entry to its duty.
+    let transport = portal.sign_in("jt-editor").await;
+    let console = portal.get_with("/console", &[("cookie", &transport)]).await;
+    let shown = text(&console.body);
+    assert!(shown.contains("机场及交通枢纽名录") && shown.contains("未提供"), "{shown}");
+    let duty = console.body.split("/console/duties/").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let option = console.body.split("<option value=\"").find(|chunk| chunk.contains("\">机场名录")).unwrap();
+    let airports = option.split('"').next().unwrap().to_owned();
+    let (status, _, body) =
+        portal.post_form(&format!("/console/duties/{duty}"), &[("resource_id", &airports)], Some(&transport)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let shown = text(&portal.get_with("/console", &[("cookie", &transport)]).await.body);
+    assert!(shown.contains("已提供") && shown.contains("最近更新"), "{shown}");
+}
+
+#[tokio::test]
+async fn a_department_files_a_scenario_bundle_and_the_bureau_checks_it_as_a_whole() {
+    let portal = Portal::new().await;
+    let transport = portal.sign_in("jt-editor").await;
+    let form = portal.get_with("/console/bundles/new", &[("cookie", &transport)]).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    let weather = portal.id(WEATHER).to_owned();
+    let smoking = portal.id("吸烟与肺癌病例对照研究汇总数据").to_owned();
+    let mut fields = vec![
+        ("service", "恶劣天气时为航班旅客和呼吸道疾病患者提供出行提示"),
+        ("resources", weather.as_str()),
+        ("resources", smoking.as_str()),
+        ("purpose", "出行健康提示"),
+        ("legal_basis", "《杭州市公共数据条例》（示例）"),
+        ("needed_until", "2027-06-30"),
+    ];
+    let (status, _, body) = portal.post_form("/console/bundles", &fields, Some(&transport)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&body).contains("title"), "{}", text(&body));
+    fields.push(("title", "恶劣天气出行提示“一件事”"));
+    let (status, headers, body) = portal.post_form("/console/bundles", &fields, Some(&transport)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
+    let page = headers["location"].to_str().unwrap().to_owned();
+
+    let reviewer = portal.sign_in("sjj-reviewer").await;
+    let shown = portal.get_with(&page, &[("cookie", &reviewer)]).await;
+    assert!(text(&shown.body).contains("整体通过符合性审核"), "{}", text(&shown.body));
+    let (status, _, _) = portal.post_form(&page, &[("action", "pass_check"), ("opinion", "")], Some(&reviewer)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let shown = text(&portal.get_with(&page, &[("cookie", &transport)]).await.body);
+    assert!(shown.contains("已授权 1/2") && shown.contains("待提供方审核"), "{shown}");
+}

@@ -152,4 +152,39 @@ impl World {
         self.complete(&registration.id).await;
         resource.id
     }
+
+    /// A new organization of `kind` with one member holding `role`;
+    /// answers the organization's id and the member.
+    pub(crate) async fn organization_with(&self, name: &str, kind: &str, role: &str) -> (String, Subject) {
+        let system = system_subject();
+        let new =
+            NewOrganization { name_zh: name.into(), kind: kind.into(), region: "330100".into(), ..Default::default() };
+        let org_id = self.app.create_organization(&system, new).await.unwrap().id;
+        let member = self.member(&org_id, role).await;
+        (org_id, member)
+    }
+
+    /// A new user holding `role` in `org_id`.
+    pub(crate) async fn member(&self, org_id: &str, role: &str) -> Subject {
+        let system = system_subject();
+        let user = NewUser {
+            username: format!("{role}-{}", &uuid_like(org_id)),
+            display_name: role.into(),
+            password: Some(PASSWORD.into()),
+            system_admin: false,
+            roles: vec![(org_id.to_owned(), role.into())],
+        };
+        let user = self.app.create_user(&system, user).await.unwrap();
+        let token = self
+            .app
+            .issue_token(&system, &user.id, gongshu_app::NewToken { name: "test".into(), expires_in_days: None })
+            .await
+            .unwrap();
+        self.app.authenticate(&token.secret).await.unwrap()
+    }
+}
+
+/// A short, unique-enough tag for a user name.
+fn uuid_like(org_id: &str) -> String {
+    org_id.chars().rev().filter(char::is_ascii_alphanumeric).take(12).collect()
 }

@@ -4,6 +4,9 @@
 //! issue 4: the search index following the catalog; issue 5: sharing
 //! requests, grants and the gateway (`sharing`).
 
+mod agreements;
+mod bundles;
+mod duties;
 mod helpers;
 mod sharing;
 

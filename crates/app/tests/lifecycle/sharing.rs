@@ -44,6 +44,11 @@ const RESIDENTS: &str = "姓名,身份证号,区县,年龄,补助金额\n\
 /// Registers the civil affairs bureau's conditional-share, not-open list of
 /// subsidy recipients with its data loaded; answers its id.
 async fn residents(w: &World, share: ShareAttribute) -> String {
+    residents_with(w, share, OpenAttribute::NotOpen { legal_basis: "涉及个人信息".into() }).await
+}
+
+/// The list of subsidy recipients with the given share and open attributes.
+pub(crate) async fn residents_with(w: &World, share: ShareAttribute, open: OpenAttribute) -> String {
     let mut content = draft("低保救助对象名单", "姓名");
     content.items = vec![
         item("姓名", DataType::Text, IdentifierKind::Direct),
@@ -53,7 +58,7 @@ async fn residents(w: &World, share: ShareAttribute) -> String {
         item("补助金额", DataType::Integer, IdentifierKind::Sensitive),
     ];
     content.share = share;
-    content.open = OpenAttribute::NotOpen { legal_basis: "涉及个人信息".into() };
+    content.open = open;
     let id = w.register(&w.civil, &w.civil_org, content).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("residents.csv");
@@ -80,7 +85,7 @@ fn request(resource_id: &str, until: &str) -> NewSharingRequest {
     }
 }
 
-fn rows(page: &gongshu_app::DataPage) -> serde_json::Value {
+pub(crate) fn rows(page: &gongshu_app::DataPage) -> serde_json::Value {
     records_json(&page.page.batches).unwrap()
 }
 

@@ -7,7 +7,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use gongshu_app::{GrantTerms, GrantView, NewSharingRequest, SharingDecision, SharingQuery, SharingView, UsageQuery};
-use gongshu_domain::{GrantAction, Mask, RowCondition, RowOp, UsageEvent, Validations};
+use gongshu_domain::{GrantAction, GrantedResource, Mask, RowCondition, RowOp, UsageEvent, Validations};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -64,6 +64,8 @@ pub(crate) struct SharingRequestDto {
     opinion: Option<String>,
     /// The grant made.
     grant_id: Option<String>,
+    /// The scenario bundle (“一件事”) it is part of.
+    bundle_id: Option<String>,
     created_at: String,
     updated_at: String,
     /// What the caller may do now: `pass_check`, `return`, `approve`, `refuse`, `escalate`, `coordinate_grant`, `uphold`, `withdraw`.
@@ -90,6 +92,7 @@ impl From<&SharingView> for SharingRequestDto {
             overdue: view.overdue,
             opinion: r.opinion.clone(),
             grant_id: r.grant_id.clone(),
+            bundle_id: r.bundle_id.clone(),
             created_at: r.created_at.to_rfc3339(),
             updated_at: r.updated_at.to_rfc3339(),
             may: view.may.iter().map(|a| a.code()).collect(),
@@ -165,7 +168,7 @@ pub(crate) struct GrantTermsInput {
 }
 
 impl GrantTermsInput {
-    fn into_terms(self) -> Result<GrantTerms, Validations> {
+    pub(crate) fn into_terms(self) -> Result<GrantTerms, Validations> {
         let mut problems = Validations::default();
         let mut masks = BTreeMap::new();
         for (column, text) in self.masks {
@@ -206,7 +209,7 @@ pub(crate) struct SharingDecisionInput {
 }
 
 impl SharingDecisionInput {
-    fn into_decision(self) -> Result<SharingDecision, Validations> {
+    pub(crate) fn into_decision(self) -> Result<SharingDecision, Validations> {
         Ok(SharingDecision {
             approve: self.approve,
             opinion: self.opinion,
@@ -219,7 +222,7 @@ impl SharingDecisionInput {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReasonInput {
-    reason: String,
+    pub(crate) reason: String,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -410,6 +413,25 @@ pub(crate) struct GrantedResourceDto {
     row_filter: Vec<RowConditionDto>,
 }
 
+impl From<&GrantedResource> for GrantedResourceDto {
+    fn from(r: &GrantedResource) -> Self {
+        GrantedResourceDto {
+            resource_id: r.resource_id.clone(),
+            columns: r.columns.clone(),
+            masks: r.masks.iter().map(|(column, mask)| (column.clone(), mask.describe())).collect(),
+            row_filter: r
+                .row_filter
+                .iter()
+                .map(|c| RowConditionDto {
+                    column: c.column.clone(),
+                    op: c.op.code().to_owned(),
+                    values: c.values.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
 impl From<&GrantView> for GrantDto {
     fn from(view: &GrantView) -> Self {
         let g = &view.grant;
@@ -420,24 +442,7 @@ impl From<&GrantView> for GrantDto {
             source_id: g.source_id.clone(),
             grantee_org_id: g.grantee_org_id.clone(),
             grantor_org_id: g.grantor_org_id.clone(),
-            resources: g
-                .resources
-                .iter()
-                .map(|r| GrantedResourceDto {
-                    resource_id: r.resource_id.clone(),
-                    columns: r.columns.clone(),
-                    masks: r.masks.iter().map(|(column, mask)| (column.clone(), mask.describe())).collect(),
-                    row_filter: r
-                        .row_filter
-                        .iter()
-                        .map(|c| RowConditionDto {
-                            column: c.column.clone(),
-                            op: c.op.code().to_owned(),
-                            values: c.values.clone(),
-                        })
-                        .collect(),
-                })
-                .collect(),
+            resources: g.resources.iter().map(GrantedResourceDto::from).collect(),
             modes: g.modes.iter().map(|m| m.code()).collect(),
             purpose: g.purpose.clone(),
             scenario: g.scenario.clone(),

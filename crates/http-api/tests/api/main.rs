@@ -503,7 +503,7 @@ async fn sharing_requests_grants_and_the_sandbox_over_http() {
     let denials = t.get(&format!("/api/v1/usage?resource={smoking}&allowed=false"), Some(&health)).await;
     assert!(denials.body["total"].as_i64().unwrap() >= 2, "{}", denials.body);
 
-    // The bureau sees every request and which are overdue.
+    // The bureau sees every request and which are overdue (three are the parts of the demo's bundle).
     let all = t.get("/api/v1/sharing-requests", Some(&reviewer)).await;
     let states: Vec<(String, bool)> = all.body["items"]
         .as_array()
@@ -515,6 +515,9 @@ async fn sharing_requests_grants_and_the_sandbox_over_http() {
         states,
         [
             ("submitted".to_owned(), false),
+            ("granted".to_owned(), false),
+            ("granted".to_owned(), false),
+            ("provider_review".to_owned(), false),
             ("granted".to_owned(), false),
             ("provider_review".to_owned(), true),
             ("granted".to_owned(), false)
@@ -580,4 +583,200 @@ async fn sharing_requests_grants_and_the_sandbox_over_http() {
     let after = t.get(&format!("/api/v1/resources/{smoking}/data"), Some(&statistics)).await;
     assert_eq!(after.status, StatusCode::FORBIDDEN);
     assert_eq!(after.body["error"]["message_zh"], "授权已撤销");
+}
+
+#[tokio::test]
+async fn conditional_opening_and_authorized_operation_over_http() {
+    let t = TestApp::with_demo().await;
+    let company = t.login("qy-admin").await;
+    let health = t.login("wj-editor").await;
+    let operator = t.login("operator-admin").await;
+    let analyst = t.login("operator-analyst").await;
+    let bureau = t.login("sjj-admin").await;
+
+    // The demo's signed conditional-open agreement, as its holder sees it.
+    let mine = t.get("/api/v1/agreements", Some(&company)).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_json_snapshot!("demo_open_agreement", mine.body, {
+        ".items[].id" => "[id]", ".items[].grantor_org_id" => "[id]", ".items[].holder_org_id" => "[id]",
+        ".items[].resource_id" => "[id]", ".items[].resources[].resource_id" => "[id]", ".items[].grant_id" => "[id]",
+        ".items[].content_sha256" => "[sha256]", ".items[].signed_sha256" => "[sha256]",
+        ".items[].valid_from" => "[day]", ".items[].valid_until" => "[day]", ".items[].report_due" => "[day]",
+        ".items[].signed_at" => "[at]", ".items[].created_at" => "[at]", ".items[].updated_at" => "[at]",
+    });
+    let smoking = mine.body["items"][0]["resource_id"].as_str().unwrap().to_owned();
+
+    // The operator holds an operation agreement and has an application pending; its analyst reads through the grant.
+    let operator_list = t.get("/api/v1/agreements", Some(&operator)).await;
+    let kinds: Vec<(String, String)> = operator_list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["kind"].as_str().unwrap().to_owned(), a["status"].as_str().unwrap().to_owned()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [("conditional_open".to_owned(), "applied".to_owned()), ("operation".to_owned(), "active".to_owned())]
+    );
+    let airports = operator_list.body["items"][1]["resources"][0]["resource_id"].as_str().unwrap().to_owned();
+    let rows = t.get(&format!("/api/v1/resources/{airports}/data?_limit=1"), Some(&analyst)).await;
+    assert_eq!(rows.status, StatusCode::OK, "{}", rows.body);
+
+    // A new application, end to end.
+    let filed = t
+        .post(
+            "/api/v1/open-applications",
+            Some(&company),
+            json!({
+                "resource_id": smoking, "columns": ["Location", "smoking_yes_cancer_yes"], "modes": ["aggregate"],
+                "purpose": "评估控烟干预效果", "application": "明鉴控烟评估工具", "scenario": "控烟效果评估",
+                "needed_until": "2027-06-30"
+            }),
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+    let id = filed.body["id"].as_str().unwrap().to_owned();
+    let act = |action: &str| format!("/api/v1/agreements/{id}/{action}");
+    let offered = t.post(&act("approve"), Some(&health), json!({"terms": {"min_group_size": 3}})).await;
+    assert_eq!(offered.body["status"], "offered", "{}", offered.body);
+    let stale = t.post(&act("sign"), Some(&company), json!({"content_sha256": filed.body["content_sha256"]})).await;
+    assert_eq!(stale.status, StatusCode::CONFLICT, "{}", stale.body);
+    let signed = t.post(&act("sign"), Some(&company), json!({"content_sha256": offered.body["content_sha256"]})).await;
+    assert_eq!(signed.body["status"], "active", "{}", signed.body);
+    let sql = json!({
+        "sql": format!("SELECT COUNT(*) AS cities FROM \"{smoking}\""), "grant_id": signed.body["grant_id"]
+    });
+    let counted = t.post("/api/v1/sandbox/query", Some(&company), sql.clone()).await;
+    assert_eq!(counted.body["records"], json!([{"cities": 8}]), "{}", counted.body);
+    let report = t
+        .post(
+            &format!("/api/v1/agreements/{id}/reports"),
+            Some(&company),
+            json!({"period_start": "2020-01-01", "period_end": "2020-01-31", "summary": "测试", "outputs": "无", "incidents": "无"}),
+        )
+        .await;
+    assert_eq!(report.status, StatusCode::CREATED, "{}", report.body);
+    let missing = t.post(&act("terminate"), Some(&bureau), json!({})).await;
+    assert_eq!(missing.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(missing.body["error"]["details"][0]["field"], "reason", "{}", missing.body);
+    let ended = t.post(&act("terminate"), Some(&bureau), json!({"reason": "超出申请场景使用"})).await;
+    assert_eq!(ended.body["status"], "wind_down", "{}", ended.body);
+    assert_eq!(t.post("/api/v1/sandbox/query", Some(&company), sql).await.status, StatusCode::FORBIDDEN);
+    let closed = t.post(&act("attest_destruction"), Some(&company), json!({"statement": "已删除全部数据"})).await;
+    assert_eq!(closed.body["status"], "closed", "{}", closed.body);
+    let detail = t.get(&format!("/api/v1/agreements/{id}"), Some(&health)).await;
+    let actions: Vec<&str> =
+        detail.body["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["apply", "approve", "sign", "report_usage", "terminate", "attest_destruction"]);
+    assert_eq!(detail.body["reports"].as_array().unwrap().len(), 1);
+
+    // The bureau approves the operation plan waiting for it, with its reviews.
+    let plans = t.get("/api/v1/agreements?kind=operation&state=plan_review", Some(&bureau)).await;
+    let plan = plans.body["items"][0]["id"].as_str().unwrap().to_owned();
+    let approved = t
+        .post(
+            &format!("/api/v1/agreements/{plan}/approve"),
+            Some(&bureau),
+            json!({"plan_approval": {
+                "risk_assessment": "可控", "compliance_review": "合规", "fair_competition_review": "通过", "approval_ref": "杭政函〔2026〕2号"
+            }}),
+        )
+        .await;
+    assert_eq!(approved.body["status"], "approved", "{}", approved.body);
+    assert_eq!(approved.body["may"], json!([]), "the bureau approves; the implementing body selects");
+}
+
+#[tokio::test]
+async fn the_sharing_responsibility_list_over_http() {
+    let t = TestApp::with_demo().await;
+    let reviewer = t.login("sjj-reviewer").await;
+    let transport = t.login("jt-editor").await;
+
+    let all = t.get("/api/v1/sharing-duties", Some(&reviewer)).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_json_snapshot!("demo_duties", all.body, {
+        "[].id" => "[id]", "[].org_id" => "[id]", "[].resource_id" => unless_null("[id]"),
+        "[].first_due" => "[day]", "[].due" => unless_null("[day]"), "[].last_version_on" => unless_null("[day]"),
+    });
+    let late = t.get("/api/v1/sharing-duties?overdue=true", Some(&reviewer)).await;
+    let titles: Vec<&str> = late.body.as_array().unwrap().iter().map(|d| d["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["村（社区）名录", "市场主体登记基本信息"]);
+
+    // The transport bureau sees its own duty only, and links its airports entry to it.
+    let mine = t.get("/api/v1/sharing-duties", Some(&transport)).await;
+    assert_eq!(mine.body.as_array().unwrap().len(), 1, "{}", mine.body);
+    let duty = mine.body[0]["id"].as_str().unwrap().to_owned();
+    let org = mine.body[0]["org_id"].as_str().unwrap();
+    let own = t.get(&format!("/api/v1/resources?provider={org}&limit=100"), Some(&transport)).await;
+    let entry = own.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name_zh"].as_str().unwrap_or_default().starts_with("机场名录"))
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .unwrap_or_else(|| panic!("{}", own.body));
+    let linked =
+        t.post(&format!("/api/v1/sharing-duties/{duty}/link"), Some(&transport), json!({"resource_id": entry})).await;
+    assert_eq!(linked.body["status"], "current", "{}", linked.body);
+    assert_eq!(linked.body["overdue"], false);
+    let refused = t
+        .post(
+            "/api/v1/sharing-duties",
+            Some(&transport),
+            json!({"org_id": "x", "title": "t", "description": "d", "basis": "b", "update_cycle": "daily", "first_due": "2027-01-01"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_scenario_bundle_over_http() {
+    let t = TestApp::with_demo().await;
+    let ecology = t.login("sthj-editor").await;
+    let health = t.login("wj-editor").await;
+
+    let bundles = t.get("/api/v1/sharing-bundles", Some(&ecology)).await;
+    assert_eq!(bundles.status, StatusCode::OK, "{}", bundles.body);
+    assert_json_snapshot!("demo_bundle", bundles.body, {
+        "[].id" => "[id]", "[].requester_org_id" => "[id]", "[].created_at" => "[at]",
+        "[].parts[].id" => "[id]", "[].parts[].requester_org_id" => "[id]", "[].parts[].provider_org_id" => "[id]",
+        "[].parts[].resource_id" => "[id]", "[].parts[].grant_id" => unless_null("[id]"), "[].parts[].bundle_id" => "[id]",
+        "[].parts[].needed_until" => "[day]", "[].parts[].due_date" => unless_null("[day]"),
+        "[].parts[].created_at" => "[at]", "[].parts[].updated_at" => "[at]",
+    });
+    let id = bundles.body[0]["id"].as_str().unwrap().to_owned();
+
+    // The health commission decides its part; the whole bundle then takes effect.
+    let mine = t.get("/api/v1/sharing-bundles", Some(&health)).await;
+    assert_eq!(mine.body.as_array().unwrap().len(), 1, "a provider of a part sees the bundle");
+    let waiting = mine.body[0]["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["state"] == "provider_review")
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .unwrap();
+    let decided = t
+        .post(
+            &format!("/api/v1/sharing-requests/{waiting}/decide"),
+            Some(&health),
+            json!({"approve": true, "terms": {"modes": ["query"]}}),
+        )
+        .await;
+    assert_eq!(decided.body["state"], "granted", "{}", decided.body);
+    let complete = t.get(&format!("/api/v1/sharing-bundles/{id}"), Some(&ecology)).await;
+    assert_eq!(complete.body["state"], "complete", "{}", complete.body);
+    let actions: Vec<&str> =
+        complete.body["history"].as_array().unwrap().iter().map(|h| h["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["submit", "pass_check", "complete"]);
+    let smoking = decided.body["resource_id"].as_str().unwrap();
+    let rows = t.get(&format!("/api/v1/resources/{smoking}/data"), Some(&ecology)).await;
+    assert_eq!(rows.status, StatusCode::OK, "{}", rows.body);
+    let again = t.post(&format!("/api/v1/sharing-bundles/{id}/withdraw"), Some(&ecology), json!({"reason": "x"})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "a bundle in force is not withdrawn: {}", again.body);
+}
+
+/// A redaction that keeps `null`, so a snapshot still shows which values are absent.
+fn unless_null(placeholder: &'static str) -> insta::internals::Redaction {
+    insta::dynamic_redaction(move |value, _| if value.is_nil() { value } else { placeholder.into() })
 }
