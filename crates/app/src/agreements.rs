@@ -13,9 +13,9 @@
 use chrono::{Duration, NaiveDate, NaiveTime};
 use gongshu_domain::error::required_text;
 use gongshu_domain::{
-    AccessMode, Agreement, AgreementAction, AgreementKind, AgreementRecord, AgreementState, AgreementTerms,
-    Destruction, Grant, GrantBasis, GrantState, GrantedResource, HistoryEntry, OpenAttribute, OperationMode, OrgKind,
-    Party, PlanApproval, Resource, ResourceState, Signature, Termination, UsageReport, ValidationError, Validations,
+    Agreement, AgreementAction, AgreementKind, AgreementRecord, AgreementState, AgreementTerms, Destruction, Grant,
+    GrantBasis, GrantState, GrantedResource, HistoryEntry, OpenAttribute, OperationMode, OrgKind, Party, PlanApproval,
+    Resource, ResourceState, ShareAttribute, Signature, Termination, UsageReport, ValidationError, Validations,
 };
 use gongshu_metadata::{AgreementFilter, Transaction};
 use gongshu_policy::{Action, Subject};
@@ -23,7 +23,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{page_bounds, visible_orgs};
-use crate::sharing::{Asked, epsilon_micros, parse_day, parse_modes, random_key};
+use crate::sharing::{Asked, asked_for, epsilon_micros, parse_day, parse_modes, random_key};
 use crate::{App, AppError, AppResult, GrantTerms, Step, actor_id, authorize, new_id};
 
 /// A conditional-open application (有条件开放申请) as filed.
@@ -357,7 +357,9 @@ impl App {
         };
         let mut orgs: Vec<_> = memberships.iter().map(|m| m.org_id.clone()).filter(|org| allowed(org)).collect();
         orgs.dedup();
+        // None: authorization refuses it. Several: the caller must choose.
         match orgs.as_slice() {
+            [] => Ok(String::new()),
             [one] => Ok(one.clone()),
             _ => Err(ValidationError::required(field)),
         }
@@ -377,12 +379,25 @@ impl App {
         {
             problems.push(ValidationError::new("needed_until", "the date has passed", "日期已过"));
         }
+        if let Some(day) = needed_until
+            && day > self.today() + Duration::days(5 * 366)
+        {
+            problems.push(ValidationError::new(
+                "needed_until",
+                "a conditional-open term is at most five years",
+                "有条件开放期限不超过5年",
+            ));
+        }
         let applicant = problems
             .check(Self::only_org(subject, &new.applicant_org_id, "applicant_org_id", |org| {
                 gongshu_policy::decide(subject, Action::ApplyForOpenData { org_id: org }).is_allowed()
             }))
             .unwrap_or_default();
         let mut tx = self.store.write().await?;
+        // Several organizations to choose from: say so, rather than refuse.
+        if problems.0.iter().any(|p| p.field == "applicant_org_id") {
+            return Err(problems.into());
+        }
         authorize(subject, Action::ApplyForOpenData { org_id: &applicant })?;
         let resource = self.applied_resource(&mut tx, subject, &new.resource_id).await?;
         let OpenAttribute::Conditional { .. } = &resource.draft.open else {
@@ -393,25 +408,7 @@ impl App {
             )
             .into());
         };
-        let columns: Vec<String> = if new.columns.is_empty() {
-            resource.draft.items.iter().map(|item| item.name.clone()).collect()
-        } else {
-            for (i, column) in new.columns.iter().enumerate() {
-                if !resource.draft.items.iter().any(|item| &item.name == column) {
-                    problems.push(ValidationError::new(
-                        format!("columns[{i}]"),
-                        format!("the resource has no data item `{column}`"),
-                        format!("该资源没有数据项 `{column}`"),
-                    ));
-                }
-            }
-            new.columns.clone()
-        };
-        let modes = match modes {
-            Some(modes) if modes.is_empty() => vec![AccessMode::Query],
-            Some(modes) => modes,
-            None => vec![],
-        };
+        let (columns, modes) = asked_for(&resource, &new.columns, modes, &mut problems);
         let (Some(purpose), Some(application), Some(scenario), Some(needed_until)) =
             (purpose, application, scenario, needed_until)
         else {
@@ -644,6 +641,15 @@ impl App {
                 }
                 Err(other) => return Err(other),
             };
+            // Data a law keeps from other departments is not operated on either.
+            if let ShareAttribute::NotShared { legal_basis } = &resource.draft.share {
+                problems.push(ValidationError::new(
+                    format!("{at}.resource_id"),
+                    format!("this resource is not shared (不予共享): {legal_basis}"),
+                    format!("该数据资源不予共享：{legal_basis}"),
+                ));
+                continue;
+            }
             let granted = GrantedResource {
                 resource_id: resource.id.clone(),
                 columns: planned
@@ -932,6 +938,12 @@ impl App {
                 return Err(AppError::conflict(
                     "the resource is no longer conditionally open",
                     "该数据资源已不再是“有条件开放”",
+                ));
+            }
+            if let ShareAttribute::NotShared { legal_basis } = &resource.draft.share {
+                return Err(AppError::conflict(
+                    format!("resource {} has since become not shared (不予共享): {legal_basis}", resource.id),
+                    format!("数据资源 {} 已变更为不予共享：{legal_basis}", resource.id),
                 ));
             }
             granted.validate("terms", &resource.draft.items, resource.draft.level(), &terms.modes, basis)?;

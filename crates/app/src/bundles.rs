@@ -117,6 +117,10 @@ impl App {
             }
         }
         let mut tx = self.store.write().await?;
+        // Several departments to choose from: say so, rather than refuse.
+        if problems.0.iter().any(|p| p.field == "requester_org_id") {
+            return Err(problems.into());
+        }
         authorize(subject, Action::RequestSharing { org_id: &requester })?;
         let now = self.clock.now();
         let bundle = SharingBundle {
@@ -336,8 +340,18 @@ impl App {
         grant: &mut Grant,
     ) -> AppResult<()> {
         let bundle = tx.bundle(bundle_id).await?;
+        // Writing the bundle in every case makes two parts granted at once
+        // conflict (the second fails as stale) instead of both holding for ever.
+        let bundle = tx.update_bundle(&SharingBundle { updated_at: self.clock.now(), ..bundle }).await?;
         let others: Vec<_> = self.bundle_parts(tx, bundle_id).await?.into_iter().filter(|p| p.id != part_id).collect();
-        if bundle.state != BundleState::Open || !others.iter().all(|p| p.state == SharingState::Granted) {
+        let mut all_granted = bundle.state == BundleState::Open;
+        for other in &others {
+            all_granted &= match (&other.state, &other.grant_id) {
+                (SharingState::Granted, Some(grant_id)) => tx.grant(grant_id).await?.state != GrantState::Revoked,
+                _ => false,
+            };
+        }
+        if !all_granted {
             grant.state = GrantState::Suspended;
             grant.state_reason = Some(HELD.to_owned());
             return Ok(());

@@ -249,25 +249,7 @@ impl App {
                 format!("该数据资源不予共享：{legal_basis}"),
             ));
         }
-        let columns = if new.columns.is_empty() {
-            resource.draft.items.iter().map(|item| item.name.clone()).collect()
-        } else {
-            for (i, column) in new.columns.iter().enumerate() {
-                if !resource.draft.items.iter().any(|item| &item.name == column) {
-                    problems.push(ValidationError::new(
-                        format!("columns[{i}]"),
-                        format!("the resource has no data item `{column}`"),
-                        format!("该资源没有数据项 `{column}`"),
-                    ));
-                }
-            }
-            new.columns.clone()
-        };
-        let modes = match modes {
-            Some(modes) if modes.is_empty() => vec![AccessMode::Query],
-            Some(modes) => modes,
-            None => vec![],
-        };
+        let (columns, modes) = asked_for(&resource, &new.columns, modes, &mut problems);
         let (Some(purpose), Some(legal_basis), Some(scenario), Some(needed_until)) =
             (purpose, legal_basis, scenario, needed_until)
         else {
@@ -419,6 +401,12 @@ impl App {
             SharingAction::Escalate | SharingAction::Withdraw => {
                 authorize(subject, Action::RequestSharing { org_id: &request.requester_org_id })?
             }
+        }
+        if let Some(bundle_id) = &request.bundle_id
+            && action != SharingAction::Withdraw
+            && tx.bundle(bundle_id).await?.state == gongshu_domain::BundleState::Withdrawn
+        {
+            return Err(AppError::conflict("its scenario bundle was withdrawn", "所属“一件事”申请已撤回"));
         }
         let resource = tx.resource(&request.resource_id).await?;
         let unconditional = resource.draft.share == ShareAttribute::Unconditional;
@@ -659,6 +647,17 @@ impl App {
                 format!("该授权由协议 {} 产生，请通过协议暂停、恢复或终止", grant.source_id),
             ));
         }
+        if action == GrantAction::Resume {
+            let request = tx.sharing_request(&grant.source_id).await?;
+            if let Some(bundle_id) = &request.bundle_id
+                && tx.bundle(bundle_id).await?.state != gongshu_domain::BundleState::Complete
+            {
+                return Err(AppError::conflict(
+                    "this grant is held until every part of its scenario bundle is granted",
+                    "该授权属于“一件事”，须待全部事项授权后一并生效，不能单独恢复",
+                ));
+            }
+        }
         let next = grant.state.apply(action)?;
         let changed = self.set_grant_state(&mut tx, subject, grant, next, action.code(), &reason).await?;
         tx.commit().await?;
@@ -678,7 +677,9 @@ pub(crate) fn requesting_department(subject: &Subject, named: Option<&str>, prob
                 .filter(|m| gongshu_policy::decide(subject, Action::RequestSharing { org_id: &m.org_id }).is_allowed())
                 .map(|m| m.org_id.clone())
                 .collect();
+            // None: authorization refuses it. Several: the caller must choose.
             match departments.as_slice() {
+                [] => String::new(),
                 [one] => one.clone(),
                 _ => {
                     problems.push(ValidationError::required("requester_org_id"));
@@ -713,6 +714,37 @@ pub(crate) async fn visible_grant(tx: &mut Box<dyn Transaction>, subject: &Subje
     } else {
         Err(AppError::NotFound { entity: "grant", id: id.to_owned() })
     }
+}
+
+/// The columns and modes a request asks for: all items when it names none
+/// (each named one must exist), `query` when it names no mode (`None` when
+/// the modes did not parse; the problem is already recorded).
+pub(crate) fn asked_for(
+    resource: &Resource,
+    columns: &[String],
+    modes: Option<Vec<AccessMode>>,
+    problems: &mut Validations,
+) -> (Vec<String>, Vec<AccessMode>) {
+    let columns = if columns.is_empty() {
+        resource.draft.items.iter().map(|item| item.name.clone()).collect()
+    } else {
+        for (i, column) in columns.iter().enumerate() {
+            if !resource.draft.items.iter().any(|item| &item.name == column) {
+                problems.push(ValidationError::new(
+                    format!("columns[{i}]"),
+                    format!("the resource has no data item `{column}`"),
+                    format!("该资源没有数据项 `{column}`"),
+                ));
+            }
+        }
+        columns.to_vec()
+    };
+    let modes = match modes {
+        Some(modes) if modes.is_empty() => vec![AccessMode::Query],
+        Some(modes) => modes,
+        None => vec![],
+    };
+    (columns, modes)
 }
 
 /// What an applicant asked for, which a decision may only narrow.

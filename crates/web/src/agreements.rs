@@ -419,9 +419,9 @@ async fn detail_view(
             "filed": date(lang, r.created_at),
         })).collect::<Vec<_>>(),
         "may_report": matches!(view.status.code(), "active" | "suspended" | "wind_down")
-            && view.agreement.holder_org_id.as_deref().is_some_and(|holder| match subject {
-                Subject::User { memberships, system_admin, .. } => *system_admin || memberships.iter().any(|m| m.org_id == holder),
-                Subject::Anonymous => false,
+            && view.agreement.holder_org_id.as_deref().is_some_and(|holder| {
+                gongshu_policy::decide(subject, gongshu_policy::Action::ActUnderAgreement { holder_org_id: holder })
+                    .is_allowed()
             }),
         "operators": operators,
         "plan": plan_form,

@@ -3,7 +3,7 @@
 //! withdrawing a bundle revokes what was granted.
 
 use gongshu_app::{AppError, BundlePart, NewBundle, SharingDecision};
-use gongshu_domain::{BundleState, OpenAttribute, ShareAttribute, SharingState};
+use gongshu_domain::{BundleState, GrantAction, OpenAttribute, ShareAttribute, SharingState};
 use gongshu_metadata::{SqlStore, both_backends};
 
 use crate::helpers::{World, draft};
@@ -55,6 +55,8 @@ both_backends!(a_bundle_takes_effect_only_when_every_part_is_granted, |store: Sq
     let held = part_for(&checked, &records).grant_id.unwrap();
     assert_eq!(w.app.grant(&w.statistics, &held).await.unwrap().0.status, "suspended");
     assert!(matches!(w.app.check_bundle(&w.reviewer, &id, pass()).await, Err(AppError::Conflict { .. })));
+    let early = w.app.change_grant(&w.reviewer, &held, GrantAction::Resume, "提前启用").await;
+    assert!(matches!(early, Err(AppError::Conflict { .. })), "a held grant waits for the bundle: {early:?}");
 
     // The last part's approval puts every grant in force at once.
     let part = part_for(&checked, &residents).id;
