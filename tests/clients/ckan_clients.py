@@ -58,7 +58,7 @@ def main():
         run(ckanapi, "dump", "organizations", "--all", "-r", url, "-O", orgs)
         with open(orgs) as f:
             organizations = [json.loads(l) for l in f if l.strip()]
-        check(len(organizations) == 12 and all(o["is_organization"] for o in organizations),
+        check(len(organizations) == 13 and all(o["is_organization"] for o in organizations),
               "ckanapi dump organizations --all")
 
         with_fields = os.path.join(work, "weather.jsonl")
