@@ -258,3 +258,61 @@ test("a department reads under its grant and runs the sandbox; the provider deci
   assert.match(decided, /同意，城市名称脱敏后提供/);
   await provider.close();
 });
+
+test("an operation plan is approved, its operator selected and the agreement signed (授权运营)", async () => {
+  const signIn = async (username) => {
+    const [context, tab] = await page({ viewport: { width: 1200, height: 1000 } });
+    await tab.goto(base + "/console/sign-in");
+    await tab.getByLabel("用户名").fill(username);
+    await tab.getByLabel("密码").fill("gongshu-demo-2026");
+    await tab.getByRole("button", { name: "登录" }).click();
+    await tab.waitForURL(/\/console$/);
+    return [context, tab];
+  };
+  const open = async (tab, state) => {
+    await tab.locator("#agreements tr", { hasText: state }).getByRole("link").first().click();
+    await tab.waitForURL(/\/console\/agreements\//);
+  };
+
+  // The enterprise's signed conditional-open agreement: its full text and digest.
+  const [company, desk] = await signIn("qy-admin");
+  await open(desk, "履行中");
+  const agreement = await desk.locator("main").innerText();
+  assert.match(agreement, /受限|有条件开放/);
+  assert.match(agreement, /[0-9a-f]{64}/, "the digest signed is shown");
+  await desk.screenshot({ path: join(artifacts, "agreement-zh.png"), fullPage: true });
+  await company.close();
+
+  // The bureau approves the plan waiting for it, with its three reviews.
+  const [bureau, review] = await signIn("sjj-admin");
+  await open(review, "方案审批中");
+  await review.getByLabel("风险评估结论").fill("数据为一般数据，风险可控");
+  await review.getByLabel("合规审查结论").fill("符合实施规范");
+  await review.getByLabel("公平竞争审查结论").fill("公开招标，未排除竞争");
+  await review.getByLabel("批准文号或会议纪要").fill("杭政办函〔2026〕20号（示例）");
+  await review.screenshot({ path: join(artifacts, "operation-approval-zh.png"), fullPage: true });
+  await review.getByRole("button", { name: "批准", exact: true }).click();
+  await review.waitForURL(/\/console\/agreements\//);
+  assert.match(await review.locator("main").innerText(), /待选定运营机构/);
+  await bureau.close();
+
+  // The implementing body names the operator it selected.
+  const [implementing, select] = await signIn("ss-editor");
+  await open(select, "待选定运营机构");
+  await select.getByLabel("运营机构", { exact: true }).selectOption({ label: "杭州数据运营有限公司" });
+  await select.getByLabel("运营机构选择方式").fill("公开招标（HZSJ-2026-0401，示例）");
+  await select.getByRole("button", { name: "选定运营机构" }).click();
+  await select.waitForURL(/\/console\/agreements\//);
+  assert.match(await select.locator("main").innerText(), /待签署协议/);
+  await implementing.close();
+
+  // The operator signs what it read; the grant is made.
+  const [operator, sign] = await signIn("operator-admin");
+  await open(sign, "待签署协议");
+  await sign.getByRole("button", { name: "签署协议", exact: true }).click();
+  await sign.waitForURL(/\/console\/agreements\//);
+  const signed = await sign.locator("main").innerText();
+  assert.match(signed, /履行中/);
+  assert.match(signed, /授权详情/, "links to the grant it made");
+  await operator.close();
+});
