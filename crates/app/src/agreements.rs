@@ -17,7 +17,7 @@ use gongshu_domain::{
     GrantBasis, GrantState, GrantedResource, HistoryEntry, OpenAttribute, OperationMode, OrgKind, Party, PlanApproval,
     Resource, ResourceState, ShareAttribute, Signature, Termination, UsageReport, ValidationError, Validations,
 };
-use gongshu_metadata::{AgreementFilter, Transaction};
+use gongshu_metadata::{AgreementFilter, StoreError, Transaction};
 use gongshu_policy::{Action, Subject};
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -784,6 +784,8 @@ impl App {
                 let method = required_text("selection_method", &selection_method, 200)?;
                 let operator = match tx.organization(&operator_org_id).await {
                     Ok(org) if org.kind == OrgKind::Operator => org,
+                    // A store failure is not "not an operator".
+                    Err(error) if !matches!(error, StoreError::NotFound { .. }) => return Err(error.into()),
                     _ => {
                         return Err(ValidationError::new(
                             "operator_org_id",

@@ -8,7 +8,7 @@
 use chrono::NaiveDate;
 use gongshu_domain::error::required_text;
 use gongshu_domain::{DutyStatus, HistoryEntry, OrgKind, SharingDuty, UpdateCycle, ValidationError, Validations};
-use gongshu_metadata::Transaction;
+use gongshu_metadata::{StoreError, Transaction};
 use gongshu_policy::{Action, Subject};
 
 use crate::catalog::visible_orgs;
@@ -81,6 +81,7 @@ impl App {
         authorize(subject, Action::ManageSharingDuties)?;
         match tx.organization(&new.org_id).await {
             Ok(org) if org.kind == OrgKind::Department => {}
+            Err(error) if !matches!(error, StoreError::NotFound { .. }) => return Err(error.into()),
             _ => problems.push(ValidationError::new(
                 "org_id",
                 format!("`{}` is not a government department", new.org_id),
@@ -132,6 +133,7 @@ impl App {
         authorize(subject, Action::ManageResource { provider_org_id: &duty.org_id })?;
         let resource = match tx.resource(resource_id).await {
             Ok(resource) if resource.provider_org_id == duty.org_id && resource.state.is_registered() => resource,
+            Err(error) if !matches!(error, StoreError::NotFound { .. }) => return Err(error.into()),
             _ => {
                 return Err(ValidationError::new(
                     "resource_id",

@@ -30,11 +30,13 @@ use crate::{Lang, WebState};
 
 type Fields = [(String, String)];
 
-fn field(fields: &Fields, name: &str) -> String {
+/// The first value a form posted under `name` (empty when none).
+pub(crate) fn field(fields: &Fields, name: &str) -> String {
     fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
-fn all(fields: &Fields, name: &str) -> Vec<String> {
+/// Every value a form posted under `name`, in order.
+pub(crate) fn all(fields: &Fields, name: &str) -> Vec<String> {
     fields.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
 }
 

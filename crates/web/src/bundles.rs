@@ -13,6 +13,7 @@ use gongshu_app::{AppError, BundlePart, BundleView, NewBundle, ResourceQuery, Sh
 use gongshu_policy::Subject;
 use serde_json::{Value, json};
 
+use crate::agreements::field;
 use crate::pages::{Request, date, error_page, organization_names, render, respond};
 use crate::requests::session_subject;
 use crate::sharing::{history, lines, sharing_card};
@@ -45,10 +46,6 @@ pub(crate) async fn console_section(state: &WebState, subject: &Subject, lang: L
     Ok(json!(bundles.iter().map(|v| bundle_card(lang, v, &orgs)).collect::<Vec<_>>()))
 }
 
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
-}
-
 async fn form_view(
     state: &WebState,
     subject: &Subject,
@@ -66,7 +63,7 @@ async fn form_view(
         limit: Some(100),
         ..ResourceQuery::default()
     };
-    let chosen: Vec<String> = fields.iter().filter(|(k, _)| k == "resources").map(|(_, v)| v.clone()).collect();
+    let chosen = crate::agreements::all(fields, "resources");
     let catalog: Vec<Value> = state
         .app
         .resources(subject, query)
@@ -121,10 +118,9 @@ pub(crate) async fn submit(
         purpose: field(&fields, "purpose"),
         legal_basis: field(&fields, "legal_basis"),
         needed_until: field(&fields, "needed_until"),
-        parts: fields
-            .iter()
-            .filter(|(k, _)| k == "resources")
-            .map(|(_, id)| BundlePart { resource_id: id.clone(), ..BundlePart::default() })
+        parts: crate::agreements::all(&fields, "resources")
+            .into_iter()
+            .map(|resource_id| BundlePart { resource_id, ..BundlePart::default() })
             .collect(),
     };
     match state.app.submit_bundle(&subject, new).await {

@@ -12,6 +12,7 @@ use gongshu_domain::{DutyStatus, OrgKind, UpdateCycle};
 use gongshu_policy::{Action, Subject};
 use serde_json::{Value, json};
 
+use crate::agreements::field;
 use crate::pages::{Request, error_page, organization_names};
 use crate::requests::session_subject;
 use crate::{Lang, WebState};
@@ -84,10 +85,6 @@ pub(crate) async fn console_section(state: &WebState, subject: &Subject, lang: L
         "departments": departments,
         "cycles": UpdateCycle::ALL.iter().map(|c| json!({"code": c.code(), "label": c.label_zh()})).collect::<Vec<_>>(),
     }))
-}
-
-fn field(fields: &[(String, String)], name: &str) -> String {
-    fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()).unwrap_or_default()
 }
 
 /// Errors go back to the console page with the problems listed.
