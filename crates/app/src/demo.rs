@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use chrono::{Duration, NaiveDate, TimeZone, Utc};
 use gongshu_domain::resource::{DataItem, ResourceDraft};
+use gongshu_domain::supervision::{AlertRule, AlertState, FreezeTarget};
 use gongshu_domain::{
     DataType, IdentifierKind, OpenAttribute, OrgCode, ResourceClass, SecurityLevel, ShareAttribute, UpdateCycle,
 };
@@ -1178,6 +1179,35 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         gongshu_harvest::Fetched { datasets: page.datasets, pages: 1, complete: true },
     )
     .await?;
+
+    // 监测预警 and 应急处置: yesterday the market regulator's editor tried
+    // the smoking rows again and again without a grant; the monitor raised
+    // an alert, the bureau froze the account while it checked, then
+    // released it with its decision. The transport bureau's counts are held
+    // back from the public data tracker for a month.
+    for minute in 0..5 {
+        clock.set(now - Duration::days(1) + Duration::minutes(minute));
+        past.query_data(editor_of(MARKET), &ids["smoking"], &[]).await.err();
+    }
+    clock.set(now - Duration::days(1) + Duration::minutes(20));
+    let raised = past.scan_usage().await?;
+    let denials = raised
+        .iter()
+        .find(|alert| alert.rule == AlertRule::RepeatedDenials)
+        .ok_or_else(|| AppError::Internal("the demo's repeated refusals raised no alert".into()))?;
+    past.handle_alert(reviewer, &denials.id, AlertState::Acknowledged, "已电话联系市场监管局核实").await?;
+    let user_id = denials.user_id.clone().unwrap_or_default();
+    let reason = "短时间内反复尝试读取未获授权的数据，先行冻结账号待核查";
+    let freeze = past.freeze(reviewer, FreezeTarget::User, &user_id, reason, Some(&denials.id)).await?;
+    clock.set(now - Duration::hours(20));
+    past.release_freeze(reviewer, &freeze.id, "核查确认系测试脚本误操作，已整改，恢复访问").await?;
+    past.handle_alert(reviewer, &denials.id, AlertState::Closed, "误操作，已整改；未读取到数据").await?;
+    if let Some(grant_id) = counted.request.grant_id.as_deref() {
+        let reason = "交通运行安全专项评估期间暂缓公示使用记录（经数据管理机构批准）";
+        past.exempt_from_tracker(reviewer, grant_id, reason, today + Duration::days(30)).await?;
+    }
+    // The ledger's first checkpoint covers everything above.
+    past.checkpoint().await?;
 
     tracing::info!(resources = count, "demo loaded");
     Ok(DemoSummary { admin_token: admin_token.secret, resources: count })

@@ -347,6 +347,34 @@ impl App {
                 return Err(error);
             }
         };
+        let grant_id = match &access {
+            Access::Granted(grant) => Some(grant.id.clone()),
+            Access::Whole => None,
+        };
+        if let Some(freeze) = self.freeze_stopping(&mut tx, subject, &resource.id, grant_id.as_deref()).await? {
+            drop(tx);
+            let event = UsageEvent {
+                seq: 0,
+                at: self.clock.now(),
+                user_id: crate::actor_id(subject),
+                org_id: member_orgs(subject).into_iter().next(),
+                grant_id,
+                resource_id: resource.id.clone(),
+                version: None,
+                mode,
+                channel: channel.code().to_owned(),
+                purpose: None,
+                allowed: false,
+                reason: Some(format!("frozen:{}", freeze.id)),
+                query_fingerprint: fingerprint(channel, what),
+                rows_out: None,
+                bytes_out: None,
+                privacy_cost_micros: 0,
+                result_hash: None,
+            };
+            self.append_usage(&event).await?;
+            return Err(frozen());
+        }
         let version = match version {
             Some(number) => tx.version(resource_id, number).await?,
             None => tx.versions(resource_id).await?.into_iter().next().ok_or_else(|| AppError::NotFound {
@@ -407,10 +435,11 @@ impl App {
         Ok(Some(self.append_usage(&event).await?))
     }
 
-    /// Runs `work` until it ends or one of `grants` stops being in force,
-    /// whichever comes first.
-    async fn while_granted<T>(&self, grants: &[&Grant], work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
-        let watches: Vec<_> = grants.iter().map(|grant| self.grant_watch.subscribe(&grant.id)).collect();
+    /// Runs `work` until it ends or one of its stop channels fires (a grant
+    /// stops being in force, or a freeze covers the read), whichever comes
+    /// first.
+    async fn while_granted<T>(&self, keys: Vec<String>, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
+        let watches: Vec<_> = keys.iter().map(|key| self.grant_watch.subscribe(key)).collect();
         if watches.is_empty() {
             return work.await;
         }
@@ -446,10 +475,9 @@ impl App {
         };
         let decided = self.readable(&ask, resource_id, query.version).await?;
         let table = decided.table("data".into());
-        let grants: Vec<&Grant> = decided.grant().into_iter().collect();
-        let page = self
-            .while_granted(&grants, async { self.query.table_query(&table, &query).await.map_err(query_error) })
-            .await;
+        let keys = stop_keys(subject, &[&decided]);
+        let page =
+            self.while_granted(keys, async { self.query.table_query(&table, &query).await.map_err(query_error) }).await;
         let page = self.failed_if_err(&ask, &decided, page).await?;
         // Open data is read by everyone on every page view: only recorded reads pay for the hash.
         if decided.is_recorded() {
@@ -522,7 +550,7 @@ impl App {
         };
         let body = match self.record_read(&ask, &decided, None, None, None).await? {
             None => body,
-            Some(seq) => self.metered(body, decided.grant(), seq),
+            Some(seq) => self.metered(body, decided.grant(), stop_keys(subject, &[&decided]), seq),
         };
         Ok(Download { filename, content_type, body })
     }
@@ -530,25 +558,31 @@ impl App {
     /// A recorded download: counts the bytes that leave and records them
     /// when the stream ends (or is dropped); under a grant, stops with an
     /// error the moment the grant stops being in force, or its term ends.
-    fn metered(&self, body: ByteStream, grant: Option<&Grant>, seq: i64) -> ByteStream {
+    fn metered(&self, body: ByteStream, grant: Option<&Grant>, keys: Vec<String>, seq: i64) -> ByteStream {
         let sent = Arc::new(AtomicU64::new(0));
         let guard = MeterGuard { store: self.store.clone(), seq, sent: sent.clone() };
-        let watch = grant.map(|grant| {
-            let left = (grant.valid_until - self.clock.now()).to_std().unwrap_or_default();
-            (self.grant_watch.subscribe(&grant.id), left)
-        });
+        let left = grant.map(|grant| (grant.valid_until - self.clock.now()).to_std().unwrap_or_default());
+        let watches: Vec<_> = keys.iter().map(|key| self.grant_watch.subscribe(key)).collect();
         let stopped = Arc::new(AtomicBool::new(false));
         let flag = stopped.clone();
         let stop = Box::pin(async move {
-            match watch {
-                None => futures::future::pending::<()>().await,
-                Some((mut watch, left)) => {
-                    tokio::select! {
-                        _ = watch.wait_for(|stopped| *stopped) => {}
-                        () = tokio::time::sleep(left) => {}
-                    }
-                }
-            }
+            let fired = futures::future::select_all(
+                watches
+                    .into_iter()
+                    .map(|mut watch| {
+                        Box::pin(async move {
+                            let _ = watch.wait_for(|stopped| *stopped).await;
+                        }) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+                    })
+                    .chain(std::iter::once(Box::pin(async move {
+                        match left {
+                            Some(left) => tokio::time::sleep(left).await,
+                            None => futures::future::pending::<()>().await,
+                        }
+                    })
+                        as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>)),
+            );
+            fired.await;
             flag.store(true, Ordering::SeqCst);
         });
         let counted = body.map(move |chunk| {
@@ -577,9 +611,8 @@ impl App {
             privacy_cost_micros: 0,
         };
         let (tables, decided) = self.sql_tables(&ask).await?;
-        let grants: Vec<&Grant> = decided.iter().filter_map(Decided::grant).collect();
-        let result =
-            self.while_granted(&grants, async { self.query.sql(&tables, sql).await.map_err(query_error) }).await;
+        let keys = stop_keys(subject, &decided.iter().collect::<Vec<_>>());
+        let result = self.while_granted(keys, async { self.query.sql(&tables, sql).await.map_err(query_error) }).await;
         let result = self.failed_if_err_all(&ask, &decided, result).await?;
         self.record_sql(&ask, &decided, &result).await?;
         Ok(result)
@@ -607,6 +640,7 @@ impl App {
             privacy_cost_micros: 0,
         };
         let (tables, decided) = self.sql_tables(&ask).await?;
+        let keys = stop_keys(subject, &decided.iter().collect::<Vec<_>>());
         let grants: Vec<&Grant> = decided.iter().filter_map(Decided::grant).collect();
         let min_group_size = grants.iter().map(|grant| u64::from(grant.min_group_size)).max().unwrap_or(1);
         let same_grant = grants.windows(2).all(|pair| pair[0].id == pair[1].id);
@@ -650,7 +684,7 @@ impl App {
         // From here the query runs: what it spends stays spent, even if it
         // fails, since failing is an answer too.
         let ask = Ask { privacy_cost_micros: cost, ..ask };
-        let result = self.while_granted(&grants, async { self.query.run(prepared).await.map_err(query_error) }).await;
+        let result = self.while_granted(keys, async { self.query.run(prepared).await.map_err(query_error) }).await;
         let result = self.failed_if_err_all(&ask, &decided, result).await?;
         self.record_sql(&ask, &decided, &result).await?;
         Ok(result)
@@ -732,10 +766,9 @@ impl App {
                 }
             }
         }
-        let grants: Vec<&Grant> = decided.grant().into_iter().collect();
-        let matched = self
-            .while_granted(&grants, async { self.query.matches(&table, criteria).await.map_err(query_error) })
-            .await;
+        let keys = stop_keys(subject, &[&decided]);
+        let matched =
+            self.while_granted(keys, async { self.query.matches(&table, criteria).await.map_err(query_error) }).await;
         let matched = self.failed_if_err(&ask, &decided, matched).await?;
         let hash = Sha256::digest(if matched { b"true".as_slice() } else { b"false".as_slice() });
         let hash = hash.iter().map(|b| format!("{b:02x}")).collect();
@@ -793,9 +826,31 @@ pub(crate) const DEFAULT_EPSILON: f64 = 0.1;
 /// The bytes of a download.
 type ByteStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, AppError>> + Send>>;
 
+/// The keys of the stop channels of reads: their grants' and the freezes
+/// that could cover them.
+fn stop_keys(subject: &Subject, decided: &[&Decided]) -> Vec<String> {
+    let mut keys = Vec::new();
+    for read in decided {
+        let grant_id = read.grant().map(|grant| grant.id.as_str());
+        keys.extend(grant_id.map(str::to_owned));
+        keys.extend(App::freeze_keys(subject, &read.resource.id, grant_id));
+    }
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+fn frozen() -> AppError {
+    AppError::Forbidden {
+        en: "the data bureau froze this data, grant or account (emergency handling); reads stop until it is released",
+        zh: "数据管理机构已冻结该数据、授权或账号（应急处置），解除前暂停访问",
+    }
+}
+
 fn grant_stopped() -> AppError {
     AppError::Forbidden {
-        en: "the grant stopped being in force during the read", zh: "授权在读取过程中已失效"
+        en: "the grant stopped being in force, or the data bureau froze the read, while it ran",
+        zh: "读取过程中授权已失效，或被数据管理机构冻结",
     }
 }
 

@@ -17,12 +17,14 @@ mod duties;
 mod error;
 mod gateway;
 mod harvest;
+mod ledger;
 mod one_source;
 mod orgs;
 mod registrations;
 mod requests;
 mod search;
 mod sharing;
+mod supervision;
 pub mod testing;
 mod versions;
 
@@ -49,9 +51,11 @@ pub use error::AppError;
 pub use gateway::{Channel, DataPage, Download};
 pub use gongshu_harvest::{Fetched, RemoteDataset, RemoteDistribution, web_url};
 pub use gongshu_ingest::Progress as LoadProgress;
+pub use gongshu_metadata::{DailyUsage, LedgerHead, LedgerRecord, StoredCheckpoint};
 pub use gongshu_query::{SqlResult, records_json};
 pub use gongshu_search::{CatalogIndex, FacetKind, Hit, SearchError, SearchRequest, SearchResults, SortOrder};
 pub use harvest::{HarvestReport, HarvestSourceView, NewHarvestSource, Provenance};
+pub use ledger::{InclusionProof, LedgerSettings};
 pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};
 pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
@@ -61,6 +65,7 @@ pub use sharing::{
     GrantTerms, GrantView, NewSharingRequest, SharingDecision, SharingList, SharingQuery, SharingView, UsageList,
     UsageQuery,
 };
+pub use supervision::{Overview, Tracker, TrackerRow};
 pub use versions::LoadOptions;
 
 /// Result of a use case.
@@ -69,6 +74,9 @@ pub type AppResult<T> = Result<T, AppError>;
 /// The id recorded as the actor of what the platform itself does (CLI
 /// bootstrap, demo loading).
 pub const SYSTEM_ACTOR: &str = "system";
+
+/// The ledger's origin when none is configured.
+pub const DEFAULT_LEDGER_ORIGIN: &str = "gongshu.localhost/ledger";
 
 /// Rules of the registration workflow that each jurisdiction sets.
 #[derive(Debug, Clone)]
@@ -146,6 +154,7 @@ pub struct App {
     calendar: WorkingCalendar,
     rules: RegistrationRules,
     grant_watch: Arc<GrantWatch>,
+    ledger: Arc<LedgerSettings>,
 }
 
 /// Tells reads under way that their grant stopped being in force. One
@@ -187,6 +196,9 @@ impl App {
             calendar,
             rules,
             grant_watch: Arc::default(),
+            // The binary configures a lasting key (`with_ledger`); this one
+            // serves tests and throw-away instances.
+            ledger: Arc::new(LedgerSettings::ephemeral(DEFAULT_LEDGER_ORIGIN)),
         }
     }
 

@@ -24,6 +24,35 @@ pub(crate) struct Config {
     pub(crate) storage: StorageConfig,
     pub(crate) registration: RegistrationConfig,
     pub(crate) calendar: Option<CalendarConfig>,
+    pub(crate) ledger: LedgerConfig,
+}
+
+/// The verifiable ledger: who it says it is, the key that signs its
+/// checkpoints, how often it signs, and the data tracker's delay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LedgerConfig {
+    /// The log's identity, the first line of every checkpoint and the
+    /// signing key's name: a host and path, such as `data.example.gov.cn/ledger`.
+    pub(crate) origin: String,
+    /// The signer key (`PRIVATE+KEY+…`, from `gongshu ledger keygen`); when
+    /// absent, `ledger-signing.key` in the data directory, made on first start.
+    pub(crate) signing_key_file: Option<PathBuf>,
+    /// Seconds between checkpoints while entries arrive.
+    pub(crate) checkpoint_interval_seconds: u64,
+    /// Days a use waits before the public data tracker shows it.
+    pub(crate) tracker_delay_days: u32,
+}
+
+impl Default for LedgerConfig {
+    fn default() -> Self {
+        LedgerConfig {
+            origin: gongshu_app::DEFAULT_LEDGER_ORIGIN.to_owned(),
+            signing_key_file: None,
+            checkpoint_interval_seconds: 60,
+            tracker_delay_days: 0,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -192,6 +221,12 @@ impl Config {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         if !(-12..=14).contains(&self.registration.utc_offset_hours) {
             bail!("registration.utc_offset_hours must be between -12 and 14");
+        }
+        if self.ledger.origin.is_empty() || self.ledger.origin.contains(|c: char| c.is_whitespace() || c == '+') {
+            bail!("ledger.origin must be a host and path without spaces or '+' (got `{}`)", self.ledger.origin);
+        }
+        if self.ledger.checkpoint_interval_seconds == 0 {
+            bail!("ledger.checkpoint_interval_seconds must be at least 1");
         }
         if self.registration.publicity_working_days == 0 {
             bail!("registration.publicity_working_days must be at least 1: publicity cannot be skipped");

@@ -7,6 +7,7 @@
 //! `gongshu-app`.
 
 mod config;
+mod ledger;
 
 use std::io::Write as _;
 use std::path::Path;
@@ -75,6 +76,9 @@ enum Command {
     Harvest(HarvestCommand),
     /// Rebuild the catalog's search index from the metadata database (stop `serve` first; a running server keeps the index in step by itself).
     Reindex,
+    /// The verifiable ledger: verify, export, checkpoint, keys.
+    #[command(subcommand)]
+    Ledger(ledger::LedgerCommand),
 }
 
 #[derive(Debug, Args)]
@@ -235,6 +239,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.global.database_url.clone(),
     };
     let config = Config::load(&overrides, &config::process_env())?;
+    if let Command::Ledger(command) = &cli.command
+        && let Some(ok) = ledger::run_offline(command, &config).await?
+    {
+        if !ok {
+            std::process::exit(1);
+        }
+        return Ok(());
+    }
     // Only the server and `reindex` hold the search index on disk; other
     // commands change the catalog through an index of their own, and the
     // server's periodic sync picks their changes up.
@@ -248,6 +260,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             serve(&config, app, demo).await?;
         }
         Command::Migrate => writeln!(stdout, "schema is up to date")?,
+        Command::Ledger(command) => ledger::run(command, &app, &mut stdout).await?,
         Command::Openapi => unreachable!("answered before opening the store"),
         Command::Org(OrgCommand::Create { name_zh, name_en, kind, region, code, parent }) => {
             let org = app
@@ -401,7 +414,8 @@ async fn open(config: &Config, persistent_index: bool) -> anyhow::Result<App> {
         CatalogIndex::in_memory().context("cannot create a search index")?
     };
     let stores = Stores { metadata: Arc::new(store), data: config.data_store()?, scratch, search: Arc::new(search) };
-    Ok(App::new(stores, Arc::new(SystemClock), config.calendar()?, config.rules()?))
+    let app = App::new(stores, Arc::new(SystemClock), config.calendar()?, config.rules()?);
+    Ok(app.with_ledger(ledger::settings(config)?))
 }
 
 /// Harvests each source whose last harvest is older than the interval,
@@ -435,6 +449,30 @@ async fn harvest_on_schedule(app: App, interval_hours: u32) {
                 Ok(report) => tracing::info!(source = %view.source.url, ?report, "harvested"),
                 Err(error) => tracing::warn!(source = %view.source.url, %error, "harvest failed"),
             }
+        }
+    }
+}
+
+/// Signs a checkpoint every interval while entries arrive, and runs the
+/// monitoring rules over the new usage every minute.
+async fn ledger_on_schedule(app: App, interval_seconds: u64) {
+    let mut checkpoints = tokio::time::interval(std::time::Duration::from_secs(interval_seconds));
+    let mut scans = tokio::time::interval(std::time::Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = checkpoints.tick() => {
+                if let Err(error) = app.checkpoint().await {
+                    tracing::warn!(%error, "cannot sign a ledger checkpoint; retrying at the next interval");
+                }
+            }
+            _ = scans.tick() => match app.scan_usage().await {
+                Ok(alerts) => {
+                    for alert in alerts {
+                        tracing::warn!(rule = alert.rule.code(), summary = %alert.summary_en, "alert raised");
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "the usage monitor failed; retrying in a minute"),
+            },
         }
     }
 }
@@ -484,6 +522,9 @@ async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()>
     if config.server.harvest_interval_hours > 0 {
         tokio::spawn(harvest_on_schedule(app.clone(), config.server.harvest_interval_hours));
     }
+    let checkpoint = app.checkpoint().await.context("cannot sign a ledger checkpoint")?;
+    eprintln!("ledger: {} entries, latest checkpoint signed by {}", checkpoint.size, app.ledger_verifier());
+    tokio::spawn(ledger_on_schedule(app.clone(), config.ledger.checkpoint_interval_seconds));
     let router = gongshu_http_api::routes(app.clone())
         .merge(gongshu_ckan::router(app.clone()))
         .merge(gongshu_dcat::router(app.clone()))

@@ -253,6 +253,10 @@ pub const ENTITY_KINDS: &[&str] = &[
     "agreement",
     "sharing_duty",
     "sharing_bundle",
+    "ledger_key",
+    "freeze",
+    "alert",
+    "tracker_exemption",
 ];
 
 /// One immutable version of a resource's data.

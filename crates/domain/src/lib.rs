@@ -21,6 +21,7 @@ pub mod registration;
 pub mod request;
 pub mod resource;
 pub mod sharing;
+pub mod supervision;
 
 pub use agreement::{
     Agreement, AgreementAction, AgreementKind, AgreementRecord, AgreementState, AgreementTerms, Destruction,

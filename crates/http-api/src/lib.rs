@@ -68,6 +68,8 @@ fn api() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(routes::agreements::router())
         .merge(routes::duties::router())
         .merge(routes::bundles::router())
+        .merge(routes::ledger::router())
+        .merge(routes::supervision::router())
         .merge(routes::versions::router())
         .merge(routes::data::router())
         .split_for_parts()

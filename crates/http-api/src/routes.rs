@@ -6,12 +6,14 @@ pub(crate) mod bundles;
 pub(crate) mod data;
 pub(crate) mod duties;
 pub(crate) mod harvest;
+pub(crate) mod ledger;
 pub(crate) mod meta;
 pub(crate) mod registrations;
 pub(crate) mod requests;
 pub(crate) mod resources;
 pub(crate) mod search;
 pub(crate) mod sharing;
+pub(crate) mod supervision;
 pub(crate) mod versions;
 
 /// Splits `a,b` query values into a list.

@@ -1,6 +1,7 @@
 //! The metadata store: organizations, users, tokens, catalog entries,
 //! registrations, objections, 一数一源 flags and the history of every
-//! workflow. It is ground state (with the data files and the ledger).
+//! workflow, and the ledger's entries, tree nodes and checkpoints. It is
+//! ground state (with the data files).
 //!
 //! [`MetadataStore`] is the trait the rest of Gongshu sees. Work happens in a
 //! [`Transaction`]: the application layer authorizes, changes entities and
@@ -21,7 +22,10 @@ mod sql;
 pub mod testing;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use gongshu_domain::supervision::{Alert, Freeze, FreezeTarget, TrackerExemption};
 use gongshu_domain::{Agreement, AgreementKind, AgreementState, Grant, SharingBundle, SharingDuty, UsageReport};
 use gongshu_domain::{
     ApiToken, ApplicationKind, DatasetVersion, DuplicateFlag, DuplicateFlagState, HarvestRecord, HarvestSource,
@@ -30,6 +34,7 @@ use gongshu_domain::{
 };
 
 pub use error::StoreError;
+pub use gongshu_ledger::{Entry, Hash, NodeId};
 pub use sql::{Backend, SqlStore};
 
 /// Result of a store operation.
@@ -389,4 +394,151 @@ pub trait Transaction: Send {
     async fn complete_usage_event(&mut self, seq: i64, rows_out: Option<i64>, bytes_out: i64) -> StoreResult<()>;
     /// Usage events matching the filter, newest first.
     async fn usage_events(&mut self, filter: &UsageFilter) -> StoreResult<Page<UsageEvent>>;
+
+    // The ledger. `append_history`, `insert_usage_event` and
+    // `complete_usage_event` queue their own entries; nothing else needs to.
+
+    /// Queues entries written elsewhere (each with the sequence number of
+    /// the record it commits to): key rotations' companions, benchmarks.
+    async fn queue_ledger_entries(&mut self, entries: &[(Entry, i64)], at: DateTime<Utc>) -> StoreResult<()>;
+    /// The integrated size and root.
+    async fn ledger_head(&mut self) -> StoreResult<LedgerHead>;
+    /// Gives up to `max_entries` queued entries their place in the tree, in
+    /// order of commit, and answers the new head. A [`StoreError::Stale`]
+    /// means an earlier entry committed meanwhile: run it again.
+    async fn integrate_ledger(&mut self, max_entries: usize, now: DateTime<Utc>) -> StoreResult<LedgerHead>;
+    /// Entries queued and not yet integrated.
+    async fn ledger_pending(&mut self) -> StoreResult<u64>;
+    /// The stored hashes of these perfect nodes (missing ones are left out).
+    async fn ledger_nodes(&mut self, ids: &[NodeId]) -> StoreResult<HashMap<NodeId, Hash>>;
+    /// Integrated entries from index `from`, in order.
+    async fn ledger_entries(&mut self, from: u64, limit: u64) -> StoreResult<Vec<LedgerRecord>>;
+    /// The integrated entry of one record: `state` and a history `seq`, or
+    /// `usage` / `usage_outcome` and a usage event's `seq`.
+    async fn ledger_entry_of(&mut self, kind: &str, ref_seq: i64) -> StoreResult<Option<LedgerRecord>>;
+    /// Stores a signed checkpoint (one per size).
+    async fn insert_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> StoreResult<()>;
+    /// Every checkpoint, by size.
+    async fn checkpoints(&mut self) -> StoreResult<Vec<StoredCheckpoint>>;
+    /// The largest checkpoint.
+    async fn latest_checkpoint(&mut self) -> StoreResult<Option<StoredCheckpoint>>;
+    /// The ledger's pseudonym of a person's account id.
+    async fn pseudonym(&mut self, account_id: &str) -> StoreResult<String>;
+
+    /// Stores a new freeze.
+    async fn insert_freeze(&mut self, freeze: &Freeze) -> StoreResult<()>;
+    /// One freeze.
+    async fn freeze(&mut self, id: &str) -> StoreResult<Freeze>;
+    /// Records a release if `row_version` still matches.
+    async fn release_freeze(&mut self, freeze: &Freeze) -> StoreResult<Freeze>;
+    /// Every freeze, newest first.
+    async fn freezes(&mut self) -> StoreResult<Vec<Freeze>>;
+    /// The active freezes on any of these targets.
+    async fn active_freezes(&mut self, targets: &[(FreezeTarget, String)]) -> StoreResult<Vec<Freeze>>;
+    /// Stores a raised alert.
+    async fn insert_alert(&mut self, alert: &Alert) -> StoreResult<()>;
+    /// Whether an alert for this episode was raised already.
+    async fn alert_raised(&mut self, dedup_key: &str) -> StoreResult<bool>;
+    /// One alert.
+    async fn alert(&mut self, id: &str) -> StoreResult<Alert>;
+    /// Records how an alert was handled if `row_version` still matches.
+    async fn update_alert(&mut self, alert: &Alert) -> StoreResult<Alert>;
+    /// Alerts, newest first (open and acknowledged only, when asked).
+    async fn alerts(&mut self, open_only: bool, limit: i64) -> StoreResult<Vec<Alert>>;
+    /// Stores an exemption from the data tracker.
+    async fn insert_exemption(&mut self, exemption: &TrackerExemption) -> StoreResult<()>;
+    /// Every exemption.
+    async fn exemptions(&mut self) -> StoreResult<Vec<TrackerExemption>>;
+    /// The last usage event the monitor has seen.
+    async fn monitor_cursor(&mut self) -> StoreResult<i64>;
+    /// Moves the monitor's cursor from `from` to `to` (stale if another moved it).
+    async fn advance_monitor(&mut self, from: i64, to: i64) -> StoreResult<()>;
+    /// Usage events after `seq`, oldest first.
+    async fn usage_events_after(&mut self, seq: i64, limit: i64) -> StoreResult<Vec<UsageEvent>>;
+    /// Adds to the daily usage totals.
+    async fn add_daily_usage(&mut self, rows: &[DailyUsage]) -> StoreResult<()>;
+    /// Daily usage totals between two days (inclusive), by day.
+    async fn daily_usage(
+        &mut self,
+        since: NaiveDate,
+        until: NaiveDate,
+        dimension: &UsageDimension,
+    ) -> StoreResult<Vec<DailyUsage>>;
+}
+
+/// Reads of one local day with one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyUsage {
+    /// The local day.
+    pub day: NaiveDate,
+    /// The grant, if one applied.
+    pub grant_id: Option<String>,
+    /// The organization the read was for.
+    pub org_id: Option<String>,
+    /// The resource.
+    pub resource_id: String,
+    /// The stated purpose.
+    pub purpose: Option<String>,
+    /// The access mode's code.
+    pub mode: String,
+    /// Allowed or refused.
+    pub allowed: bool,
+    /// Number of reads.
+    pub reads: i64,
+    /// Rows that left.
+    pub rows_out: i64,
+    /// The first usage event counted.
+    pub first_seq: i64,
+    /// The last.
+    pub last_seq: i64,
+}
+
+/// Which daily totals to read.
+#[derive(Debug, Clone)]
+pub enum UsageDimension {
+    /// Everything.
+    All,
+    /// One resource's.
+    Resource(String),
+    /// These grants'.
+    Grants(Vec<String>),
+}
+
+/// The integrated part of the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LedgerHead {
+    /// Entries in the tree.
+    pub size: u64,
+    /// Its root.
+    pub root: Hash,
+}
+
+/// One integrated ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerRecord {
+    /// Its place in the tree.
+    pub index: u64,
+    /// `state`, `usage` or `usage_outcome`.
+    pub kind: String,
+    /// The sequence number of the record it commits to.
+    pub ref_seq: i64,
+    /// The entry's exact text (the leaf's input).
+    pub body: String,
+    /// The leaf hash stored with it.
+    pub leaf_hash: Hash,
+    /// When it was written.
+    pub queued_at: DateTime<Utc>,
+}
+
+/// A signed checkpoint as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCheckpoint {
+    /// Tree size.
+    pub size: u64,
+    /// Root.
+    pub root: Hash,
+    /// When it was signed.
+    pub issued_at: DateTime<Utc>,
+    /// The signed note.
+    pub note: String,
 }

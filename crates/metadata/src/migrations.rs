@@ -17,6 +17,8 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (7, "agreements", include_str!("../migrations/0007_agreements.sql")),
     (8, "sharing duties", include_str!("../migrations/0008_sharing_duties.sql")),
     (9, "sharing bundles", include_str!("../migrations/0009_sharing_bundles.sql")),
+    (10, "ledger", include_str!("../migrations/0010_ledger.sql")),
+    (11, "supervision", include_str!("../migrations/0011_supervision.sql")),
 ];
 
 /// The migrator for `backend`, with the dialect placeholders filled in.

@@ -1,7 +1,9 @@
 //! [`SqlStore`]: the metadata store on SQLite or PostgreSQL through sqlx's
 //! `Any` driver. Queries use `$n` placeholders, which both drivers accept.
 
+use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -17,14 +19,21 @@ use gongshu_domain::{
     PublicRequest, RegionCode, Registration, RegistrationCode, RegistrationState, RequestKind, RequestState, Resource,
     ResourceDraft, ResourceState, Role, User, entities::ENTITY_KINDS,
 };
+use gongshu_ledger::{Entry, Hash, NodeId, Pseudonymizer, StateChange, UsageDecision, UsageOutcome, sha256_hex};
 use serde_json::json;
 use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow};
 use sqlx::query::Query;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 
+mod ledger;
+mod supervision;
+
+use gongshu_domain::supervision::{Alert, Freeze, FreezeTarget, TrackerExemption};
+
 use crate::{
-    AgreementFilter, GrantFilter, ItemMatch, MetadataStore, Page, RegistrationFilter, RequestFilter, ResourceFilter,
-    SharingFilter, StoreError, StoreResult, Transaction, UsageFilter,
+    AgreementFilter, DailyUsage, GrantFilter, ItemMatch, LedgerHead, LedgerRecord, MetadataStore, Page,
+    RegistrationFilter, RequestFilter, ResourceFilter, SharingFilter, StoreError, StoreResult, StoredCheckpoint,
+    Transaction, UsageDimension, UsageFilter,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -41,6 +50,7 @@ pub enum Backend {
 pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
+    pseudonyms: Arc<OnceLock<Pseudonymizer>>,
 }
 
 impl SqlStore {
@@ -84,9 +94,23 @@ impl SqlStore {
             Backend::Postgres => options.max_connections(16).connect(url).await?,
         };
         crate::migrations::migrator(backend).run(&pool).await?;
-        let store = SqlStore { pool, backend };
+        let store = SqlStore { pool, backend, pseudonyms: Arc::default() };
         store.fill_search_text().await?;
+        store.ensure_pseudonym_key().await?;
         Ok(store)
+    }
+
+    /// Creates the ledger's pseudonym key on first start. It is made here,
+    /// committed before any entry needs it, so every entry of an instance
+    /// uses the same key.
+    async fn ensure_pseudonym_key(&self) -> StoreResult<()> {
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|error| StoreError::Corrupt(format!("no random source: {error}")))?;
+        sqlx::query("UPDATE ledger_head SET pseudonym_key = $1 WHERE id = 1 AND pseudonym_key IS NULL")
+            .bind(gongshu_ledger::hex(&key))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Fills `search_text` of rows written before it existed.
@@ -131,11 +155,11 @@ impl MetadataStore for SqlStore {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Box::new(SqlTransaction { tx }))
+        Ok(Box::new(SqlTransaction { tx, pseudonyms: self.pseudonyms.clone() }))
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Transaction>> {
-        Ok(Box::new(SqlTransaction { tx: self.pool.begin().await? }))
+        Ok(Box::new(SqlTransaction { tx: self.pool.begin().await?, pseudonyms: self.pseudonyms.clone() }))
     }
 
     fn backend(&self) -> Backend {
@@ -150,6 +174,8 @@ impl MetadataStore for SqlStore {
 
 struct SqlTransaction {
     tx: sqlx::Transaction<'static, Any>,
+    /// The instance's pseudonym key, read once per process.
+    pseudonyms: Arc<OnceLock<Pseudonymizer>>,
 }
 
 /// A value to bind into a query built at run time.
@@ -202,6 +228,15 @@ impl DynSql {
 }
 
 const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%.6fZ";
+
+/// The account the platform acts as (the application's `SYSTEM_ACTOR`):
+/// not a person, so the ledger names it as it is.
+const SYSTEM_ACCOUNT: &str = "system";
+
+/// A time as ledger entries write it: RFC 3339 in UTC, microseconds.
+fn ledger_time(at: DateTime<Utc>) -> String {
+    ts(at)
+}
 
 fn ts(at: DateTime<Utc>) -> String {
     at.format(TIMESTAMP_FORMAT).to_string()
@@ -1460,9 +1495,9 @@ impl Transaction for SqlTransaction {
     }
 
     async fn append_history(&mut self, e: &HistoryEntry) -> StoreResult<()> {
-        sqlx::query(
+        let row = sqlx::query(
             "INSERT INTO history (entity_kind, entity_id, actor_user_id, action, from_state, to_state, opinion, at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING seq",
         )
         .bind(e.entity_kind)
         .bind(e.entity_id.clone())
@@ -1472,9 +1507,24 @@ impl Transaction for SqlTransaction {
         .bind(e.to_state.clone())
         .bind(e.opinion.clone())
         .bind(ts(e.at))
-        .execute(&mut *self.tx)
+        .fetch_one(&mut *self.tx)
         .await?;
-        Ok(())
+        let seq: i64 = row.try_get(0)?;
+        let pseudonyms = self.pseudonymizer().await?;
+        let person = |id: &str| if id == SYSTEM_ACCOUNT { id.to_owned() } else { pseudonyms.pseudonym(id) };
+        let entry = Entry::State(StateChange {
+            v: gongshu_ledger::entry::FORMAT_VERSION,
+            seq,
+            entity: e.entity_kind.to_owned(),
+            id: if e.entity_kind == "user" { person(&e.entity_id) } else { e.entity_id.clone() },
+            action: e.action.clone(),
+            from: e.from_state.clone(),
+            to: e.to_state.clone(),
+            actor: e.actor_user_id.as_deref().map_or_else(|| "public".to_owned(), person),
+            opinion_sha256: e.opinion.as_deref().map(|text| sha256_hex(text.as_bytes())),
+            at: ledger_time(e.at),
+        });
+        self.queue_ledger(&[(entry, seq)], e.at).await
     }
 
     async fn history(&mut self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<HistoryEntry>> {
@@ -2001,17 +2051,163 @@ impl Transaction for SqlTransaction {
         .bind(e.result_hash.clone())
         .fetch_one(&mut *self.tx)
         .await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        let seq = row.try_get::<i64, _>(0)?;
+        let pseudonyms = self.pseudonymizer().await?;
+        let entry = Entry::Usage(UsageDecision {
+            v: gongshu_ledger::entry::FORMAT_VERSION,
+            seq,
+            at: ledger_time(e.at),
+            subject: e.user_id.as_deref().map_or_else(|| "public".to_owned(), |id| pseudonyms.pseudonym(id)),
+            org: e.org_id.clone(),
+            grant: e.grant_id.clone(),
+            resource: e.resource_id.clone(),
+            version: e.version,
+            mode: e.mode.code().to_owned(),
+            channel: e.channel.clone(),
+            purpose: e.purpose.clone(),
+            allowed: e.allowed,
+            reason: e.reason.clone(),
+            query_sha256: e.query_fingerprint.clone(),
+            rows_out: e.rows_out,
+            bytes_out: e.bytes_out,
+            epsilon_micros: e.privacy_cost_micros,
+            result_sha256: e.result_hash.clone(),
+        });
+        self.queue_ledger(&[(entry, seq)], e.at).await?;
+        Ok(seq)
     }
 
     async fn complete_usage_event(&mut self, seq: i64, rows_out: Option<i64>, bytes_out: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE usage_event SET rows_out = COALESCE($1, rows_out), bytes_out = $2 WHERE seq = $3")
-            .bind(rows_out)
-            .bind(bytes_out)
-            .bind(seq)
-            .execute(&mut *self.tx)
-            .await?;
-        Ok(())
+        let row = sqlx::query(
+            "UPDATE usage_event SET rows_out = COALESCE($1, rows_out), bytes_out = $2 WHERE seq = $3 RETURNING at",
+        )
+        .bind(rows_out)
+        .bind(bytes_out)
+        .bind(seq)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .ok_or_else(|| StoreError::NotFound { entity: "usage event", id: seq.to_string() })?;
+        let at = parse_ts(&row.try_get::<String, _>(0)?)?;
+        let entry =
+            Entry::UsageOutcome(UsageOutcome { v: gongshu_ledger::entry::FORMAT_VERSION, seq, rows_out, bytes_out });
+        self.queue_ledger(&[(entry, seq)], at).await
+    }
+
+    async fn queue_ledger_entries(&mut self, entries: &[(Entry, i64)], at: DateTime<Utc>) -> StoreResult<()> {
+        self.queue_ledger(entries, at).await
+    }
+
+    async fn ledger_head(&mut self) -> StoreResult<LedgerHead> {
+        self.ledger_head_row().await
+    }
+
+    async fn integrate_ledger(&mut self, max_entries: usize, now: DateTime<Utc>) -> StoreResult<LedgerHead> {
+        self.integrate(max_entries, now).await
+    }
+
+    async fn ledger_pending(&mut self) -> StoreResult<u64> {
+        self.ledger_pending_count().await
+    }
+
+    async fn ledger_nodes(&mut self, ids: &[NodeId]) -> StoreResult<HashMap<NodeId, Hash>> {
+        SqlTransaction::ledger_nodes(self, ids).await
+    }
+
+    async fn ledger_entries(&mut self, from: u64, limit: u64) -> StoreResult<Vec<LedgerRecord>> {
+        self.ledger_records(from, limit).await
+    }
+
+    async fn ledger_entry_of(&mut self, kind: &str, ref_seq: i64) -> StoreResult<Option<LedgerRecord>> {
+        self.ledger_record_of(kind, ref_seq).await
+    }
+
+    async fn insert_checkpoint(&mut self, checkpoint: &StoredCheckpoint) -> StoreResult<()> {
+        self.put_checkpoint(checkpoint).await
+    }
+
+    async fn checkpoints(&mut self) -> StoreResult<Vec<StoredCheckpoint>> {
+        self.stored_checkpoints(false).await
+    }
+
+    async fn latest_checkpoint(&mut self) -> StoreResult<Option<StoredCheckpoint>> {
+        Ok(self.stored_checkpoints(true).await?.pop())
+    }
+
+    async fn pseudonym(&mut self, account_id: &str) -> StoreResult<String> {
+        Ok(self.pseudonymizer().await?.pseudonym(account_id))
+    }
+
+    async fn insert_freeze(&mut self, freeze: &Freeze) -> StoreResult<()> {
+        self.put_freeze(freeze).await
+    }
+
+    async fn freeze(&mut self, id: &str) -> StoreResult<Freeze> {
+        self.get_freeze(id).await
+    }
+
+    async fn release_freeze(&mut self, freeze: &Freeze) -> StoreResult<Freeze> {
+        self.release(freeze).await
+    }
+
+    async fn freezes(&mut self) -> StoreResult<Vec<Freeze>> {
+        self.list_freezes(None).await
+    }
+
+    async fn active_freezes(&mut self, targets: &[(FreezeTarget, String)]) -> StoreResult<Vec<Freeze>> {
+        self.list_freezes(Some(targets)).await
+    }
+
+    async fn insert_alert(&mut self, alert: &Alert) -> StoreResult<()> {
+        self.put_alert(alert).await
+    }
+
+    async fn alert_raised(&mut self, dedup_key: &str) -> StoreResult<bool> {
+        self.alert_exists(dedup_key).await
+    }
+
+    async fn alert(&mut self, id: &str) -> StoreResult<Alert> {
+        self.get_alert(id).await
+    }
+
+    async fn update_alert(&mut self, alert: &Alert) -> StoreResult<Alert> {
+        self.handle(alert).await
+    }
+
+    async fn alerts(&mut self, open_only: bool, limit: i64) -> StoreResult<Vec<Alert>> {
+        self.list_alerts(open_only, limit).await
+    }
+
+    async fn insert_exemption(&mut self, exemption: &TrackerExemption) -> StoreResult<()> {
+        self.put_exemption(exemption).await
+    }
+
+    async fn exemptions(&mut self) -> StoreResult<Vec<TrackerExemption>> {
+        self.list_exemptions().await
+    }
+
+    async fn monitor_cursor(&mut self) -> StoreResult<i64> {
+        SqlTransaction::monitor_cursor(self).await
+    }
+
+    async fn advance_monitor(&mut self, from: i64, to: i64) -> StoreResult<()> {
+        SqlTransaction::advance_monitor(self, from, to).await
+    }
+
+    async fn usage_events_after(&mut self, seq: i64, limit: i64) -> StoreResult<Vec<UsageEvent>> {
+        self.events_after(seq, limit).await
+    }
+
+    async fn add_daily_usage(&mut self, rows: &[DailyUsage]) -> StoreResult<()> {
+        self.add_daily(rows).await
+    }
+
+    async fn daily_usage(
+        &mut self,
+        since: NaiveDate,
+        until: NaiveDate,
+        dimension: &UsageDimension,
+    ) -> StoreResult<Vec<DailyUsage>> {
+        self.daily(since, until, dimension).await
     }
 
     async fn usage_events(&mut self, filter: &UsageFilter) -> StoreResult<Page<UsageEvent>> {

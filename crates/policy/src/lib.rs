@@ -119,6 +119,14 @@ pub enum Action<'a> {
     },
     /// List what a department must provide (共享责任清单).
     ManageSharingDuties,
+    /// Read the supervision console: usage over time, denials, alerts,
+    /// freezes, deadlines (监测).
+    Supervise,
+    /// Freeze and release resources, grants and subjects, handle alerts
+    /// and exempt grants from the public data tracker (应急处置).
+    Intervene,
+    /// Sign a ledger checkpoint now rather than on the schedule.
+    IssueCheckpoint,
     /// Suspend, resume or revoke a grant (or suspend, resume or terminate
     /// the agreement that made it) given by this organization.
     ManageGrant {
@@ -216,6 +224,9 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         }),
         Action::ApproveOperation => in_bureau_as(&[Role::Admin]),
         Action::ManageSharingDuties => in_bureau_as(&[Role::Admin, Role::Reviewer]),
+        Action::Supervise => oversees,
+        Action::Intervene => in_bureau_as(&[Role::Admin, Role::Reviewer]),
+        Action::IssueCheckpoint => oversees,
         Action::SignAgreement { holder_org_id } => holds(holder_org_id, &[Role::Admin]),
         Action::ActUnderAgreement { holder_org_id } => holds(holder_org_id, &[Role::Admin, Role::Cataloguer]),
         Action::ManageGrant { grantor_org_id } => {
@@ -281,6 +292,18 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         Action::ManageSharingDuties => Decision::Deny {
             reason_en: "only reviewers and administrators of the data bureau may maintain the sharing responsibility list",
             reason_zh: "只有数据管理机构的审核员或管理员可以维护共享责任清单",
+        },
+        Action::Supervise => Decision::Deny {
+            reason_en: "only the data bureau and auditors may read the supervision console",
+            reason_zh: "只有数据管理机构和审计机构可以查看监管台",
+        },
+        Action::Intervene => Decision::Deny {
+            reason_en: "only reviewers and administrators of the data bureau may freeze, release or handle alerts",
+            reason_zh: "只有数据管理机构的审核员或管理员可以冻结、解除冻结或处置预警",
+        },
+        Action::IssueCheckpoint => Decision::Deny {
+            reason_en: "only the data bureau and auditors may ask for a checkpoint",
+            reason_zh: "只有数据管理机构和审计机构可以要求签发检查点",
         },
         Action::SignAgreement { .. } => Decision::Deny {
             reason_en: "only an administrator of the applicant or operator may sign its agreement",

@@ -1,0 +1,347 @@
+//! The ledger and supervision over the real demo: every kind of record is in
+//! the ledger, a changed, dropped or reordered stored entry is found and
+//! named by the verifier, freezes stop reads at once, and the monitoring
+//! rules raise alerts on the scenarios they watch.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use gongshu_app::{App, AppError, CatalogIndex, ManualClock, RegistrationRules, Stores, demo};
+use gongshu_datafiles::DataStore;
+use gongshu_domain::supervision::{AlertRule, FreezeTarget};
+use gongshu_domain::{RegionCode, WorkingCalendar};
+use gongshu_ledger::{Entry, Report, verify_export};
+use gongshu_metadata::SqlStore;
+use gongshu_policy::Subject;
+
+struct Demo {
+    app: App,
+    clock: Arc<ManualClock>,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn demo() -> Demo {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("gongshu.db").display());
+    let store = SqlStore::connect(&url).await.unwrap();
+    let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
+    let rules = RegistrationRules {
+        registry_region: RegionCode::parse("region", "330100").unwrap(),
+        ..RegistrationRules::default()
+    };
+    let stores = Stores {
+        metadata: Arc::new(store),
+        data: DataStore::local(&dir.path().join("objects")).unwrap(),
+        scratch: dir.path().to_owned(),
+        search: Arc::new(CatalogIndex::in_memory().unwrap()),
+    };
+    let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
+    demo::load(&app).await.unwrap();
+    Demo { app, clock, url, _dir: dir }
+}
+
+async fn export(app: &App) -> Vec<u8> {
+    let mut stream = std::pin::pin!(app.export_ledger().await.unwrap());
+    let mut out = Vec::new();
+    while let Some(chunk) = futures::StreamExt::next(&mut stream).await {
+        out.extend_from_slice(&chunk.unwrap());
+    }
+    out
+}
+
+async fn verify(app: &App) -> Report {
+    verify_export(std::io::Cursor::new(export(app).await), &[app.ledger_verifier()])
+}
+
+fn entries(export: &[u8]) -> Vec<Entry> {
+    std::str::from_utf8(export)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|value| value["entry"].as_str().map(|text| Entry::parse(text.as_bytes()).unwrap()))
+        .collect()
+}
+
+async fn execute(url: &str, sql: &str) {
+    use sqlx::Connection;
+    let mut connection = sqlx::SqliteConnection::connect(url).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut connection).await.unwrap();
+}
+
+#[tokio::test]
+async fn every_kind_of_record_the_demo_makes_is_in_the_ledger() {
+    let demo = demo().await;
+    let report = verify(&demo.app).await;
+    assert!(report.ok(), "{:?}", report.findings);
+    assert_eq!(report.uncovered, 0, "the demo ends with a checkpoint");
+    let all = entries(&export(&demo.app).await);
+    let kinds: std::collections::BTreeSet<String> = all
+        .iter()
+        .map(|entry| match entry {
+            Entry::State(change) => change.entity.clone(),
+            other => other.kind().to_owned(),
+        })
+        .collect();
+    for kind in [
+        "organization",
+        "user",
+        "token",
+        "resource",
+        "registration",
+        "request",
+        "harvest_source",
+        "sharing_request",
+        "grant",
+        "agreement",
+        "sharing_duty",
+        "sharing_bundle",
+        "ledger_key",
+        "freeze",
+        "alert",
+        "tracker_exemption",
+        "usage",
+    ] {
+        assert!(kinds.contains(kind), "no {kind} entry in the ledger; it holds {kinds:?}");
+    }
+    // Commitments, not personal data: no account id, user name or opinion text.
+    let text = String::from_utf8(export(&demo.app).await).unwrap();
+    for secret in ["sjj-reviewer", "gongshu-demo-2026", "已电话联系市场监管局核实"] {
+        assert!(!text.contains(secret), "the ledger holds `{secret}`");
+    }
+    let admin = demo.app.subject_of("sjj-admin").await.unwrap();
+    let Subject::User { user_id, .. } = &admin else { panic!("a user") };
+    assert!(!text.contains(user_id.as_str()), "the ledger holds an account id");
+}
+
+#[tokio::test]
+async fn a_changed_dropped_or_reordered_stored_entry_is_named() {
+    let demo = demo().await;
+    assert!(verify(&demo.app).await.ok());
+
+    // One byte of one entry.
+    execute(&demo.url, "UPDATE ledger_entry SET body = replace(body, '\"v\":1', '\"v\":1 ') WHERE idx = 17").await;
+    let report = verify(&demo.app).await;
+    assert!(!report.ok());
+    assert_eq!(report.findings.iter().filter_map(|f| f.index).min(), Some(17), "{:?}", report.findings);
+    assert!(report.findings.iter().any(|f| f.message.contains("entry 17")), "{:?}", report.findings);
+    execute(&demo.url, "UPDATE ledger_entry SET body = replace(body, '\"v\":1 ', '\"v\":1') WHERE idx = 17").await;
+    assert!(verify(&demo.app).await.ok(), "restored, it verifies again");
+
+    // Two entries swapped.
+    execute(
+        &demo.url,
+        "UPDATE ledger_entry SET idx = CASE idx WHEN 40 THEN -41 WHEN 41 THEN -40 END WHERE idx IN (40, 41); \
+         UPDATE ledger_entry SET idx = -idx WHERE idx < 0",
+    )
+    .await;
+    // Whole rows moved, leaf hashes and all: the checkpoint fails, and the
+    // finding names the range it covers (checkpoints signed more often
+    // narrow it).
+    let report = verify(&demo.app).await;
+    assert!(!report.ok());
+    assert!(
+        report.findings.iter().any(|f| f.index.is_some_and(|i| i <= 40) && f.message.contains("order")),
+        "{:?}",
+        report.findings
+    );
+    execute(
+        &demo.url,
+        "UPDATE ledger_entry SET idx = CASE idx WHEN 40 THEN -41 WHEN 41 THEN -40 END WHERE idx IN (40, 41); \
+         UPDATE ledger_entry SET idx = -idx WHERE idx < 0",
+    )
+    .await;
+    assert!(verify(&demo.app).await.ok(), "put back, it verifies again");
+
+    // An entry dropped.
+    execute(&demo.url, "DELETE FROM ledger_entry WHERE idx = 60").await;
+    let report = verify(&demo.app).await;
+    assert!(
+        report.findings.iter().any(|f| f.index == Some(60) && f.message.contains("missing")),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[tokio::test]
+async fn any_byte_changed_in_an_export_is_detected() {
+    let demo = demo().await;
+    let original = export(&demo.app).await;
+    let key = demo.app.ledger_verifier();
+    assert!(verify_export(std::io::Cursor::new(&original), std::slice::from_ref(&key)).ok());
+    // Every byte of entry lines, in a stride that covers every field.
+    let first_entry = original.windows(8).position(|w| w == b"{\"index\"").unwrap();
+    let mut tried = 0;
+    for position in (first_entry..original.len()).step_by(97) {
+        if original[position] == b'\n' {
+            continue;
+        }
+        let mut changed = original.clone();
+        changed[position] ^= 0x01;
+        let report = verify_export(std::io::Cursor::new(&changed), std::slice::from_ref(&key));
+        assert!(!report.ok(), "a change at byte {position} went unnoticed");
+        tried += 1;
+    }
+    assert!(tried > 100);
+}
+
+#[tokio::test]
+async fn proofs_served_verify_against_the_signed_checkpoint() {
+    let demo = demo().await;
+    let checkpoint = demo.app.latest_checkpoint().await.unwrap().unwrap();
+    for index in [0, 1, checkpoint.size / 2, checkpoint.size - 1] {
+        let proof = demo.app.inclusion_proof(index, None).await.unwrap();
+        let leaf = gongshu_ledger::leaf_hash(proof.entry.body.as_bytes());
+        gongshu_ledger::tree::verify_inclusion(&leaf, index, checkpoint.size, &proof.hashes, &checkpoint.root).unwrap();
+    }
+    // A later checkpoint is consistent with the first.
+    demo.clock.advance(Duration::minutes(5));
+    let analyst = demo.app.subject_of("operator-analyst").await.unwrap();
+    let airports = demo.app.grants(&analyst, None).await.unwrap()[0].grant.resources[0].resource_id.clone();
+    demo.app.query_data(&analyst, &airports, &[]).await.unwrap();
+    let later = demo.app.checkpoint().await.unwrap();
+    assert!(later.size > checkpoint.size);
+    let proof = demo.app.consistency_proof(checkpoint.size, later.size).await.unwrap();
+    gongshu_ledger::tree::verify_consistency(checkpoint.size, later.size, &checkpoint.root, &later.root, &proof)
+        .unwrap();
+    assert!(demo.app.inclusion_proof(later.size, None).await.is_err());
+}
+
+#[tokio::test]
+async fn a_rotated_key_is_learned_from_the_log() {
+    let demo = demo().await;
+    let old = demo.app.ledger_verifier();
+    let new = gongshu_ledger::NoteSigner::generate(demo.app.ledger_origin()).unwrap();
+    demo.app.rotate_ledger_key(&new).await.unwrap();
+    let rotated = demo.app.clone().with_ledger(gongshu_app::LedgerSettings {
+        origin: demo.app.ledger_origin().to_owned(),
+        signer: new.clone(),
+        tracker_delay_days: 0,
+    });
+    let analyst = rotated.subject_of("operator-analyst").await.unwrap();
+    let airports = rotated.grants(&analyst, None).await.unwrap()[0].grant.resources[0].resource_id.clone();
+    rotated.query_data(&analyst, &airports, &[]).await.unwrap();
+    rotated.checkpoint().await.unwrap();
+    // Trusting only the old key, the verifier follows the rotation.
+    let report = verify_export(std::io::Cursor::new(export(&rotated).await), std::slice::from_ref(&old));
+    assert!(report.ok(), "{:?}", report.findings);
+    assert!(report.keys.contains(&new.verifier().to_string()));
+    // A key the log never announced is not trusted.
+    let stranger = rotated.with_ledger(gongshu_app::LedgerSettings::ephemeral(demo.app.ledger_origin()));
+    stranger.query_data(&analyst, &airports, &[]).await.unwrap();
+    stranger.checkpoint().await.unwrap();
+    let report = verify_export(std::io::Cursor::new(export(&stranger).await), &[old]);
+    assert!(report.findings.iter().any(|f| f.message.contains("not signed by a trusted key")), "{:?}", report.findings);
+}
+
+#[tokio::test]
+async fn a_freeze_stops_reads_at_once_and_a_release_restores_them() {
+    let demo = demo().await;
+    let app = &demo.app;
+    let reviewer = app.subject_of("sjj-reviewer").await.unwrap();
+    let analyst = app.subject_of("operator-analyst").await.unwrap();
+    let grant = app.grants(&analyst, None).await.unwrap().remove(0).grant;
+    let airports = grant.resources[0].resource_id.clone();
+    app.query_data(&analyst, &airports, &[]).await.unwrap();
+
+    // Only the bureau freezes, and only with a reason.
+    assert!(matches!(
+        app.freeze(&analyst, FreezeTarget::Grant, &grant.id, "x", None).await,
+        Err(AppError::Forbidden { .. })
+    ));
+    assert!(matches!(
+        app.freeze(&reviewer, FreezeTarget::Grant, &grant.id, "  ", None).await,
+        Err(AppError::Validation(_))
+    ));
+    let freeze = app.freeze(&reviewer, FreezeTarget::Grant, &grant.id, "疑似超范围使用，先行冻结", None).await.unwrap();
+    match app.query_data(&analyst, &airports, &[]).await {
+        Err(AppError::Forbidden { zh, .. }) => assert!(zh.contains("冻结"), "{zh}"),
+        other => panic!("a frozen grant still reads: {other:?}"),
+    }
+    assert!(app.release_freeze(&reviewer, &freeze.id, "").await.is_err(), "a release needs its decision");
+    app.release_freeze(&reviewer, &freeze.id, "核查无误，恢复").await.unwrap();
+    app.query_data(&analyst, &airports, &[]).await.unwrap();
+
+    // A frozen resource stops even the public's reads of open data.
+    let listed = app.resources(&Subject::Anonymous, gongshu_app::ResourceQuery::default()).await.unwrap();
+    let mut open = None;
+    for resource in listed.items {
+        if app.query_data(&Subject::Anonymous, &resource.id, &[]).await.is_ok() {
+            open = Some(resource.id);
+            break;
+        }
+    }
+    let open = open.expect("the demo has open data");
+    app.freeze(&reviewer, FreezeTarget::Resource, &open, "发现含个人信息，紧急下架核查", None).await.unwrap();
+    assert!(matches!(app.query_data(&Subject::Anonymous, &open, &[]).await, Err(AppError::Forbidden { .. })));
+
+    // A frozen account stops whatever it reads.
+    let Subject::User { user_id, .. } = &analyst else { panic!("a user") };
+    app.freeze(&reviewer, FreezeTarget::User, user_id, "账号疑似被盗用", None).await.unwrap();
+    assert!(matches!(app.query_data(&analyst, &airports, &[]).await, Err(AppError::Forbidden { .. })));
+    // The refusals are on record, and in the ledger.
+    let report = verify(app).await;
+    assert!(report.ok());
+}
+
+#[tokio::test]
+async fn the_monitor_raises_alerts_on_the_scenarios_it_watches() {
+    let demo = demo().await;
+    let app = &demo.app;
+    let reviewer = app.subject_of("sjj-reviewer").await.unwrap();
+    // The demo's repeated refusals raised one, handled and closed.
+    let alerts = app.alerts(&reviewer, false).await.unwrap();
+    assert!(alerts.iter().any(|a| a.rule == AlertRule::RepeatedDenials));
+
+    // A spike: many reads in a day under a grant read once before.
+    let analyst = app.subject_of("operator-analyst").await.unwrap();
+    let grant = app.grants(&analyst, None).await.unwrap().remove(0).grant;
+    let airports = grant.resources[0].resource_id.clone();
+    for _ in 0..25 {
+        app.query_data(&analyst, &airports, &[]).await.unwrap();
+    }
+    let raised = app.scan_usage().await.unwrap();
+    assert!(
+        raised.iter().any(|a| a.rule == AlertRule::VolumeSpike && a.grant_id.as_deref() == Some(grant.id.as_str())),
+        "{raised:?}"
+    );
+    // Once per episode.
+    app.query_data(&analyst, &airports, &[]).await.unwrap();
+    assert!(app.scan_usage().await.unwrap().iter().all(|a| a.rule != AlertRule::VolumeSpike));
+
+    // Probing small groups: many different narrow aggregate questions.
+    let company = app.subject_of("qy-admin").await.unwrap();
+    let held = app.grants(&company, None).await.unwrap().remove(0).grant;
+    let smoking = held.resources[0].resource_id.clone();
+    for i in 0..9 {
+        let sql =
+            format!("SELECT SUM(smoking_yes_cancer_yes) AS n FROM \"{smoking}\" WHERE smoking_yes_cancer_yes > {i}");
+        app.sandbox_sql(&company, &sql, Some(&held.id), None).await.unwrap();
+    }
+    let raised = app.scan_usage().await.unwrap();
+    assert!(raised.iter().any(|a| a.rule == AlertRule::SmallGroupProbe), "{raised:?}");
+
+    // Reads after the term.
+    demo.clock.set(grant.valid_until + Duration::days(1));
+    assert!(app.query_data(&analyst, &airports, &[]).await.is_err());
+    let raised = app.scan_usage().await.unwrap();
+    let late = raised.iter().find(|a| a.rule == AlertRule::AfterTerm).expect("an after-term alert");
+    assert_eq!(late.grant_id.as_deref(), Some(grant.id.as_str()));
+    assert_eq!(late.evidence.len(), 1);
+}
+
+#[tokio::test]
+async fn the_tracker_shows_uses_but_not_exempt_grants() {
+    let demo = demo().await;
+    let app = &demo.app;
+    let company = app.subject_of("qy-admin").await.unwrap();
+    let held = app.grants(&company, None).await.unwrap().remove(0).grant;
+    let tracker = app.data_tracker(&Subject::Anonymous, &held.resources[0].resource_id).await.unwrap();
+    assert!(tracker.rows.iter().any(|row| row.grant_id == held.id && row.reads >= 1), "{:?}", tracker.rows);
+    // The transport bureau's ε counts are exempt for a month in the demo.
+    assert_eq!(tracker.exemptions.len(), 1);
+    assert!(tracker.rows.iter().all(|row| row.grant_id != tracker.exemptions[0].grant_id));
+    // Every row's sample is in the ledger.
+    let row = &tracker.rows[0];
+    assert!(app.ledger_entry_of("usage", row.sample_seq).await.unwrap().is_some());
+}

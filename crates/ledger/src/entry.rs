@@ -1,0 +1,225 @@
+//! The ledger's entry format, version 1: one line of JSON per entry whose
+//! exact bytes are the Merkle leaf. Fields appear in the order written
+//! here, so the same record always gives the same bytes; the fixture files
+//! under `tests/fixtures` pin them, and a new field means a new version.
+//!
+//! Entries hold commitments, not personal data: a natural person appears
+//! only as a keyed pseudonym ([`Pseudonymizer`]), free text only as its
+//! SHA-256. Deleting a person's account leaves nothing in the log that
+//! names them, so the log never needs erasing.
+
+use hmac::{KeyInit, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The entry format this code writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Entry {
+    /// A state change: one step of some record's history.
+    State(StateChange),
+    /// A decision of the access gateway on data not open to all.
+    Usage(UsageDecision),
+    /// What left after an allowed read, when it was known only afterwards
+    /// (the bytes of a streamed download).
+    UsageOutcome(UsageOutcome),
+}
+
+/// A state change, committing to the history step it records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateChange {
+    /// Format version.
+    pub v: u32,
+    /// The history step's sequence number in the metadata store.
+    pub seq: i64,
+    /// The kind of record (`resource`, `grant`, `agreement` …).
+    pub entity: String,
+    /// The record's id (a pseudonym when the record is a person's account).
+    pub id: String,
+    /// The action's code.
+    pub action: String,
+    /// State before.
+    pub from: Option<String>,
+    /// State after.
+    pub to: Option<String>,
+    /// Who acted: `system`, or a person's pseudonym.
+    pub actor: String,
+    /// SHA-256 of the opinion written with the step, if any.
+    pub opinion_sha256: Option<String>,
+    /// When, RFC 3339 in UTC.
+    pub at: String,
+}
+
+/// A gateway decision.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageDecision {
+    /// Format version.
+    pub v: u32,
+    /// The usage event's sequence number in the metadata store.
+    pub seq: i64,
+    /// When, RFC 3339 in UTC.
+    pub at: String,
+    /// Who asked: `public`, or a person's pseudonym.
+    pub subject: String,
+    /// The organization the read was made for, under a grant.
+    pub org: Option<String>,
+    /// The grant applied.
+    pub grant: Option<String>,
+    /// The resource.
+    pub resource: String,
+    /// The version read.
+    pub version: Option<i64>,
+    /// The access mode.
+    pub mode: String,
+    /// The door: `api`, `sql`, `download`, `sandbox`, `ckan`, `portal`.
+    pub channel: String,
+    /// The grant's stated purpose.
+    pub purpose: Option<String>,
+    /// Whether the read was allowed.
+    pub allowed: bool,
+    /// Why not, as a stable code.
+    pub reason: Option<String>,
+    /// SHA-256 of the query as asked.
+    pub query_sha256: String,
+    /// Rows that left.
+    pub rows_out: Option<i64>,
+    /// Bytes that left.
+    pub bytes_out: Option<i64>,
+    /// Privacy budget spent, in millionths of ε.
+    pub epsilon_micros: i64,
+    /// SHA-256 of the result, when computed whole.
+    pub result_sha256: Option<String>,
+}
+
+/// The outcome of a read recorded after it finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageOutcome {
+    /// Format version.
+    pub v: u32,
+    /// The usage event it completes.
+    pub seq: i64,
+    /// Rows that left.
+    pub rows_out: Option<i64>,
+    /// Bytes that left.
+    pub bytes_out: i64,
+}
+
+impl Entry {
+    /// The entry's bytes: the Merkle leaf's input.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        serde_json::to_vec(self).expect("an entry always serializes")
+    }
+
+    /// Reads an entry back, accepting only the versions this code knows.
+    pub fn parse(bytes: &[u8]) -> Result<Entry, String> {
+        let entry: Entry = serde_json::from_slice(bytes).map_err(|error| error.to_string())?;
+        let v = match &entry {
+            Entry::State(e) => e.v,
+            Entry::Usage(e) => e.v,
+            Entry::UsageOutcome(e) => e.v,
+        };
+        if v != FORMAT_VERSION {
+            return Err(format!("entry format version {v} is not known (this build knows {FORMAT_VERSION})"));
+        }
+        Ok(entry)
+    }
+
+    /// The entry's type as written: `state`, `usage`, `usage_outcome`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Entry::State(_) => "state",
+            Entry::Usage(_) => "usage",
+            Entry::UsageOutcome(_) => "usage_outcome",
+        }
+    }
+}
+
+/// SHA-256 in lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// Parses 64 hex digits into a hash.
+pub fn parse_hash(text: &str) -> Option<crate::Hash> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut hash = [0u8; 32];
+    for (i, byte) in hash.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(hash)
+}
+
+/// Turns a person's account id into the pseudonym the ledger writes:
+/// `p:` and the first 16 bytes of HMAC-SHA256 under the instance's key.
+/// The key stays in the metadata store; without it, a pseudonym cannot be
+/// matched to an account, and once the account is gone, not even with it.
+#[derive(Clone)]
+pub struct Pseudonymizer {
+    key: Vec<u8>,
+}
+
+impl Pseudonymizer {
+    /// A pseudonymizer over a secret key.
+    pub fn new(key: &[u8]) -> Pseudonymizer {
+        Pseudonymizer { key: key.to_vec() }
+    }
+
+    /// The pseudonym of an account id.
+    pub fn pseudonym(&self, account_id: &str) -> String {
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(b"gongshu-ledger-pseudonym-v1\0");
+        mac.update(account_id.as_bytes());
+        format!("p:{}", hex(&mac.finalize().into_bytes()[..16]))
+    }
+}
+
+impl std::fmt::Debug for Pseudonymizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Pseudonymizer(..)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex(&mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn pseudonyms_depend_on_the_key_and_the_account() {
+        let a = Pseudonymizer::new(b"key one");
+        let b = Pseudonymizer::new(b"key two");
+        assert_eq!(a.pseudonym("u-1"), a.pseudonym("u-1"));
+        assert_ne!(a.pseudonym("u-1"), a.pseudonym("u-2"));
+        assert_ne!(a.pseudonym("u-1"), b.pseudonym("u-1"));
+        assert!(a.pseudonym("u-1").starts_with("p:") && a.pseudonym("u-1").len() == 34);
+    }
+
+    #[test]
+    fn unknown_versions_are_refused() {
+        let text = br#"{"type":"usage_outcome","v":2,"seq":1,"rows_out":null,"bytes_out":3}"#;
+        assert!(Entry::parse(text).unwrap_err().contains("version 2"));
+    }
+}
