@@ -419,8 +419,15 @@ impl App {
         let today = self.today();
         let delay = self.ledger.tracker_delay_days;
         let newest = today - Duration::days(i64::from(delay));
-        let exemptions: Vec<TrackerExemption> =
-            tx.exemptions().await?.into_iter().filter(|e| e.until >= today).collect();
+        // Only the exemptions of grants on this resource: the others are
+        // none of this page's business.
+        let mut exemptions: Vec<TrackerExemption> = Vec::new();
+        for exemption in tx.exemptions().await?.into_iter().filter(|e| e.until >= today) {
+            let grant = tx.grant(&exemption.grant_id).await?;
+            if grant.resources.iter().any(|r| r.resource_id == resource_id) {
+                exemptions.push(exemption);
+            }
+        }
         let rows = tx.daily_usage(NaiveDate::MIN, newest, &UsageDimension::Resource(resource_id.to_owned())).await?;
         let orgs: HashMap<String, String> =
             tx.organizations().await?.into_iter().map(|org| (org.id, org.name_zh)).collect();

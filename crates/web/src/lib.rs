@@ -19,6 +19,7 @@ mod bundles;
 mod chart;
 mod duties;
 mod i18n;
+mod ledger;
 mod pages;
 mod requests;
 mod sharing;
@@ -66,6 +67,8 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("operation_fields.html", include_str!("../templates/operation_fields.html")),
     ("agreement.html", include_str!("../templates/agreement.html")),
     ("bundle_form.html", include_str!("../templates/bundle_form.html")),
+    ("ledger.html", include_str!("../templates/ledger.html")),
+    ("supervision.html", include_str!("../templates/supervision.html")),
     ("bundle.html", include_str!("../templates/bundle.html")),
 ];
 
@@ -124,6 +127,8 @@ pub fn router(app: App) -> Router {
         .route("/organizations", axum::routing::get(pages::organizations))
         .route("/organizations/{id}", axum::routing::get(pages::organization))
         .route("/harvest", axum::routing::get(pages::harvest_sources))
+        .route("/ledger", axum::routing::get(ledger::page))
+        .route("/console/supervision", axum::routing::get(ledger::console).post(ledger::act))
         .route("/dataset/{id}", axum::routing::get(pages::ckan_dataset_page))
         .route("/whats-new", axum::routing::get(pages::whats_new))
         .route("/feed.atom", axum::routing::get(pages::feed))

@@ -24,7 +24,7 @@ pub(crate) struct Request {
     remember: bool,
     path: String,
     pairs: Vec<(String, String)>,
-    base_url: String,
+    pub(crate) base_url: String,
     pub(crate) headers: HeaderMap,
 }
 
@@ -669,7 +669,11 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
         Lang::En => draft.abstract_en.clone().filter(|a| !a.is_empty()).unwrap_or_else(|| draft.abstract_zh.clone()),
         Lang::Zh => draft.abstract_zh.clone(),
     };
+    // 数据使用追踪: who used the data under a grant, and why.
+    let tracker =
+        if data_state == "harvested" { Value::Null } else { crate::ledger::tracker_rows(state, lang, id).await? };
     Ok(json!({
+        "tracker": tracker,
         "dataset": card,
         "metadata": metadata.into_iter().map(|(k, v)| json!({"label": k, "value": v})).collect::<Vec<_>>(),
         "items": items,

@@ -395,6 +395,7 @@ async fn console_view(
             view[key] = duties[key].take();
         }
         view["bundles"] = crate::bundles::console_section(&state, &subject, request.lang).await?;
+        view["may_supervise"] = json!(gongshu_policy::decide(&subject, gongshu_policy::Action::Supervise).is_allowed());
         view["errors"] = json!(errors);
         Ok::<_, AppError>(view)
     };

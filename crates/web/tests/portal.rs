@@ -683,3 +683,80 @@ async fn a_department_files_a_scenario_bundle_and_the_bureau_checks_it_as_a_whol
     let shown = text(&portal.get_with(&page, &[("cookie", &transport)]).await.body);
     assert!(shown.contains("已授权 1/2") && shown.contains("待提供方审核"), "{shown}");
 }
+
+#[tokio::test]
+async fn anyone_checks_a_ledger_entry_and_sees_who_used_a_dataset() {
+    let portal = Portal::new().await;
+    let page = portal.get("/ledger").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let shown = text(&page.body);
+    assert!(
+        shown.contains("可验证账本") && shown.contains("gongshu ledger verify --url http://portal.example --key"),
+        "{shown}"
+    );
+    assert!(page.body.contains("\u{2014} gongshu.localhost/ledger "), "the signed note is shown");
+
+    let checked = portal.get("/ledger?entry=3").await;
+    let shown = text(&checked.body);
+    assert!(shown.contains("已验证：该条目包含在最新检查点所承诺的账本中"), "{shown}");
+    assert!(checked.body.contains("id=\"inclusion-check\"") && checked.body.contains("data-hashes=\""));
+    let missing = text(&portal.get("/ledger?entry=999999").await.body);
+    assert!(missing.contains("没有这个序号的已签发条目"), "{missing}");
+    let english = text(&portal.get("/ledger?entry=3&lang=en").await.body);
+    assert!(english.contains("Verified: this entry is in the ledger"), "{english}");
+
+    // The smoking counts' tracker shows the enterprise's use, linked to the ledger,
+    // and holds back the transport bureau's exempted grant.
+    let dataset = portal.get(&format!("/datasets/{}", portal.id("吸烟与肺癌病例对照研究汇总数据"))).await;
+    let shown = text(&dataset.body);
+    assert!(shown.contains("数据使用追踪") && shown.contains("杭州明鉴健康科技有限公司"), "{shown}");
+    assert!(shown.contains("依法暂缓公示的授权数： 1"), "{shown}");
+    assert!(dataset.body.contains("href=\"/ledger?entry="), "rows link to their entries");
+}
+
+#[tokio::test]
+async fn the_bureau_supervises_freezes_and_releases_in_the_console() {
+    let portal = Portal::new().await;
+    assert_eq!(portal.get("/console/supervision").await.status, StatusCode::SEE_OTHER);
+    let department = portal.sign_in("jt-editor").await;
+    assert_eq!(portal.get_with("/console/supervision", &[("cookie", &department)]).await.status, StatusCode::FORBIDDEN);
+
+    let reviewer = portal.sign_in("sjj-reviewer").await;
+    let console = portal.get_with("/console", &[("cookie", &reviewer)]).await;
+    assert!(console.body.contains("href=\"/console/supervision\""));
+    let page = portal.get_with("/console/supervision", &[("cookie", &reviewer)]).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let shown = text(&page.body);
+    assert!(shown.contains("近 30 天访问量") && shown.contains("被拒绝的访问"), "{shown}");
+    assert!(shown.contains("核查确认系测试脚本误操作"), "the demo's released freeze and its decision: {shown}");
+
+    // A freeze without a reason is refused with the reason named; with one, it stops reads.
+    let analyst = portal.app.subject_of("operator-analyst").await.unwrap();
+    let airports = portal.app.grants(&analyst, None).await.unwrap()[0].grant.resources[0].resource_id.clone();
+    let airports = airports.as_str();
+    let (status, _, body) = portal
+        .post_form(
+            "/console/supervision",
+            &[("action", "freeze"), ("target", "resource"), ("target_id", airports), ("reason", " ")],
+            Some(&reviewer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&body).contains("reason"), "{}", text(&body));
+    let (status, _, _) = portal
+        .post_form(
+            "/console/supervision",
+            &[
+                ("action", "freeze"),
+                ("target", "resource"),
+                ("target_id", airports),
+                ("reason", "疑似含个人信息，紧急核查"),
+            ],
+            Some(&reviewer),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(portal.app.query_data(&analyst, airports, &[]).await.is_err(), "a frozen resource is not read");
+    let shown = text(&portal.get_with("/console/supervision", &[("cookie", &reviewer)]).await.body);
+    assert!(shown.contains("疑似含个人信息，紧急核查") && shown.contains("解除决定"), "{shown}");
+}
