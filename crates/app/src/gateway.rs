@@ -439,14 +439,13 @@ impl App {
     /// stops being in force, or a freeze covers the read), whichever comes
     /// first.
     async fn while_granted<T>(&self, keys: Vec<String>, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
-        let watches: Vec<_> = keys.iter().map(|key| self.grant_watch.subscribe(key)).collect();
-        if watches.is_empty() {
+        if keys.is_empty() {
             return work.await;
         }
-        let stopped = futures::future::select_all(watches.into_iter().map(|mut watch| {
-            Box::pin(async move {
-                let _ = watch.wait_for(|stopped| *stopped).await;
-            })
+        let watch = self.grant_watch.clone();
+        let stopped = futures::future::select_all(keys.into_iter().map(|key| {
+            let watch = watch.clone();
+            Box::pin(async move { watch.stopped(&key).await })
         }));
         tokio::select! {
             result = work => result,
@@ -562,17 +561,16 @@ impl App {
         let sent = Arc::new(AtomicU64::new(0));
         let guard = MeterGuard { store: self.store.clone(), seq, sent: sent.clone() };
         let left = grant.map(|grant| (grant.valid_until - self.clock.now()).to_std().unwrap_or_default());
-        let watches: Vec<_> = keys.iter().map(|key| self.grant_watch.subscribe(key)).collect();
+        let watch = self.grant_watch.clone();
         let stopped = Arc::new(AtomicBool::new(false));
         let flag = stopped.clone();
         let stop = Box::pin(async move {
             let fired = futures::future::select_all(
-                watches
-                    .into_iter()
-                    .map(|mut watch| {
-                        Box::pin(async move {
-                            let _ = watch.wait_for(|stopped| *stopped).await;
-                        }) as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
+                keys.into_iter()
+                    .map(|key| {
+                        let watch = watch.clone();
+                        Box::pin(async move { watch.stopped(&key).await })
+                            as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
                     })
                     .chain(std::iter::once(Box::pin(async move {
                         match left {

@@ -45,6 +45,33 @@ impl LedgerSettings {
     }
 }
 
+/// One of the ledger's signing keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerKey {
+    /// The verifier key (`<name>+<id>+<base64>`).
+    pub key: String,
+    /// When the log recorded its activation.
+    pub activated_at: chrono::DateTime<chrono::Utc>,
+    /// When the log recorded its retirement, if it did.
+    pub retired_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+async fn key_history(tx: &mut Box<dyn gongshu_metadata::Transaction>) -> AppResult<Vec<LedgerKey>> {
+    let mut keys: Vec<LedgerKey> = Vec::new();
+    for step in tx.history_of_kind(gongshu_ledger::KEY_ENTITY).await? {
+        match step.action.as_str() {
+            "activate" => keys.push(LedgerKey { key: step.entity_id, activated_at: step.at, retired_at: None }),
+            "retire" => {
+                if let Some(key) = keys.iter_mut().find(|key| key.key == step.entity_id) {
+                    key.retired_at = Some(step.at);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(keys)
+}
+
 /// A proof that an entry is in the tree of a given size.
 #[derive(Debug, Clone)]
 pub struct InclusionProof {
@@ -102,18 +129,48 @@ impl App {
     }
 
     /// Integrates what is queued and signs a checkpoint of the head,
-    /// unless the latest one already has its size. The first checkpoint
-    /// under a key records the key's activation in the log first.
+    /// unless the latest one already has its size. The ledger's first key
+    /// records its own activation; any other key must have been brought in
+    /// by `rotate_ledger_key`, and a retired key signs nothing more.
     pub async fn checkpoint(&self) -> AppResult<StoredCheckpoint> {
         self.record_key_activation(&self.ledger.signer).await?;
         self.sign_head(&[&self.ledger.signer]).await
     }
 
+    /// The ledger's signing keys in order, each with when it was activated
+    /// and retired: the first is the one verifiers start from.
+    pub async fn ledger_keys(&self) -> AppResult<Vec<LedgerKey>> {
+        let mut tx = self.store.read().await?;
+        key_history(&mut tx).await
+    }
+
+    /// Records the first key's activation; refuses a key the ledger does
+    /// not know while another is active, and a retired one.
     async fn record_key_activation(&self, signer: &NoteSigner) -> AppResult<()> {
         let vkey = signer.verifier().to_string();
         let mut tx = self.store.write().await?;
-        if tx.history(gongshu_ledger::KEY_ENTITY, &vkey).await?.iter().any(|step| step.action == "activate") {
-            return Ok(());
+        let keys = key_history(&mut tx).await?;
+        match keys.iter().find(|key| key.key == vkey) {
+            Some(key) if key.retired_at.is_some() => {
+                return Err(AppError::conflict(
+                    format!("the configured ledger key {vkey} was retired; configure the key that replaced it"),
+                    format!("所配置的账本签名密钥 {vkey} 已停用，请改用替换它的新密钥"),
+                ));
+            }
+            Some(_) => return Ok(()),
+            None if keys.iter().any(|key| key.retired_at.is_none()) => {
+                return Err(AppError::conflict(
+                    format!(
+                        "the configured ledger key {vkey} is not the ledger's signing key; configure that key \
+                         (ledger.signing_key_file), or bring this one in with `gongshu ledger rotate-key`"
+                    ),
+                    format!(
+                        "所配置的账本签名密钥 {vkey} 不是本账本的签名密钥；请配置原密钥（ledger.signing_key_file），\
+                         或用 `gongshu ledger rotate-key` 轮换到该密钥"
+                    ),
+                ));
+            }
+            None => {}
         }
         let step = Step {
             entity_kind: gongshu_ledger::KEY_ENTITY,
@@ -171,6 +228,13 @@ impl App {
     /// key.
     pub async fn rotate_ledger_key(&self, new: &NoteSigner) -> AppResult<StoredCheckpoint> {
         let old = &self.ledger.signer;
+        let known = self.ledger_keys().await?;
+        if known.iter().any(|key| key.key == new.verifier().to_string()) {
+            return Err(AppError::conflict(
+                "the new key was used by this ledger before; make a fresh one with `gongshu ledger keygen`",
+                "该密钥曾在本账本使用过，请用 `gongshu ledger keygen` 生成新密钥",
+            ));
+        }
         if old.verifier() == new.verifier() {
             return Err(AppError::Conflict {
                 en: "the new key is the key in use".into(),
@@ -254,10 +318,11 @@ impl App {
     pub async fn inclusion_proof(&self, index: u64, size: Option<u64>) -> AppResult<InclusionProof> {
         let mut tx = self.store.read().await?;
         let checkpoint = match size {
-            None => Some(tx.latest_checkpoint().await?.ok_or_else(|| AppError::NotFound {
-                entity: "checkpoint",
-                id: "latest (none has been signed yet)".into(),
-            })?),
+            None => Some(
+                tx.latest_checkpoint()
+                    .await?
+                    .ok_or_else(|| AppError::conflict("no checkpoint has been signed yet", "尚未签发检查点"))?,
+            ),
             Some(size) => tx.checkpoints().await?.into_iter().find(|c| c.size == size),
         };
         let size = size.or(checkpoint.as_ref().map(|c| c.size)).unwrap_or_default();
@@ -299,8 +364,11 @@ impl App {
     /// The whole ledger as an export (header, checkpoints, entries), up to
     /// the integrated head when it starts; streamed page by page.
     pub async fn export_ledger(&self) -> AppResult<impl Stream<Item = AppResult<Bytes>> + Send + 'static> {
-        let head = self.integrate_ledger().await?;
-        let checkpoints = self.checkpoints().await?.into_iter().map(|c| c.note).collect::<Vec<_>>();
+        let head = self.ledger_head().await?;
+        // A checkpoint signed after the head was read covers entries this
+        // export will not hold: leave it to the next export.
+        let checkpoints =
+            self.checkpoints().await?.into_iter().filter(|c| c.size <= head.size).map(|c| c.note).collect::<Vec<_>>();
         let header = Bytes::from(header_lines(&self.ledger.origin, head.size, &checkpoints));
         let store = self.store.clone();
         let entries = futures::stream::try_unfold(0u64, move |from| {

@@ -55,7 +55,7 @@ pub use gongshu_metadata::{DailyUsage, LedgerHead, LedgerRecord, StoredCheckpoin
 pub use gongshu_query::{SqlResult, records_json};
 pub use gongshu_search::{CatalogIndex, FacetKind, Hit, SearchError, SearchRequest, SearchResults, SortOrder};
 pub use harvest::{HarvestReport, HarvestSourceView, NewHarvestSource, Provenance};
-pub use ledger::{InclusionProof, LedgerSettings};
+pub use ledger::{InclusionProof, LedgerKey, LedgerSettings};
 pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};
 pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
@@ -175,6 +175,24 @@ impl GrantWatch {
 
     fn subscribe(&self, grant_id: &str) -> tokio::sync::watch::Receiver<bool> {
         self.sender(grant_id).subscribe()
+    }
+
+    /// Wakes the reads under way that listen on `key` (a freeze's channel):
+    /// a pulse, not a state, so a release recorded on another server leaves
+    /// nothing stale behind here.
+    fn pulse(&self, key: &str) {
+        self.sender(key).send_modify(|value| *value = !*value);
+    }
+
+    /// Waits until the channel of `key` says stop: a grant's channel when it
+    /// is set, a freeze's when it pulses.
+    async fn stopped(&self, key: &str) {
+        let mut watch = self.subscribe(key);
+        if key.starts_with("freeze:") {
+            let _ = watch.changed().await;
+        } else {
+            let _ = watch.wait_for(|stopped| *stopped).await;
+        }
     }
 
     fn set_stopped(&self, grant_id: &str, stopped: bool) {

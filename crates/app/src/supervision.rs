@@ -18,8 +18,8 @@ type DailyKey = (NaiveDate, String, String, String, String, String, bool);
 
 /// Usage events the monitor reads per pass.
 const MONITOR_BATCH: i64 = 5_000;
-/// Events before the cursor read again, so that a burst spanning two
-/// passes is still seen whole (alerts are raised once per episode).
+/// Ledger entries before the cursor read again, so that a burst spanning
+/// two passes is still seen whole (alerts are raised once per episode).
 const MONITOR_OVERLAP: i64 = 200;
 
 /// One row of the public data tracker: who used a resource, under which
@@ -128,18 +128,29 @@ impl App {
             release_decision: None,
             row_version: 1,
         };
-        tx.insert_freeze(&freeze).await?;
+        match tx.insert_freeze(&freeze).await {
+            Err(StoreError::Duplicate(_)) => {
+                return Err(AppError::conflict(
+                    format!("{} `{target_id}` is frozen already", target.code()),
+                    format!("{}「{target_id}」已处于冻结状态", target.label_zh()),
+                ));
+            }
+            other => other?,
+        }
+        // The ledger commits to what is frozen; a person only by pseudonym.
+        let shown = if target == FreezeTarget::User { tx.pseudonym(target_id).await? } else { target_id.to_owned() };
+        let state = format!("active:{}:{shown}", target.code());
         let step = Step {
             entity_kind: "freeze",
             entity_id: &freeze.id,
             action: "freeze",
             from_state: None,
-            to_state: Some("active"),
+            to_state: Some(&state),
             opinion: Some(&freeze.reason),
         };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
-        self.grant_watch.set_stopped(&freeze_key(target, target_id), true);
+        self.grant_watch.pulse(&freeze_key(target, target_id));
         Ok(freeze)
     }
 
@@ -166,7 +177,6 @@ impl App {
         };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
-        self.grant_watch.set_stopped(&freeze_key(freeze.target, &freeze.target_id), false);
         Ok(freeze)
     }
 
@@ -194,22 +204,29 @@ impl App {
         read_targets(subject, resource_id, grant_id).into_iter().map(|(t, id)| freeze_key(t, &id)).collect()
     }
 
-    /// Reads the usage events since the last pass: adds them to the daily
-    /// totals and raises the alerts the rules find, each once, with its
-    /// evidence and a history step. Answers the alerts raised.
+    /// Reads the usage the ledger recorded since the last pass, in the
+    /// ledger's order (so an event that committed late on PostgreSQL is not
+    /// skipped): adds decisions to the daily totals and raises the alerts
+    /// the rules find, each once, with its evidence and a history step.
+    /// A read's outcome (the bytes of a download) is read when it arrives,
+    /// so the night-time bulk rule sees it. Answers the alerts raised.
     pub async fn scan_usage(&self) -> AppResult<Vec<Alert>> {
+        self.integrate_ledger().await?;
         let rules = MonitorRules::default();
         let offset = self.rules.utc_offset;
         let mut raised = Vec::new();
         loop {
             let mut tx = self.store.write().await?;
             let cursor = tx.monitor_cursor().await?;
-            let context =
-                tx.usage_events_after((cursor - MONITOR_OVERLAP).max(0), MONITOR_BATCH + MONITOR_OVERLAP).await?;
-            let fresh: Vec<&UsageEvent> = context.iter().filter(|e| e.seq > cursor).collect();
-            let Some(last) = fresh.last().map(|e| e.seq) else {
+            let read = tx.usage_in_ledger_after(cursor - MONITOR_OVERLAP, MONITOR_BATCH + MONITOR_OVERLAP).await?;
+            let Some(last) = read.last().map(|r| r.index).filter(|&last| last > cursor) else {
                 return Ok(raised);
             };
+            let fresh: Vec<&UsageEvent> =
+                read.iter().filter(|r| r.index > cursor && !r.outcome).map(|r| &r.event).collect();
+            // The rules see decisions and, for the bulk rule, outcomes: an
+            // episode is raised once whichever of them shows it.
+            let context: Vec<UsageEvent> = read.iter().map(|r| r.event.clone()).collect();
             let mut totals: BTreeMap<DailyKey, DailyUsage> = BTreeMap::new();
             for event in &fresh {
                 let day = event.at.with_timezone(&offset).date_naive();
@@ -237,13 +254,13 @@ impl App {
                 });
                 row.reads += 1;
                 row.rows_out += event.rows_out.unwrap_or(0);
-                row.last_seq = event.seq;
+                row.first_seq = row.first_seq.min(event.seq);
+                row.last_seq = row.last_seq.max(event.seq);
             }
             let totals: Vec<DailyUsage> = totals.into_values().collect();
             tx.add_daily_usage(&totals).await?;
 
             let mut findings = supervision::scan(&context, &rules, offset);
-            // Spikes: each grant read in this pass, on each day it was read.
             let grant_days: std::collections::BTreeSet<(String, NaiveDate)> = totals
                 .iter()
                 .filter(|r| r.allowed)
@@ -355,6 +372,7 @@ impl App {
     /// Alerts, newest first.
     pub async fn alerts(&self, subject: &Subject, open_only: bool) -> AppResult<Vec<Alert>> {
         authorize(subject, Action::Supervise)?;
+        self.scan_usage().await?;
         let mut tx = self.store.read().await?;
         Ok(tx.alerts(open_only, 200).await?)
     }
@@ -395,7 +413,7 @@ impl App {
             created_at: self.clock.now(),
         };
         tx.insert_exemption(&exemption).await?;
-        let until_text = until.to_string();
+        let until_text = format!("{grant_id} until {until}");
         let step = Step {
             entity_kind: "tracker_exemption",
             entity_id: &exemption.id,
@@ -413,7 +431,8 @@ impl App {
     /// grants older than the delay, without the exempted grants' uses
     /// until their exemption ends.
     pub async fn data_tracker(&self, subject: &Subject, resource_id: &str) -> AppResult<Tracker> {
-        self.scan_usage().await?;
+        // Read-only: the monitor's pass (every minute in `serve`) keeps the
+        // daily totals this reads; a public page never writes.
         let mut tx = self.store.read().await?;
         self.visible_resource(&mut tx, subject, resource_id).await?;
         let today = self.today();

@@ -11,7 +11,7 @@ use gongshu_datafiles::DataStore;
 use gongshu_domain::supervision::{AlertRule, FreezeTarget};
 use gongshu_domain::{RegionCode, WorkingCalendar};
 use gongshu_ledger::{Entry, Report, verify_export};
-use gongshu_metadata::SqlStore;
+use gongshu_metadata::{MetadataStore, SqlStore};
 use gongshu_policy::Subject;
 
 struct Demo {
@@ -226,12 +226,38 @@ async fn a_rotated_key_is_learned_from_the_log() {
     let report = verify_export(std::io::Cursor::new(export(&rotated).await), std::slice::from_ref(&old));
     assert!(report.ok(), "{:?}", report.findings);
     assert!(report.keys.contains(&new.verifier().to_string()));
-    // A key the log never announced is not trusted.
-    let stranger = rotated.with_ledger(gongshu_app::LedgerSettings::ephemeral(demo.app.ledger_origin()));
+    // The retired key signs nothing more, and a key the ledger does not know
+    // refuses to sign (a lost data directory, a replica with its own key).
+    assert!(matches!(demo.app.checkpoint().await, Err(AppError::Conflict { en, .. }) if en.contains("retired")));
+    let stranger = rotated.clone().with_ledger(gongshu_app::LedgerSettings::ephemeral(demo.app.ledger_origin()));
+    assert!(
+        matches!(stranger.checkpoint().await, Err(AppError::Conflict { en, .. }) if en.contains("not the ledger's"))
+    );
+
+    // Someone with the database writes an activation of their own key into the
+    // log; the honest server signs over it; their key is still not trusted,
+    // because it never co-signed beside a trusted one.
+    let store = SqlStore::connect(&demo.url).await.unwrap();
+    let mut tx = store.write().await.unwrap();
+    let forged = gongshu_domain::HistoryEntry {
+        seq: 0,
+        entity_kind: "ledger_key",
+        entity_id: stranger.ledger_verifier().to_string(),
+        actor_user_id: Some("system".into()),
+        action: "activate".into(),
+        from_state: None,
+        to_state: Some("active".into()),
+        opinion: None,
+        at: Utc::now(),
+    };
+    tx.append_history(&forged).await.unwrap();
+    tx.commit().await.unwrap();
+    rotated.checkpoint().await.unwrap();
     stranger.query_data(&analyst, &airports, &[]).await.unwrap();
     stranger.checkpoint().await.unwrap();
     let report = verify_export(std::io::Cursor::new(export(&stranger).await), &[old]);
     assert!(report.findings.iter().any(|f| f.message.contains("not signed by a trusted key")), "{:?}", report.findings);
+    assert!(!report.keys.contains(&stranger.ledger_verifier().to_string()));
 }
 
 #[tokio::test]

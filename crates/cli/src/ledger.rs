@@ -231,7 +231,10 @@ async fn verify_instance(base: &str, trusted: &[NoteVerifier]) -> anyhow::Result
         )
         .await?;
         if tree::verify_consistency(first.size, second.size, &first.root, &second.root, &proof).is_err() {
-            println!("FAIL: the instance's consistency proof from {} to {} does not verify", first.size, second.size);
+            println!(
+                "FAIL: the instance's consistency proof from {} to {} does not verify (实例提供的一致性证明 {}→{} 验证失败)",
+                first.size, second.size, first.size, second.size
+            );
             ok = false;
         }
         checked += 1;
@@ -246,13 +249,15 @@ async fn verify_instance(base: &str, trusted: &[NoteVerifier]) -> anyhow::Result
             if tree::verify_inclusion(&tree::leaf_hash(entry.as_bytes()), index, latest.size, &hashes, &latest.root)
                 .is_err()
             {
-                println!("FAIL: the instance's inclusion proof of entry {index} does not verify");
+                println!(
+                    "FAIL: the instance's inclusion proof of entry {index} does not verify (条目 {index} 的包含证明验证失败)"
+                );
                 ok = false;
             }
             checked += 1;
         }
     }
-    println!("proofs served by the instance and verified: {checked}");
+    println!("proofs served by the instance and verified: {checked} (已核验实例提供的证明 {checked} 个)");
     Ok(ok)
 }
 

@@ -181,3 +181,87 @@ fn import_loads_a_file_as_the_next_version() {
     let stderr = String::from_utf8_lossy(&failed.stderr);
     assert!(!failed.status.success() && stderr.contains("line 2") && stderr.contains("第 2 行"), "{stderr}");
 }
+
+#[test]
+fn the_ledger_verifies_from_a_running_instance_and_from_an_export_and_a_change_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_path = dir.path().join("ledger-signing.key");
+    let public_key = {
+        let server = serve(dir.path(), true);
+        let (status, body) = get(&server.address, "/api/v1/ledger", None);
+        assert_eq!(status, 200, "{body}");
+        let ledger: serde_json::Value = serde_json::from_str(&body).unwrap();
+        let public_key = ledger["public_key"].as_str().unwrap().to_owned();
+        assert!(public_key.starts_with("gongshu.localhost/ledger+"), "{public_key}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            assert_eq!(std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777, 0o600);
+        }
+        // Against the running instance: the export, the proofs it serves.
+        let verified = gongshu(dir.path())
+            .args(["ledger", "verify", "--url", &format!("http://{}", server.address), "--key", &public_key])
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&verified.stdout).into_owned();
+        assert!(verified.status.success(), "{out}\n{}", String::from_utf8_lossy(&verified.stderr));
+        assert!(
+            out.contains("OK: every checkpoint and entry verifies") && out.contains("proofs served by the instance"),
+            "{out}"
+        );
+        public_key
+    };
+
+    // Offline, from an export; then one byte of one entry changed.
+    let export = dir.path().join("ledger.ndjson");
+    let exported = gongshu(dir.path()).args(["ledger", "export"]).arg(&export).output().unwrap();
+    assert!(exported.status.success(), "{exported:?}");
+    let verify = |file: &Path, keys: &[&str]| {
+        let mut command = gongshu(dir.path());
+        command.args(["ledger", "verify", "--file"]).arg(file);
+        for key in keys {
+            command.args(["--key", key]);
+        }
+        command.output().unwrap()
+    };
+    let good = verify(&export, &[&public_key]);
+    assert!(good.status.success(), "{}", String::from_utf8_lossy(&good.stdout));
+    let text = std::fs::read_to_string(&export).unwrap();
+    let line = text.lines().position(|l| l.starts_with("{\"index\":5,")).unwrap();
+    let changed: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == line { l.replacen("\\\"v\\\":1", "\\\"v\\\":1 ", 1) } else { l.to_owned() })
+        .collect();
+    let tampered = dir.path().join("tampered.ndjson");
+    std::fs::write(&tampered, changed.join("\n") + "\n").unwrap();
+    let bad = verify(&tampered, &[&public_key]);
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1), "{out}");
+    assert!(out.contains("FAIL: entry 5:"), "{out}");
+    // Another key is not trusted.
+    let other = dir.path().join("other.key");
+    let made = gongshu(dir.path()).args(["ledger", "keygen"]).arg(&other).output().unwrap();
+    let other_public = String::from_utf8_lossy(&made.stdout).trim().to_owned();
+    let untrusted = verify(&export, &[&other_public]);
+    assert_eq!(untrusted.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&untrusted.stdout).contains("not signed by a trusted key"));
+
+    // Rotating to that key: a verifier trusting the old key follows it.
+    let rotated = gongshu(dir.path()).args(["ledger", "rotate-key"]).arg(&other).output().unwrap();
+    assert!(rotated.status.success(), "{rotated:?}");
+    std::fs::copy(&other, &key_path).unwrap();
+    let created = gongshu(dir.path())
+        .args(["org", "create", "--name-zh", "杭州市测试局", "--kind", "department", "--region", "330100"])
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let checkpoint = gongshu(dir.path()).args(["ledger", "checkpoint"]).output().unwrap();
+    assert!(checkpoint.status.success(), "{checkpoint:?}");
+    let again = dir.path().join("again.ndjson");
+    assert!(gongshu(dir.path()).args(["ledger", "export"]).arg(&again).output().unwrap().status.success());
+    let followed = verify(&again, &[&public_key]);
+    let out = String::from_utf8_lossy(&followed.stdout);
+    assert!(followed.status.success(), "{out}");
+    assert!(out.contains(&other_public), "{out}");
+}

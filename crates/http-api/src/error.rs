@@ -202,6 +202,13 @@ fn entity_zh(entity: &str) -> &'static str {
         "user" => "用户",
         "token" => "令牌",
         "version" => "数据版本",
+        "grant" => "授权",
+        "agreement" => "协议",
+        "ledger entry" => "账本条目",
+        "checkpoint" => "检查点",
+        "freeze" => "冻结记录",
+        "alert" => "预警",
+        "usage event" => "使用记录",
         _ => "记录",
     }
 }

@@ -5,7 +5,7 @@
 //!
 //! Entries hold commitments, not personal data: a natural person appears
 //! only as a keyed pseudonym ([`Pseudonymizer`]), free text only as its
-//! SHA-256. Deleting a person's account leaves nothing in the log that
+//! SHA-256, and what a query asked and answered only as keyed commitments. Deleting a person's account leaves nothing in the log that
 //! names them, so the log never needs erasing.
 
 use hmac::{KeyInit, Mac};
@@ -82,16 +82,19 @@ pub struct UsageDecision {
     pub allowed: bool,
     /// Why not, as a stable code.
     pub reason: Option<String>,
-    /// SHA-256 of the query as asked.
-    pub query_sha256: String,
+    /// The query as asked, as a keyed commitment ([`Pseudonymizer::commit`]
+    /// of the usage event's fingerprint): filter values can be guessed from
+    /// a plain hash, not from this.
+    pub query_mac: String,
     /// Rows that left.
     pub rows_out: Option<i64>,
     /// Bytes that left.
     pub bytes_out: Option<i64>,
     /// Privacy budget spent, in millionths of ε.
     pub epsilon_micros: i64,
-    /// SHA-256 of the result, when computed whole.
-    pub result_sha256: Option<String>,
+    /// The result's hash as a keyed commitment, when it was computed whole
+    /// (a verification's yes or no would otherwise be readable).
+    pub result_mac: Option<String>,
 }
 
 /// The outcome of a read recorded after it finished.
@@ -176,6 +179,15 @@ impl Pseudonymizer {
     /// A pseudonymizer over a secret key.
     pub fn new(key: &[u8]) -> Pseudonymizer {
         Pseudonymizer { key: key.to_vec() }
+    }
+
+    /// A keyed commitment to a value (a query's fingerprint, a result's
+    /// hash): whoever holds the key can check it, no one else can guess it.
+    pub fn commit(&self, value: &str) -> String {
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes keys of any length");
+        mac.update(b"gongshu-ledger-commitment-v1\0");
+        mac.update(value.as_bytes());
+        hex(&mac.finalize().into_bytes())
     }
 
     /// The pseudonym of an account id.

@@ -224,7 +224,7 @@ pub fn verify_export(input: impl BufRead, trusted: &[NoteVerifier]) -> Report {
                 report.keys.push(text);
             }
         }
-        if checkpoint.origin != header.origin {
+        if checkpoint.origin != header.origin || !signers.iter().any(|key| key.name() == checkpoint.origin) {
             report.findings.push(Finding {
                 index: None,
                 message: format!(
@@ -280,11 +280,13 @@ pub fn verify_export(input: impl BufRead, trusted: &[NoteVerifier]) -> Report {
             }
         }
         // Key changes recorded in entries this verified checkpoint covers
-        // take effect for the checkpoints after it.
+        // take effect for the checkpoints after it. A new key counts only if
+        // it co-signed this checkpoint beside a key already trusted, so a
+        // row written into the log cannot make a key trusted by itself.
         while applied_events < key_events.len() && key_events[applied_events].0 < size {
             match &key_events[applied_events].1 {
                 KeyEvent::Activate(key) => {
-                    if !valid_keys.contains(key) {
+                    if !valid_keys.contains(key) && note::signed_by(&opened, key) {
                         valid_keys.push(key.clone());
                     }
                 }
@@ -360,14 +362,13 @@ fn locate(
         }
         return findings;
     }
+    let last = size.saturating_sub(1);
     vec![Finding {
         index: Some(from),
         message: format!(
-            "the entries from {from} to {}, or their order, differ from what the checkpoint at size {size} \
+            "the entries from {from} to {last}, or their order, differ from what the checkpoint at size {size} \
              committed to; their stored leaf hashes moved with them, so no single entry can be named \
-             (条目 {from}–{} 的内容或顺序与检查点不符，叶哈希随之改动，无法定位到单条)",
-            size - 1,
-            size - 1
+             (条目 {from}–{last} 的内容或顺序与检查点不符，叶哈希随之改动，无法定位到单条)"
         ),
     }]
 }

@@ -33,11 +33,11 @@ fn entry(seq: i64) -> Entry {
         purpose: Some("评估控烟执法重点区域".into()),
         allowed: true,
         reason: None,
-        query_sha256: format!("{seq:064x}"),
+        query_mac: format!("{seq:064x}"),
         rows_out: Some(8),
         bytes_out: None,
         epsilon_micros: 0,
-        result_sha256: Some(format!("{:064x}", seq * 7)),
+        result_mac: Some(format!("{:064x}", seq * 7)),
     })
 }
 

@@ -15,6 +15,8 @@ CREATE TABLE emergency_freeze (
     row_version BIGINT NOT NULL
 );
 CREATE INDEX emergency_freeze_target ON emergency_freeze (target, target_id);
+-- One active freeze per target, even when two reviewers act at once.
+CREATE UNIQUE INDEX emergency_freeze_active ON emergency_freeze (target, target_id) WHERE released_at IS NULL;
 
 CREATE TABLE alert (
     id TEXT PRIMARY KEY,
@@ -63,8 +65,10 @@ CREATE TABLE usage_daily (
 );
 CREATE INDEX usage_daily_resource ON usage_daily (resource_id, day);
 
+-- The monitor reads usage in the ledger's order (gapless, by commit), so
+-- its cursor is a ledger index: -1 before the first.
 CREATE TABLE monitor_state (
     id INTEGER PRIMARY KEY,
-    last_seq BIGINT NOT NULL
+    last_index BIGINT NOT NULL
 );
-INSERT INTO monitor_state (id, last_seq) VALUES (1, 0);
+INSERT INTO monitor_state (id, last_index) VALUES (1, -1);

@@ -328,6 +328,9 @@ pub trait Transaction: Send {
     async fn append_history(&mut self, entry: &HistoryEntry) -> StoreResult<()>;
     /// The history of one entity, in order.
     async fn history(&mut self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<HistoryEntry>>;
+    /// Every history step of one kind of entity, in order (for small kinds,
+    /// such as the ledger's keys).
+    async fn history_of_kind(&mut self, entity_kind: &str) -> StoreResult<Vec<HistoryEntry>>;
 
     /// Adds a sharing request.
     async fn insert_sharing_request(&mut self, request: &SharingRequest) -> StoreResult<()>;
@@ -449,12 +452,14 @@ pub trait Transaction: Send {
     async fn insert_exemption(&mut self, exemption: &TrackerExemption) -> StoreResult<()>;
     /// Every exemption.
     async fn exemptions(&mut self) -> StoreResult<Vec<TrackerExemption>>;
-    /// The last usage event the monitor has seen.
+    /// The ledger index of the last usage entry the monitor has seen (-1
+    /// before the first), taking the monitor's lock.
     async fn monitor_cursor(&mut self) -> StoreResult<i64>;
     /// Moves the monitor's cursor from `from` to `to` (stale if another moved it).
     async fn advance_monitor(&mut self, from: i64, to: i64) -> StoreResult<()>;
-    /// Usage events after `seq`, oldest first.
-    async fn usage_events_after(&mut self, seq: i64, limit: i64) -> StoreResult<Vec<UsageEvent>>;
+    /// Usage decisions and outcomes integrated after ledger index `index`,
+    /// in the ledger's order (commit order, without gaps), with their events.
+    async fn usage_in_ledger_after(&mut self, index: i64, limit: i64) -> StoreResult<Vec<LedgeredUsage>>;
     /// Adds to the daily usage totals.
     async fn add_daily_usage(&mut self, rows: &[DailyUsage]) -> StoreResult<()>;
     /// Daily usage totals between two days (inclusive), by day.
@@ -464,6 +469,17 @@ pub trait Transaction: Send {
         until: NaiveDate,
         dimension: &UsageDimension,
     ) -> StoreResult<Vec<DailyUsage>>;
+}
+
+/// A usage event as the ledger ordered it.
+#[derive(Debug, Clone)]
+pub struct LedgeredUsage {
+    /// The ledger index of its entry.
+    pub index: i64,
+    /// Whether the entry is the read's outcome (its bytes), not its decision.
+    pub outcome: bool,
+    /// The event as stored now.
+    pub event: UsageEvent,
 }
 
 /// Reads of one local day with one key.

@@ -31,7 +31,7 @@ mod supervision;
 use gongshu_domain::supervision::{Alert, Freeze, FreezeTarget, TrackerExemption};
 
 use crate::{
-    AgreementFilter, DailyUsage, GrantFilter, ItemMatch, LedgerHead, LedgerRecord, MetadataStore, Page,
+    AgreementFilter, DailyUsage, GrantFilter, ItemMatch, LedgerHead, LedgerRecord, LedgeredUsage, MetadataStore, Page,
     RegistrationFilter, RequestFilter, ResourceFilter, SharingFilter, StoreError, StoreResult, StoredCheckpoint,
     Transaction, UsageDimension, UsageFilter,
 };
@@ -97,6 +97,7 @@ impl SqlStore {
         let store = SqlStore { pool, backend, pseudonyms: Arc::default() };
         store.fill_search_text().await?;
         store.ensure_pseudonym_key().await?;
+        store.backfill_ledger().await?;
         Ok(store)
     }
 
@@ -125,6 +126,41 @@ impl SqlStore {
                 .execute(&self.pool)
                 .await?;
         }
+        Ok(())
+    }
+
+    /// Writes the entries of history and usage recorded before the ledger
+    /// existed (an instance upgraded from an earlier release), once, in
+    /// their order, so that its whole past is traceable too.
+    async fn backfill_ledger(&self) -> StoreResult<()> {
+        let mut tx = SqlTransaction {
+            tx: match self.backend {
+                Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                Backend::Postgres => self.pool.begin().await?,
+            },
+            pseudonyms: self.pseudonyms.clone(),
+        };
+        if sqlx::query("SELECT 1 FROM ledger_entry LIMIT 1").fetch_optional(&mut *tx.tx).await?.is_some() {
+            return Ok(());
+        }
+        let pseudonyms = tx.pseudonymizer().await?;
+        let history = sqlx::query("SELECT * FROM history ORDER BY seq").fetch_all(&mut *tx.tx).await?;
+        let usage = sqlx::query("SELECT * FROM usage_event ORDER BY seq").fetch_all(&mut *tx.tx).await?;
+        if history.is_empty() && usage.is_empty() {
+            return Ok(());
+        }
+        let mut queued = Vec::with_capacity(history.len() + usage.len());
+        for row in &history {
+            let step = history_from_row(row)?;
+            queued.push((state_entry(&step, step.seq, &pseudonyms), step.seq));
+        }
+        for row in &usage {
+            let event = usage_event_from_row(row)?;
+            queued.push((usage_entry(&event, event.seq, &pseudonyms), event.seq));
+        }
+        tracing::info!(entries = queued.len(), "writing the ledger entries of the records kept before the ledger");
+        tx.queue_ledger(&queued, Utc::now()).await?;
+        tx.tx.commit().await?;
         Ok(())
     }
 
@@ -236,6 +272,49 @@ const SYSTEM_ACCOUNT: &str = "system";
 /// A time as ledger entries write it: RFC 3339 in UTC, microseconds.
 fn ledger_time(at: DateTime<Utc>) -> String {
     ts(at)
+}
+
+/// The ledger entry of a history step: people as pseudonyms, the opinion as
+/// its hash.
+fn state_entry(e: &HistoryEntry, seq: i64, pseudonyms: &Pseudonymizer) -> Entry {
+    let person = |id: &str| if id == SYSTEM_ACCOUNT { id.to_owned() } else { pseudonyms.pseudonym(id) };
+    Entry::State(StateChange {
+        v: gongshu_ledger::entry::FORMAT_VERSION,
+        seq,
+        entity: e.entity_kind.to_owned(),
+        id: if e.entity_kind == "user" { person(&e.entity_id) } else { e.entity_id.clone() },
+        action: e.action.clone(),
+        from: e.from_state.clone(),
+        to: e.to_state.clone(),
+        actor: e.actor_user_id.as_deref().map_or_else(|| "public".to_owned(), person),
+        opinion_sha256: e.opinion.as_deref().map(|text| sha256_hex(text.as_bytes())),
+        at: ledger_time(e.at),
+    })
+}
+
+/// The ledger entry of a gateway decision: the person as a pseudonym, what
+/// was asked and answered as keyed commitments.
+fn usage_entry(e: &UsageEvent, seq: i64, pseudonyms: &Pseudonymizer) -> Entry {
+    Entry::Usage(UsageDecision {
+        v: gongshu_ledger::entry::FORMAT_VERSION,
+        seq,
+        at: ledger_time(e.at),
+        subject: e.user_id.as_deref().map_or_else(|| "public".to_owned(), |id| pseudonyms.pseudonym(id)),
+        org: e.org_id.clone(),
+        grant: e.grant_id.clone(),
+        resource: e.resource_id.clone(),
+        version: e.version,
+        mode: e.mode.code().to_owned(),
+        channel: e.channel.clone(),
+        purpose: e.purpose.clone(),
+        allowed: e.allowed,
+        reason: e.reason.clone(),
+        query_mac: pseudonyms.commit(&e.query_fingerprint),
+        rows_out: e.rows_out,
+        bytes_out: e.bytes_out,
+        epsilon_micros: e.privacy_cost_micros,
+        result_mac: e.result_hash.as_deref().map(|hash| pseudonyms.commit(hash)),
+    })
 }
 
 fn ts(at: DateTime<Utc>) -> String {
@@ -1510,21 +1589,16 @@ impl Transaction for SqlTransaction {
         .fetch_one(&mut *self.tx)
         .await?;
         let seq: i64 = row.try_get(0)?;
-        let pseudonyms = self.pseudonymizer().await?;
-        let person = |id: &str| if id == SYSTEM_ACCOUNT { id.to_owned() } else { pseudonyms.pseudonym(id) };
-        let entry = Entry::State(StateChange {
-            v: gongshu_ledger::entry::FORMAT_VERSION,
-            seq,
-            entity: e.entity_kind.to_owned(),
-            id: if e.entity_kind == "user" { person(&e.entity_id) } else { e.entity_id.clone() },
-            action: e.action.clone(),
-            from: e.from_state.clone(),
-            to: e.to_state.clone(),
-            actor: e.actor_user_id.as_deref().map_or_else(|| "public".to_owned(), person),
-            opinion_sha256: e.opinion.as_deref().map(|text| sha256_hex(text.as_bytes())),
-            at: ledger_time(e.at),
-        });
+        let entry = state_entry(e, seq, &self.pseudonymizer().await?);
         self.queue_ledger(&[(entry, seq)], e.at).await
+    }
+
+    async fn history_of_kind(&mut self, entity_kind: &str) -> StoreResult<Vec<HistoryEntry>> {
+        let rows = sqlx::query("SELECT * FROM history WHERE entity_kind = $1 ORDER BY seq")
+            .bind(entity_kind.to_owned())
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(history_from_row).collect()
     }
 
     async fn history(&mut self, entity_kind: &str, entity_id: &str) -> StoreResult<Vec<HistoryEntry>> {
@@ -2052,27 +2126,7 @@ impl Transaction for SqlTransaction {
         .fetch_one(&mut *self.tx)
         .await?;
         let seq = row.try_get::<i64, _>(0)?;
-        let pseudonyms = self.pseudonymizer().await?;
-        let entry = Entry::Usage(UsageDecision {
-            v: gongshu_ledger::entry::FORMAT_VERSION,
-            seq,
-            at: ledger_time(e.at),
-            subject: e.user_id.as_deref().map_or_else(|| "public".to_owned(), |id| pseudonyms.pseudonym(id)),
-            org: e.org_id.clone(),
-            grant: e.grant_id.clone(),
-            resource: e.resource_id.clone(),
-            version: e.version,
-            mode: e.mode.code().to_owned(),
-            channel: e.channel.clone(),
-            purpose: e.purpose.clone(),
-            allowed: e.allowed,
-            reason: e.reason.clone(),
-            query_sha256: e.query_fingerprint.clone(),
-            rows_out: e.rows_out,
-            bytes_out: e.bytes_out,
-            epsilon_micros: e.privacy_cost_micros,
-            result_sha256: e.result_hash.clone(),
-        });
+        let entry = usage_entry(e, seq, &self.pseudonymizer().await?);
         self.queue_ledger(&[(entry, seq)], e.at).await?;
         Ok(seq)
     }
@@ -2193,8 +2247,8 @@ impl Transaction for SqlTransaction {
         SqlTransaction::advance_monitor(self, from, to).await
     }
 
-    async fn usage_events_after(&mut self, seq: i64, limit: i64) -> StoreResult<Vec<UsageEvent>> {
-        self.events_after(seq, limit).await
+    async fn usage_in_ledger_after(&mut self, index: i64, limit: i64) -> StoreResult<Vec<LedgeredUsage>> {
+        self.events_in_ledger_after(index, limit).await
     }
 
     async fn add_daily_usage(&mut self, rows: &[DailyUsage]) -> StoreResult<()> {

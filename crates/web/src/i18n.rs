@@ -311,8 +311,8 @@ pub(crate) const MESSAGES: &[(&str, &str, &str)] = &[
     ("supervision_exempt", "暂缓公示", "Hold back from the data tracker"),
     (
         "supervision_exempt_text",
-        "依法需要保密的使用（如案件调查）可暂缓在数据使用追踪中公示，至指定日期为止；暂缓本身及其理由记入账本。",
-        "Uses that the law keeps confidential for a time (an investigation, say) can be held back from the data tracker until a day; the exemption and its reason are written to the ledger.",
+        "依法需要暂缓公示的使用（如案件调查）可在数据使用追踪中暂缓展示，至指定日期为止；暂缓本身（授权和截止日期）及理由的摘要记入账本。账本中的使用条目仍照常记录单位、授权和用途，不含个人信息。",
+        "Uses the law lets be shown later (an investigation, say) can be held back from the data tracker until a day; the exemption (grant and end) and a hash of its reason are written to the ledger. The ledger's usage entries still name the organization, grant and purpose, never a person.",
     ),
     ("supervision_grant", "授权 ID", "Grant id"),
     ("supervision_until", "截止日期", "Until"),

@@ -670,8 +670,15 @@ async fn dataset_view(state: &WebState, request: &Request, id: &str) -> Result<V
         Lang::Zh => draft.abstract_zh.clone(),
     };
     // 数据使用追踪: who used the data under a grant, and why.
-    let tracker =
-        if data_state == "harvested" { Value::Null } else { crate::ledger::tracker_rows(state, lang, id).await? };
+    // Best effort: the dataset page stands without its tracker.
+    let tracker = if data_state == "harvested" {
+        Value::Null
+    } else {
+        crate::ledger::tracker_rows(state, lang, id).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, resource = id, "the data tracker could not be read");
+            Value::Null
+        })
+    };
     Ok(json!({
         "tracker": tracker,
         "dataset": card,

@@ -38,22 +38,33 @@
   });
 })();
 
-// The ledger page's entry check, repeated in the browser: the leaf hash and
-// the RFC 9162 inclusion proof against the checkpoint's root, with WebCrypto,
-// so a reader need not trust the server's own "verified".
+// The ledger page's entry check, repeated in the browser: the checkpoint's
+// Ed25519 signature with the published key, its root read from the signed
+// text itself, the leaf hash, and the RFC 9162 inclusion proof, all with
+// WebCrypto, so a reader need not trust the server's own "verified".
 (function () {
   "use strict";
   var box = document.getElementById("inclusion-check");
   if (!box || !window.crypto || !window.crypto.subtle) { return; }
-  var note = box.querySelector(".browser-check");
+  var out = box.querySelector(".browser-check");
   var english = document.documentElement.lang === "en";
+  var say = function (ok, en, zh) {
+    out.hidden = false;
+    out.textContent = english ? en : zh;
+    out.className = ok ? "browser-check ok" : "browser-check error";
+  };
   var hex = function (bytes) {
-    return Array.prototype.map.call(new Uint8Array(bytes), function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+    return Array.prototype.map.call(bytes, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
   };
   var unhex = function (text) {
-    var out = new Uint8Array(text.length / 2);
-    for (var i = 0; i < out.length; i++) { out[i] = parseInt(text.substr(2 * i, 2), 16); }
-    return out;
+    var bytes = new Uint8Array(text.length / 2);
+    for (var i = 0; i < bytes.length; i++) { bytes[i] = parseInt(text.substr(2 * i, 2), 16); }
+    return bytes;
+  };
+  var unbase64 = function (text) {
+    var raw = atob(text), bytes = new Uint8Array(raw.length);
+    for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
+    return bytes;
   };
   var sha = function (prefix, parts) {
     var total = 1 + parts.reduce(function (n, p) { return n + p.length; }, 0);
@@ -63,14 +74,32 @@
     parts.forEach(function (p) { buf.set(p, at); at += p.length; });
     return crypto.subtle.digest("SHA-256", buf).then(function (d) { return new Uint8Array(d); });
   };
+  // The signed note: text, a blank line, signature lines "— name base64".
+  var note = box.dataset.note, cut = note.lastIndexOf("\n\n");
+  var text = note.slice(0, cut + 1);
+  var signedRoot = hex(unbase64(text.split("\n")[2]));
+  var key = box.dataset.key.split("+");
+  var publicKey = unbase64(key[2]).slice(1);
+  var signature = null;
+  note.slice(cut + 2).split("\n").forEach(function (line) {
+    var parts = line.split(" ");
+    if (parts.length === 3 && parts[1] === key[0]) {
+      var blob = unbase64(parts[2]);
+      if (hex(blob.slice(0, 4)) === key[1]) { signature = blob.slice(4); }
+    }
+  });
+  var signed = signature === null ? Promise.resolve(false) : crypto.subtle
+    .importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"])
+    .then(function (k) { return crypto.subtle.verify({ name: "Ed25519" }, k, signature, new TextEncoder().encode(text)); })
+    .catch(function () { return null; });
   var index = Number(box.dataset.index), size = Number(box.dataset.size);
   var fn = index, sn = size - 1;
   var proof = box.dataset.hashes ? box.dataset.hashes.split(",").map(unhex) : [];
-  sha(0, [new TextEncoder().encode(box.dataset.entry)]).then(function (leaf) {
+  var root = sha(0, [new TextEncoder().encode(box.dataset.entry)]).then(function (leaf) {
     var r = Promise.resolve(leaf);
     proof.forEach(function (p) {
       r = r.then(function (acc) {
-        if (sn === 0) { throw new Error("long"); }
+        if (sn === 0) { throw new Error("the proof is too long"); }
         var step;
         if (fn % 2 === 1 || fn === sn) {
           step = sha(1, [p, acc]);
@@ -83,15 +112,19 @@
       });
     });
     return r;
-  }).then(function (root) {
-    var ok = sn === 0 && hex(root) === box.dataset.root;
-    note.hidden = false;
-    note.textContent = ok
-      ? (english ? "Your browser checked it too: the proof leads to the signed root." : "浏览器已独立复核：证明可推导出已签名的根哈希。")
-      : (english ? "Your browser could not confirm it." : "浏览器复核未通过。");
-    note.className = ok ? "browser-check ok" : "browser-check error";
+  });
+  Promise.all([root, signed]).then(function (results) {
+    var included = sn === 0 && hex(results[0]) === signedRoot;
+    if (!included) {
+      say(false, "Your browser could not confirm it: the proof does not lead to the signed root.", "浏览器复核未通过：证明推导不出已签名的根哈希。");
+    } else if (results[1] === true) {
+      say(true, "Your browser checked it too: the checkpoint's signature is valid and the proof leads to its root.", "浏览器已独立复核：检查点签名有效，证明可推导出其根哈希。");
+    } else if (results[1] === null) {
+      say(true, "Your browser checked the proof against the signed root; it cannot check Ed25519 signatures itself.", "浏览器已独立复核证明与签名中的根哈希一致；本浏览器不支持核验 Ed25519 签名。");
+    } else {
+      say(false, "Your browser could not confirm the checkpoint's signature with the published key.", "浏览器无法用公布的公钥核验检查点签名。");
+    }
   }).catch(function () {
-    note.hidden = false;
-    note.textContent = english ? "Your browser could not confirm it." : "浏览器复核未通过。";
+    say(false, "Your browser could not confirm it.", "浏览器复核未通过。");
   });
 })();

@@ -69,11 +69,12 @@ impl SqlTransaction {
         // Taking the head row's lock first makes integrators take turns.
         sqlx::query("UPDATE ledger_head SET updated_at = $1 WHERE id = 1").bind(ts(now)).execute(&mut *self.tx).await?;
         let head = self.ledger_head_row().await?;
-        let rows =
-            sqlx::query("SELECT queue_id, leaf_hash FROM ledger_entry WHERE idx IS NULL ORDER BY queue_id LIMIT $1")
-                .bind(max as i64)
-                .fetch_all(&mut *self.tx)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT queue_id, leaf_hash, body FROM ledger_entry WHERE idx IS NULL ORDER BY queue_id LIMIT $1",
+        )
+        .bind(max as i64)
+        .fetch_all(&mut *self.tx)
+        .await?;
         if rows.is_empty() {
             return Ok(head);
         }
@@ -81,7 +82,15 @@ impl SqlTransaction {
         let mut last_queue_id = 0i64;
         for row in &rows {
             last_queue_id = row.try_get(0)?;
-            leaves.push(stored_hash(&row.try_get::<String, _>(1)?)?);
+            let leaf = stored_hash(&row.try_get::<String, _>(1)?)?;
+            // What is signed is the entry's text: a queued row whose hash
+            // no longer matches it was changed after it was written.
+            if tree::leaf_hash(row.try_get::<String, _>(2)?.as_bytes()) != leaf {
+                return Err(StoreError::Corrupt(format!(
+                    "queued ledger entry {last_queue_id} does not match its leaf hash; it was changed after it was written"
+                )));
+            }
+            leaves.push(leaf);
         }
         let numbered = sqlx::query(
             "UPDATE ledger_entry SET idx = numbered.n \

@@ -2,7 +2,6 @@
 //! monitor's cursor and the daily usage totals.
 
 use chrono::NaiveDate;
-use gongshu_domain::UsageEvent;
 use gongshu_domain::supervision::{Alert, AlertRule, AlertState, Freeze, FreezeTarget, TrackerExemption};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -10,7 +9,7 @@ use sqlx::any::AnyRow;
 use super::{
     Bind, DynSql, SqlTransaction, day, opt_ts, parse_day, parse_opt_ts, parse_ts, stored, ts, usage_event_from_row,
 };
-use crate::{DailyUsage, StoreError, StoreResult, UsageDimension};
+use crate::{DailyUsage, LedgeredUsage, StoreError, StoreResult, UsageDimension};
 
 fn freeze_from_row(row: &AnyRow) -> StoreResult<Freeze> {
     Ok(Freeze {
@@ -227,11 +226,17 @@ impl SqlTransaction {
     }
 
     pub(super) async fn monitor_cursor(&mut self) -> StoreResult<i64> {
-        Ok(sqlx::query("SELECT last_seq FROM monitor_state WHERE id = 1").fetch_one(&mut *self.tx).await?.try_get(0)?)
+        // Taking the row's lock first makes monitors on several servers
+        // take turns, so an episode is never raised twice.
+        sqlx::query("UPDATE monitor_state SET last_index = last_index WHERE id = 1").execute(&mut *self.tx).await?;
+        Ok(sqlx::query("SELECT last_index FROM monitor_state WHERE id = 1")
+            .fetch_one(&mut *self.tx)
+            .await?
+            .try_get(0)?)
     }
 
     pub(super) async fn advance_monitor(&mut self, from: i64, to: i64) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE monitor_state SET last_seq = $1 WHERE id = 1 AND last_seq = $2")
+        let done = sqlx::query("UPDATE monitor_state SET last_index = $1 WHERE id = 1 AND last_index = $2")
             .bind(to)
             .bind(from)
             .execute(&mut *self.tx)
@@ -242,13 +247,26 @@ impl SqlTransaction {
         Ok(())
     }
 
-    pub(super) async fn events_after(&mut self, seq: i64, limit: i64) -> StoreResult<Vec<UsageEvent>> {
-        let rows = sqlx::query("SELECT * FROM usage_event WHERE seq > $1 ORDER BY seq LIMIT $2")
-            .bind(seq)
-            .bind(limit)
-            .fetch_all(&mut *self.tx)
-            .await?;
-        rows.iter().map(usage_event_from_row).collect()
+    pub(super) async fn events_in_ledger_after(&mut self, index: i64, limit: i64) -> StoreResult<Vec<LedgeredUsage>> {
+        let rows = sqlx::query(
+            "SELECT ledger_entry.idx AS ledger_index, ledger_entry.kind AS ledger_kind, usage_event.* \
+             FROM ledger_entry JOIN usage_event ON usage_event.seq = ledger_entry.ref_seq \
+             WHERE ledger_entry.idx > $1 AND ledger_entry.kind IN ('usage', 'usage_outcome') \
+             ORDER BY ledger_entry.idx LIMIT $2",
+        )
+        .bind(index)
+        .bind(limit)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LedgeredUsage {
+                    index: row.try_get("ledger_index")?,
+                    outcome: row.try_get::<String, _>("ledger_kind")? == "usage_outcome",
+                    event: usage_event_from_row(row)?,
+                })
+            })
+            .collect()
     }
 
     pub(super) async fn add_daily(&mut self, rows: &[DailyUsage]) -> StoreResult<()> {
