@@ -316,3 +316,27 @@ test("an operation plan is approved, its operator selected and the agreement sig
   assert.match(signed, /授权详情/, "links to the grant it made");
   await operator.close();
 });
+
+test("anyone checks a ledger entry, and the browser checks the signature and the proof itself (可验证账本)", async () => {
+  const [context, tab] = await page({ viewport: { width: 1200, height: 1000 } });
+  await tab.goto(base + "/ledger");
+  await tab.getByLabel("条目序号").fill("3");
+  await tab.getByRole("button", { name: "核验" }).click();
+  await tab.waitForURL(/entry=3/);
+  const check = tab.locator("#inclusion-check .browser-check");
+  await check.waitFor({ state: "visible" });
+  assert.match(await check.innerText(), /检查点签名有效，证明可推导出其根哈希/);
+  assert.match(await check.getAttribute("class"), /\bok\b/);
+  await tab.screenshot({ path: join(artifacts, "ledger-zh.png"), fullPage: true });
+
+  // A dataset's data tracker links each use to its entry.
+  await tab.goto(base + "/datasets?q=" + encodeURIComponent("吸烟"));
+  await tab.getByRole("link", { name: "吸烟与肺癌病例对照研究汇总数据" }).first().click();
+  const tracker = tab.locator("#tracker");
+  assert.match(await tracker.innerText(), /杭州明鉴健康科技有限公司/);
+  await tracker.getByRole("link").first().click();
+  await tab.waitForURL(/\/ledger\?entry=\d+/);
+  await check.waitFor({ state: "visible" });
+  assert.match(await check.getAttribute("class"), /\bok\b/);
+  await context.close();
+});

@@ -120,19 +120,19 @@ async fn a_changed_dropped_or_reordered_stored_entry_is_named() {
     assert!(verify(&demo.app).await.ok());
 
     // One byte of one entry.
-    execute(&demo.url, "UPDATE ledger_entry SET body = replace(body, '\"v\":1', '\"v\":1 ') WHERE idx = 17").await;
+    execute(&demo.url, "UPDATE ledger_entry SET body = replace(body, '\"v\":1', '\"v\":1 ') WHERE queue_id = (SELECT queue_id FROM ledger_index WHERE idx = 17)").await;
     let report = verify(&demo.app).await;
     assert!(!report.ok());
     assert_eq!(report.findings.iter().filter_map(|f| f.index).min(), Some(17), "{:?}", report.findings);
     assert!(report.findings.iter().any(|f| f.message.contains("entry 17")), "{:?}", report.findings);
-    execute(&demo.url, "UPDATE ledger_entry SET body = replace(body, '\"v\":1 ', '\"v\":1') WHERE idx = 17").await;
+    execute(&demo.url, "UPDATE ledger_entry SET body = replace(body, '\"v\":1 ', '\"v\":1') WHERE queue_id = (SELECT queue_id FROM ledger_index WHERE idx = 17)").await;
     assert!(verify(&demo.app).await.ok(), "restored, it verifies again");
 
     // Two entries swapped.
     execute(
         &demo.url,
-        "UPDATE ledger_entry SET idx = CASE idx WHEN 40 THEN -41 WHEN 41 THEN -40 END WHERE idx IN (40, 41); \
-         UPDATE ledger_entry SET idx = -idx WHERE idx < 0",
+        "UPDATE ledger_index SET idx = CASE idx WHEN 40 THEN -41 WHEN 41 THEN -40 END WHERE idx IN (40, 41); \
+         UPDATE ledger_index SET idx = -idx WHERE idx < 0",
     )
     .await;
     // Whole rows moved, leaf hashes and all: the checkpoint fails, and the
@@ -147,14 +147,14 @@ async fn a_changed_dropped_or_reordered_stored_entry_is_named() {
     );
     execute(
         &demo.url,
-        "UPDATE ledger_entry SET idx = CASE idx WHEN 40 THEN -41 WHEN 41 THEN -40 END WHERE idx IN (40, 41); \
-         UPDATE ledger_entry SET idx = -idx WHERE idx < 0",
+        "UPDATE ledger_index SET idx = CASE idx WHEN 40 THEN -41 WHEN 41 THEN -40 END WHERE idx IN (40, 41); \
+         UPDATE ledger_index SET idx = -idx WHERE idx < 0",
     )
     .await;
     assert!(verify(&demo.app).await.ok(), "put back, it verifies again");
 
     // An entry dropped.
-    execute(&demo.url, "DELETE FROM ledger_entry WHERE idx = 60").await;
+    execute(&demo.url, "DELETE FROM ledger_index WHERE idx = 60").await;
     let report = verify(&demo.app).await;
     assert!(
         report.findings.iter().any(|f| f.index == Some(60) && f.message.contains("missing")),

@@ -1,18 +1,28 @@
 -- The verifiable ledger (ADR 0015). Entries are written in the transaction
--- of what they record, with no index yet; integration gives them their
--- place in the RFC 6962 tree in order of commit, stores the perfect nodes
--- they complete and moves the head; checkpoints sign a head.
+-- of what they record and marked pending; integration gives them their
+-- place in the RFC 6962 tree in order of commit (a narrow row in
+-- ledger_index, so an entry's row is never rewritten), stores the perfect
+-- nodes they complete and moves the head; checkpoints sign a head.
 CREATE TABLE ledger_entry (
     queue_id {serial_primary_key},
-    idx BIGINT UNIQUE,
     kind TEXT NOT NULL,
     ref_seq BIGINT NOT NULL,
     body TEXT NOT NULL,
     leaf_hash TEXT NOT NULL,
     queued_at TEXT NOT NULL
 );
-CREATE INDEX ledger_entry_pending ON ledger_entry (queue_id) WHERE idx IS NULL;
 CREATE INDEX ledger_entry_ref ON ledger_entry (kind, ref_seq);
+
+-- Entries written and not yet integrated.
+CREATE TABLE ledger_pending (
+    queue_id BIGINT PRIMARY KEY
+);
+
+-- Each integrated entry's place in the tree.
+CREATE TABLE ledger_index (
+    idx BIGINT PRIMARY KEY,
+    queue_id BIGINT NOT NULL UNIQUE
+);
 
 -- Perfect subtrees above the leaves: key = level << 48 | index.
 CREATE TABLE ledger_node (

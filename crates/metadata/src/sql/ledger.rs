@@ -4,7 +4,9 @@
 //!
 //! Integration holds the head row's lock (PostgreSQL) or the write lock
 //! (SQLite), so one integrator runs at a time; writers only insert queue
-//! rows and never wait for it.
+//! rows and never wait for it. An entry's row is written once: its place in
+//! the tree is a narrow row of `ledger_index`, and `ledger_pending` lists
+//! what waits, so integration never rewrites the entries themselves.
 
 use std::collections::HashMap;
 
@@ -54,7 +56,15 @@ impl SqlTransaction {
                 sql.bind(Bind::Text(hex(&leaf))).push(", ");
                 sql.bind(Bind::Text(ts(at))).push(")");
             }
-            sql.query().execute(&mut *self.tx).await?;
+            sql.push(" RETURNING queue_id");
+            let ids = sql.query().fetch_all(&mut *self.tx).await?;
+            let mut pending = DynSql::default();
+            pending.push("INSERT INTO ledger_pending (queue_id) VALUES ");
+            for (i, row) in ids.iter().enumerate() {
+                pending.push(if i == 0 { "(" } else { ", (" });
+                pending.bind(Bind::Int(row.try_get(0)?)).push(")");
+            }
+            pending.query().execute(&mut *self.tx).await?;
         }
         Ok(())
     }
@@ -70,7 +80,11 @@ impl SqlTransaction {
         sqlx::query("UPDATE ledger_head SET updated_at = $1 WHERE id = 1").bind(ts(now)).execute(&mut *self.tx).await?;
         let head = self.ledger_head_row().await?;
         let rows = sqlx::query(
-            "SELECT queue_id, leaf_hash, body FROM ledger_entry WHERE idx IS NULL ORDER BY queue_id LIMIT $1",
+            // The limit inside, so the planner joins only the batch and does
+            // not scan the whole ledger for it.
+            "SELECT ledger_entry.queue_id, leaf_hash, body \
+             FROM (SELECT queue_id FROM ledger_pending ORDER BY queue_id LIMIT $1) AS batch \
+             JOIN ledger_entry ON ledger_entry.queue_id = batch.queue_id ORDER BY batch.queue_id",
         )
         .bind(max as i64)
         .fetch_all(&mut *self.tx)
@@ -79,9 +93,10 @@ impl SqlTransaction {
             return Ok(head);
         }
         let mut leaves = Vec::with_capacity(rows.len());
-        let mut last_queue_id = 0i64;
+        let mut queue_ids = Vec::with_capacity(rows.len());
         for row in &rows {
-            last_queue_id = row.try_get(0)?;
+            let last_queue_id: i64 = row.try_get(0)?;
+            queue_ids.push(last_queue_id);
             let leaf = stored_hash(&row.try_get::<String, _>(1)?)?;
             // What is signed is the entry's text: a queued row whose hash
             // no longer matches it was changed after it was written.
@@ -92,20 +107,25 @@ impl SqlTransaction {
             }
             leaves.push(leaf);
         }
-        let numbered = sqlx::query(
-            "UPDATE ledger_entry SET idx = numbered.n \
-             FROM (SELECT queue_id AS q, ROW_NUMBER() OVER (ORDER BY queue_id) + $1 - 1 AS n \
-                   FROM ledger_entry WHERE idx IS NULL AND queue_id <= $2) AS numbered \
-             WHERE ledger_entry.queue_id = numbered.q",
-        )
-        .bind(head.size as i64)
-        .bind(last_queue_id)
-        .execute(&mut *self.tx)
-        .await?;
-        if numbered.rows_affected() != leaves.len() as u64 {
-            // An entry with a lower queue id committed meanwhile; the next
-            // run takes it in order.
-            return Err(StoreError::Stale { entity: "ledger", id: "head".into() });
+        // Their places, in the order read; an entry that commits later with a
+        // lower queue id is simply read by the next run.
+        for (chunk_number, chunk) in queue_ids.chunks(ROWS_PER_INSERT).enumerate() {
+            let mut index = DynSql::default();
+            index.push("INSERT INTO ledger_index (idx, queue_id) VALUES ");
+            let mut done = DynSql::default();
+            done.push("DELETE FROM ledger_pending WHERE queue_id IN (");
+            for (i, queue_id) in chunk.iter().enumerate() {
+                let idx = head.size + (chunk_number * ROWS_PER_INSERT + i) as u64;
+                index.push(if i == 0 { "(" } else { ", (" });
+                index.bind(Bind::Int(idx as i64)).push(", ").bind(Bind::Int(*queue_id)).push(")");
+                if i > 0 {
+                    done.push(", ");
+                }
+                done.bind(Bind::Int(*queue_id));
+            }
+            done.push(")");
+            index.query().execute(&mut *self.tx).await?;
+            done.query().execute(&mut *self.tx).await?;
         }
         let frontier = tree::frontier(head.size);
         let known = self.ledger_nodes(&frontier).await?;
@@ -146,7 +166,10 @@ impl SqlTransaction {
         let (leaves, inner): (Vec<NodeId>, Vec<NodeId>) = ids.iter().partition(|id| id.level == 0);
         if !leaves.is_empty() {
             let mut sql = DynSql::default();
-            sql.push("SELECT idx, leaf_hash FROM ledger_entry WHERE idx IN (");
+            sql.push(
+                "SELECT idx, leaf_hash FROM ledger_index \
+                 JOIN ledger_entry ON ledger_entry.queue_id = ledger_index.queue_id WHERE idx IN (",
+            );
             for (i, id) in leaves.iter().enumerate() {
                 if i > 0 {
                     sql.push(", ");
@@ -182,8 +205,9 @@ impl SqlTransaction {
 
     pub(super) async fn ledger_records(&mut self, from: u64, limit: u64) -> StoreResult<Vec<LedgerRecord>> {
         let rows = sqlx::query(
-            "SELECT idx, kind, ref_seq, body, leaf_hash, queued_at FROM ledger_entry \
-             WHERE idx >= $1 AND idx IS NOT NULL ORDER BY idx LIMIT $2",
+            "SELECT idx, kind, ref_seq, body, leaf_hash, queued_at FROM ledger_index \
+             JOIN ledger_entry ON ledger_entry.queue_id = ledger_index.queue_id \
+             WHERE idx >= $1 ORDER BY idx LIMIT $2",
         )
         .bind(from as i64)
         .bind(limit as i64)
@@ -195,7 +219,8 @@ impl SqlTransaction {
     pub(super) async fn ledger_record_of(&mut self, kind: &str, ref_seq: i64) -> StoreResult<Option<LedgerRecord>> {
         let row = sqlx::query(
             "SELECT idx, kind, ref_seq, body, leaf_hash, queued_at FROM ledger_entry \
-             WHERE kind = $1 AND ref_seq = $2 AND idx IS NOT NULL ORDER BY idx LIMIT 1",
+             JOIN ledger_index ON ledger_index.queue_id = ledger_entry.queue_id \
+             WHERE kind = $1 AND ref_seq = $2 ORDER BY idx LIMIT 1",
         )
         .bind(kind.to_owned())
         .bind(ref_seq)
@@ -205,10 +230,8 @@ impl SqlTransaction {
     }
 
     pub(super) async fn ledger_pending_count(&mut self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query("SELECT COUNT(*) FROM ledger_entry WHERE idx IS NULL")
-            .fetch_one(&mut *self.tx)
-            .await?
-            .try_get(0)?;
+        let count: i64 =
+            sqlx::query("SELECT COUNT(*) FROM ledger_pending").fetch_one(&mut *self.tx).await?.try_get(0)?;
         Ok(count as u64)
     }
 

@@ -249,10 +249,11 @@ impl SqlTransaction {
 
     pub(super) async fn events_in_ledger_after(&mut self, index: i64, limit: i64) -> StoreResult<Vec<LedgeredUsage>> {
         let rows = sqlx::query(
-            "SELECT ledger_entry.idx AS ledger_index, ledger_entry.kind AS ledger_kind, usage_event.* \
-             FROM ledger_entry JOIN usage_event ON usage_event.seq = ledger_entry.ref_seq \
-             WHERE ledger_entry.idx > $1 AND ledger_entry.kind IN ('usage', 'usage_outcome') \
-             ORDER BY ledger_entry.idx LIMIT $2",
+            "SELECT ledger_index.idx AS ledger_index, ledger_entry.kind AS ledger_kind, usage_event.* \
+             FROM ledger_index JOIN ledger_entry ON ledger_entry.queue_id = ledger_index.queue_id \
+             JOIN usage_event ON usage_event.seq = ledger_entry.ref_seq \
+             WHERE ledger_index.idx > $1 AND ledger_entry.kind IN ('usage', 'usage_outcome') \
+             ORDER BY ledger_index.idx LIMIT $2",
         )
         .bind(index)
         .bind(limit)
