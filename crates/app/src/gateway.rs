@@ -316,34 +316,14 @@ impl App {
     /// Decides, records a denial, then picks the version to read (the
     /// newest by default).
     async fn readable(&self, ask: &Ask<'_>, resource_id: &str, version: Option<i64>) -> AppResult<Decided> {
-        let Ask { subject, mode, channel, grant_id, what, .. } = *ask;
+        let Ask { subject, mode, grant_id, .. } = *ask;
         let mut tx = self.store.read().await?;
         let resource = self.resource_for_data(&mut tx, subject, resource_id).await?;
         let access = match self.decide_access(&mut tx, subject, &resource, mode, grant_id).await {
             Ok(access) => access,
             Err((error, reason)) => {
                 drop(tx);
-                let event = UsageEvent {
-                    seq: 0,
-                    at: self.clock.now(),
-                    user_id: crate::actor_id(subject),
-                    // The organization the caller acts for, so it sees its own refusals.
-                    org_id: member_orgs(subject).into_iter().next(),
-                    grant_id: None,
-                    resource_id: resource.id.clone(),
-                    version: None,
-                    mode,
-                    channel: channel.code().to_owned(),
-                    purpose: None,
-                    allowed: false,
-                    reason,
-                    query_fingerprint: fingerprint(channel, what),
-                    rows_out: None,
-                    bytes_out: None,
-                    privacy_cost_micros: 0,
-                    result_hash: None,
-                };
-                self.append_usage(&event).await?;
+                self.append_usage(&refusal(ask, self.clock.now(), &resource.id, None, reason)).await?;
                 return Err(error);
             }
         };
@@ -353,26 +333,8 @@ impl App {
         };
         if let Some(freeze) = self.freeze_stopping(&mut tx, subject, &resource.id, grant_id.as_deref()).await? {
             drop(tx);
-            let event = UsageEvent {
-                seq: 0,
-                at: self.clock.now(),
-                user_id: crate::actor_id(subject),
-                org_id: member_orgs(subject).into_iter().next(),
-                grant_id,
-                resource_id: resource.id.clone(),
-                version: None,
-                mode,
-                channel: channel.code().to_owned(),
-                purpose: None,
-                allowed: false,
-                reason: Some(format!("frozen:{}", freeze.id)),
-                query_fingerprint: fingerprint(channel, what),
-                rows_out: None,
-                bytes_out: None,
-                privacy_cost_micros: 0,
-                result_hash: None,
-            };
-            self.append_usage(&event).await?;
+            let reason = Some(format!("frozen:{}", freeze.id));
+            self.append_usage(&refusal(ask, self.clock.now(), &resource.id, grant_id, reason)).await?;
             return Err(frozen());
         }
         let version = match version {
@@ -823,6 +785,36 @@ pub(crate) const DEFAULT_EPSILON: f64 = 0.1;
 
 /// The bytes of a download.
 type ByteStream = std::pin::Pin<Box<dyn futures::Stream<Item = Result<bytes::Bytes, AppError>> + Send>>;
+
+/// The usage event of a refused read, recorded before the refusal is answered.
+fn refusal(
+    ask: &Ask<'_>,
+    at: chrono::DateTime<chrono::Utc>,
+    resource_id: &str,
+    grant_id: Option<String>,
+    reason: Option<String>,
+) -> UsageEvent {
+    UsageEvent {
+        seq: 0,
+        at,
+        user_id: crate::actor_id(ask.subject),
+        // The organization the caller acts for, so it sees its own refusals.
+        org_id: member_orgs(ask.subject).into_iter().next(),
+        grant_id,
+        resource_id: resource_id.to_owned(),
+        version: None,
+        mode: ask.mode,
+        channel: ask.channel.code().to_owned(),
+        purpose: None,
+        allowed: false,
+        reason,
+        query_fingerprint: fingerprint(ask.channel, ask.what),
+        rows_out: None,
+        bytes_out: None,
+        privacy_cost_micros: 0,
+        result_hash: None,
+    }
+}
 
 /// The keys of the stop channels of reads: their grants' and the freezes
 /// that could cover them.

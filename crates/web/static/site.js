@@ -78,7 +78,9 @@
   var note = box.dataset.note, cut = note.lastIndexOf("\n\n");
   var text = note.slice(0, cut + 1);
   var signedRoot = hex(unbase64(text.split("\n")[2]));
-  var key = box.dataset.key.split("+");
+  // "<name>+<8 hex digits>+<base64>": the base64 may itself hold "+".
+  var vkey = box.dataset.key, plus = vkey.indexOf("+");
+  var key = [vkey.slice(0, plus), vkey.slice(plus + 1, plus + 9), vkey.slice(plus + 10)];
   var publicKey = unbase64(key[2]).slice(1);
   var signature = null;
   note.slice(cut + 2).split("\n").forEach(function (line) {
