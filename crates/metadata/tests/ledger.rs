@@ -150,3 +150,37 @@ both_backends!(writers_racing_the_integrator_lose_nothing, |store: SqlStore| asy
     }
     assert_eq!(reference.root(100), head.root);
 });
+
+/// An instance upgraded from before the ledger: its history and usage get
+/// their entries at first start, in order, once.
+#[tokio::test]
+async fn an_upgraded_instance_gets_entries_for_its_earlier_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("old.db").display());
+    {
+        let store = SqlStore::connect(&url).await.unwrap();
+        let mut tx = store.write().await.unwrap();
+        tx.append_history(&step("u-1", "u-admin")).await.unwrap();
+        tx.insert_usage_event(&read(1)).await.unwrap();
+        tx.commit().await.unwrap();
+        store.close().await;
+    }
+    // What an earlier release left: records and no ledger.
+    {
+        use sqlx::Connection;
+        let mut connection = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        for table in ["ledger_pending", "ledger_index", "ledger_entry"] {
+            sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut connection).await.unwrap();
+        }
+    }
+    let store = SqlStore::connect(&url).await.unwrap();
+    assert_eq!(integrate_all(&store).await.size, 2);
+    let mut tx = store.read().await.unwrap();
+    let kinds: Vec<String> = tx.ledger_entries(0, 10).await.unwrap().into_iter().map(|r| r.kind).collect();
+    assert_eq!(kinds, ["state", "usage"]);
+    drop(tx);
+    store.close().await;
+    // Once: a second start adds nothing.
+    let store = SqlStore::connect(&url).await.unwrap();
+    assert_eq!(integrate_all(&store).await.size, 2);
+}
