@@ -103,21 +103,15 @@ impl App {
 
     /// Integrates every queued entry; answers the head.
     pub async fn integrate_ledger(&self) -> AppResult<LedgerHead> {
-        let mut stale = 0;
+        // Batch after batch until one is not full: what was queued when this
+        // began is in; entries arriving meanwhile wait for the next run.
         loop {
             let mut tx = self.store.write().await?;
-            match tx.integrate_ledger(INTEGRATION_BATCH, self.clock.now()).await {
-                Ok(head) => {
-                    let pending = tx.ledger_pending().await?;
-                    tx.commit().await?;
-                    if pending == 0 {
-                        return Ok(head);
-                    }
-                }
-                // An earlier entry committed while this batch was read:
-                // read again, in order.
-                Err(StoreError::Stale { .. }) if stale < 5 => stale += 1,
-                Err(error) => return Err(error.into()),
+            let before = tx.ledger_head().await?.size;
+            let head = tx.integrate_ledger(INTEGRATION_BATCH, self.clock.now()).await?;
+            tx.commit().await?;
+            if head.size - before < INTEGRATION_BATCH as u64 {
+                return Ok(head);
             }
         }
     }
@@ -294,6 +288,12 @@ impl App {
     pub async fn ledger_head(&self) -> AppResult<LedgerHead> {
         let mut tx = self.store.read().await?;
         Ok(tx.ledger_head().await?)
+    }
+
+    /// Integrated entries from index `from`, in order.
+    pub async fn ledger_entries(&self, from: u64, limit: u64) -> AppResult<Vec<LedgerRecord>> {
+        let mut tx = self.store.read().await?;
+        Ok(tx.ledger_entries(from, limit).await?)
     }
 
     /// One entry by index.

@@ -76,8 +76,8 @@ fn required(field: &str, value: &str) -> AppResult<()> {
     if value.trim().is_empty() {
         return Err(ValidationError {
             field: field.into(),
-            message_en: format!("{field} is required and says why"),
-            message_zh: format!("{field} 必填，须说明理由"),
+            message_en: format!("`{field}` is required: say why"),
+            message_zh: format!("`{field}` 必填，请说明理由"),
         }
         .into());
     }

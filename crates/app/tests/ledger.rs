@@ -305,9 +305,15 @@ async fn a_freeze_stops_reads_at_once_and_a_release_restores_them() {
     let Subject::User { user_id, .. } = &analyst else { panic!("a user") };
     app.freeze(&reviewer, FreezeTarget::User, user_id, "账号疑似被盗用", None).await.unwrap();
     assert!(matches!(app.query_data(&analyst, &airports, &[]).await, Err(AppError::Forbidden { .. })));
-    // The refusals are on record, and in the ledger.
+    // The refusals are on record, in the ledger, naming the freeze.
+    app.checkpoint().await.unwrap();
     let report = verify(app).await;
-    assert!(report.ok());
+    assert!(report.ok(), "{:?}", report.findings);
+    let frozen = entries(&export(app).await)
+        .into_iter()
+        .filter(|entry| matches!(entry, Entry::Usage(u) if !u.allowed && u.reason.as_deref().is_some_and(|r| r.starts_with("frozen:"))))
+        .count();
+    assert_eq!(frozen, 3, "the grant's, the resource's and the account's refusals");
 }
 
 #[tokio::test]

@@ -2,7 +2,7 @@
 //! checkpoints on demand, and the verifier anyone can run against an
 //! export file or a running instance with nothing but a trusted public key.
 
-use std::io::{BufReader, Write};
+use std::io::{BufRead, BufReader, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -198,22 +198,28 @@ fn kinds(report: &Report) -> String {
 async fn verify_instance(base: &str, trusted: &[NoteVerifier]) -> anyhow::Result<bool> {
     let base = base.trim_end_matches('/');
     let client = reqwest::Client::new();
-    let export = client
+    // The export can be large: it goes to a temporary file, not memory.
+    let mut response = client
         .get(format!("{base}/api/v1/ledger/export"))
         .send()
         .await
         .and_then(reqwest::Response::error_for_status)
-        .with_context(|| format!("cannot download {base}/api/v1/ledger/export"))?
-        .bytes()
-        .await?;
-    let report = verify_export(std::io::Cursor::new(&export[..]), trusted);
+        .with_context(|| format!("cannot download {base}/api/v1/ledger/export"))?;
+    let mut export = tempfile::tempfile().context("cannot make a temporary file for the export")?;
+    while let Some(chunk) = response.chunk().await.context("the export's download broke off")? {
+        export.write_all(&chunk)?;
+    }
+    export.rewind()?;
+    let report = verify_export(BufReader::new(&export), trusted);
     print_report(&report);
     let mut ok = report.ok();
-    // The served proofs, checked against the signed checkpoints only.
+    // The served proofs, checked against the signed checkpoints only; they
+    // come before the first entry.
+    export.rewind()?;
     let mut roots: Vec<Checkpoint> = Vec::new();
-    for line in std::str::from_utf8(&export)?.lines().skip(1) {
-        let Ok(gongshu_ledger::verify::ExportLine::Checkpoint { checkpoint }) = serde_json::from_str(line) else {
-            continue;
+    for line in BufReader::new(&export).lines().skip(1) {
+        let Ok(gongshu_ledger::verify::ExportLine::Checkpoint { checkpoint }) = serde_json::from_str(&line?) else {
+            break;
         };
         let Ok(opened) = note::split(&checkpoint) else { continue };
         if trusted.iter().any(|key| note::signed_by(&opened, key))

@@ -407,8 +407,8 @@ pub trait Transaction: Send {
     /// The integrated size and root.
     async fn ledger_head(&mut self) -> StoreResult<LedgerHead>;
     /// Gives up to `max_entries` queued entries their place in the tree, in
-    /// order of commit, and answers the new head. A [`StoreError::Stale`]
-    /// means an earlier entry committed meanwhile: run it again.
+    /// order of commit, and answers the new head. An entry that commits
+    /// later with a lower queue id is taken by the next run.
     async fn integrate_ledger(&mut self, max_entries: usize, now: DateTime<Utc>) -> StoreResult<LedgerHead>;
     /// Entries queued and not yet integrated.
     async fn ledger_pending(&mut self) -> StoreResult<u64>;

@@ -49,16 +49,11 @@ fn read(seq_hint: i64) -> UsageEvent {
 async fn integrate_all(store: &SqlStore) -> gongshu_metadata::LedgerHead {
     loop {
         let mut tx = store.write().await.unwrap();
-        match tx.integrate_ledger(7, Utc::now()).await {
-            Ok(head) => {
-                let pending = tx.ledger_pending().await.unwrap();
-                tx.commit().await.unwrap();
-                if pending == 0 {
-                    return head;
-                }
-            }
-            Err(gongshu_metadata::StoreError::Stale { .. }) => continue,
-            Err(error) => panic!("{error}"),
+        let head = tx.integrate_ledger(7, Utc::now()).await.unwrap();
+        let pending = tx.ledger_pending().await.unwrap();
+        tx.commit().await.unwrap();
+        if pending == 0 {
+            return head;
         }
     }
 }

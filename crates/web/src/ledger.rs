@@ -60,18 +60,24 @@ pub(crate) async fn page(State(state): State<WebState>, request: Request) -> Pag
         };
         let recent_from = size.saturating_sub(15);
         let mut recent = Vec::new();
-        for index in (recent_from..size).rev() {
-            let record = app.ledger_entry(index).await?;
+        for record in app.ledger_entries(recent_from, size - recent_from).await?.iter().rev() {
             let parsed = gongshu_ledger::Entry::parse(record.body.as_bytes()).ok();
             let what = match &parsed {
-                Some(gongshu_ledger::Entry::State(c)) => format!("{} · {} · {}", c.entity, c.action, c.to.as_deref().unwrap_or("")),
+                Some(gongshu_ledger::Entry::State(c)) => {
+                    format!("{} · {} · {}", c.entity, c.action, c.to.as_deref().unwrap_or(""))
+                }
                 Some(gongshu_ledger::Entry::Usage(u)) => {
                     format!("{} · {} · {}", u.mode, u.channel, if u.allowed { "allowed" } else { "refused" })
                 }
                 Some(gongshu_ledger::Entry::UsageOutcome(o)) => format!("{} bytes", o.bytes_out),
                 None => String::new(),
             };
-            recent.push(json!({ "index": index, "kind": record.kind, "what": what, "at": date(request.lang, record.queued_at) }));
+            recent.push(json!({
+                "index": record.index,
+                "kind": record.kind,
+                "what": what,
+                "at": date(request.lang, record.queued_at),
+            }));
         }
         Ok::<_, AppError>(json!({
             "origin": app.ledger_origin(),

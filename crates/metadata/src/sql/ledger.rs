@@ -40,7 +40,8 @@ impl SqlTransaction {
         Ok(pseudonyms)
     }
 
-    /// Queues entries; `refs` are `(kind, ref_seq)` per entry.
+    /// Queues entries, each with the sequence number of the record it
+    /// commits to, and marks them pending.
     pub(super) async fn queue_ledger(&mut self, entries: &[(Entry, i64)], at: DateTime<Utc>) -> StoreResult<()> {
         for chunk in entries.chunks(ROWS_PER_INSERT) {
             let mut sql = DynSql::default();
