@@ -343,7 +343,7 @@ impl App {
 
     /// The caller's one organization of `kind` that `allowed` admits, when
     /// it did not name one.
-    fn only_org(
+    pub(crate) fn only_org(
         subject: &Subject,
         named: &Option<String>,
         field: &str,

@@ -8,20 +8,24 @@
 
 use std::sync::Arc;
 
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use gongshu_domain::resource::{DataItem, ResourceDraft};
 use gongshu_domain::supervision::{AlertRule, AlertState, FreezeTarget};
 use gongshu_domain::{
-    DataType, IdentifierKind, OpenAttribute, OrgCode, ResourceClass, SecurityLevel, ShareAttribute, UpdateCycle,
+    DataType, IdentifierKind, OpenAttribute, OrgCode, ProductResource, ResourceClass, SecurityLevel, ShareAttribute,
+    UpdateCycle,
 };
 use gongshu_policy::Subject;
 
 use crate::clock::Clock;
 use crate::versions::LoadOptions;
 use crate::{
-    AgreementStep, AnswerInput, App, AppError, AppResult, BundlePart, FileRegistration, GrantTerms, ManualClock,
-    NewBundle, NewDuty, NewHarvestSource, NewOrganization, NewRequest, NewSharingRequest, NewToken, NewUsageReport,
-    NewUser, OpenApplication, OpenTerms, OperationPlan, PlannedResource, SharingDecision, system_subject,
+    AgreementStep, AnswerInput, App, AppError, AppResult, BundlePart, DeliveryRequest, FileRegistration, GrantTerms,
+    ManualClock, NewBundle, NewDuty, NewHarvestSource, NewOrganization, NewProduct, NewRequest, NewSharingRequest,
+    NewToken, NewUsageReport, NewUser, OpenApplication, OpenTerms, OperationPlan, PlannedResource, PriceInput,
+    SharingDecision, system_subject,
 };
 
 /// The password of every demo user except `admin` (who signs in with the
@@ -1030,7 +1034,7 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
     // 授权运营: the big-data centre's plan for transport and weather data
     // was approved, tendered and signed; the operator's analyst reads
     // through the grant. A second, by-scenario plan awaits the bureau.
-    at(18);
+    at(30);
     let planner = &subjects["ss-editor"];
     let plan = OperationPlan {
         title: "杭州市交通出行与气象数据授权运营".into(),
@@ -1050,7 +1054,7 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
             .into(),
         exit_terms: "期满或终止后停止加工，30日内删除全部数据及衍生副本并提交销毁确认，已交付产品按协议处理".into(),
         attribution: String::new(),
-        valid_from: (today - Duration::days(9)).to_string(),
+        valid_from: (today - Duration::days(24)).to_string(),
         valid_until: (today + Duration::days(3 * 365)).to_string(),
         destruction_days: Some(30),
         min_group_size: Some(5),
@@ -1059,9 +1063,9 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         implementing_org_id: None,
     };
     let drafted = past.draft_operation(planner, plan.clone()).await?;
-    at(17);
+    at(29);
     past.act_on_agreement(planner, &drafted.agreement.id, AgreementStep::Submit).await?;
-    at(12);
+    at(26);
     let reviews = gongshu_domain::PlanApproval {
         risk_assessment: "数据均为一般数据，经评估风险可控".into(),
         compliance_review: "符合《公共数据资源授权运营实施规范（试行）》".into(),
@@ -1074,13 +1078,13 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
         terms: Box::default(),
     };
     past.act_on_agreement(&subjects["sjj-admin"], &drafted.agreement.id, approve).await?;
-    at(10);
+    at(25);
     let select = AgreementStep::SelectOperator {
         operator_org_id: org_ids[OPERATOR].clone(),
         selection_method: "公开招标（HZSJ-2026-0315，示例）".into(),
     };
     let selected = past.act_on_agreement(planner, &drafted.agreement.id, select).await?;
-    at(9);
+    at(24);
     let sign = AgreementStep::Sign { content_sha256: selected.content_sha256.clone() };
     let operating = past.act_on_agreement(&subjects["operator-admin"], &drafted.agreement.id, sign).await?;
     at(3);
@@ -1102,6 +1106,7 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
     let finance = past.draft_operation(planner, finance).await?;
     at(3);
     past.act_on_agreement(planner, &finance.agreement.id, AgreementStep::Submit).await?;
+    Box::pin(products(&past, &clock, now, &subjects, &ids, &org_ids, &operating.agreement.id)).await?;
 
     // 共享责任清单: the bureau listed what four departments must provide.
     // The division codes are current; the village list is a month old and
@@ -1211,6 +1216,184 @@ pub async fn load(app: &App) -> AppResult<DemoSummary> {
 
     tracing::info!(resources = count, "demo loaded");
     Ok(DemoSummary { admin_token: admin_token.secret, resources: count })
+}
+
+/// 产品和服务: under the transport and weather agreement the operator
+/// registered three products, which passed review and publicity and were
+/// coded; the implementing body set trial caps and the operator announced
+/// its prices ahead of time. A health-tech company buys the airport API
+/// and the delay report; the ecology bureau uses the API for public
+/// governance, free once the operator confirmed it; a lower price is in
+/// its publicity period now. The bureau set the operator's maximum revenue
+/// for the year, and the operator published its 2026 disclosure.
+async fn products(
+    past: &App,
+    clock: &ManualClock,
+    now: DateTime<Utc>,
+    subjects: &HashMap<&str, Subject>,
+    ids: &HashMap<&str, String>,
+    org_ids: &HashMap<&str, String>,
+    agreement_id: &str,
+) -> AppResult<()> {
+    let at = |days_ago: i64| clock.set(now - Duration::days(days_ago));
+    let operator = &subjects["operator-admin"];
+    let reviewer = &subjects["sjj-reviewer"];
+    let planner = &subjects["ss-editor"];
+    let company = &subjects["qy-admin"];
+    clock.set(now);
+    let today = past.today();
+    let product =
+        |name: &str, form: &str, category: &str, scenario: &str, resource: &str, columns: &[&str]| NewProduct {
+            agreement_id: agreement_id.to_owned(),
+            name: name.into(),
+            form: form.into(),
+            use_category: category.into(),
+            scenario: scenario.into(),
+            description: String::new(),
+            resources: vec![ProductResource {
+                resource_id: ids[resource].clone(),
+                columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+            }],
+            input_fields: vec![],
+            usage_conditions: "仅限在订购时声明的用途内使用，不得转售、不得尝试识别个人".into(),
+            documentation: "在运营平台内调用，接口说明见产品页".into(),
+            compliance: "经运营平台合规评估（示例），输出不含个人信息".into(),
+            quality: "源数据按日更新，交付前校验字段完整性".into(),
+        };
+    at(24);
+    let api = NewProduct {
+        description: "按机场代码、城市或州查询机场名称与所在地，用于出行规划应用".into(),
+        ..product(
+            "机场基础信息查询接口",
+            "api",
+            "industry",
+            "出行规划",
+            "airports",
+            &["iata", "name", "city", "state", "country"],
+        )
+    };
+    let report = NewProduct {
+        description: "按天气现象统计降水与风力，评估航班延误的气象风险；仅输出汇总结果（可用不可见）".into(),
+        ..product(
+            "航班延误气象风险统计报告",
+            "report",
+            "industry",
+            "航班延误气象风险提示",
+            "weather",
+            &["date", "precipitation", "wind", "weather"],
+        )
+    };
+    let welfare = NewProduct {
+        description: "面向公众出行服务的机场名录，免费提供".into(),
+        ..product(
+            "机场出行信息公益查询",
+            "dataset",
+            "public_welfare",
+            "出行规划",
+            "airports",
+            &["iata", "name", "city"],
+        )
+    };
+    let mut registered = Vec::new();
+    for new in [api, report, welfare] {
+        let product = past.register_product(operator, new).await?;
+        past.act_on_product(reviewer, &product.id, "accept", None).await?;
+        let reviewed = past.act_on_product(reviewer, &product.id, "pass_review", None).await?;
+        registered.push(reviewed);
+    }
+    let trial_until = (today + Duration::days(300)).to_string();
+    let cap = |unit: &str, amount: &str, basis: &str| PriceInput {
+        unit: unit.into(),
+        amount: amount.into(),
+        effective_from: (today - Duration::days(24)).to_string(),
+        trial_until: Some(trial_until.clone()),
+        basis: basis.into(),
+    };
+    past.set_price_cap(
+        planner,
+        &registered[0].id,
+        cap("per_call", "0.50", "成本调查：算力与运维成本每次约 0.32 元；已书面报送市发展改革委和市数据局（示例）"),
+    )
+    .await?;
+    past.set_price_cap(
+        planner,
+        &registered[1].id,
+        cap("per_call", "20.00", "成本调查：每份报告计算与人工复核约 14 元；已书面报送（示例）"),
+    )
+    .await?;
+    let price = |unit: &str, amount: &str, days_ago: i64| PriceInput {
+        unit: unit.into(),
+        amount: amount.into(),
+        effective_from: (today - Duration::days(days_ago)).to_string(),
+        trial_until: None,
+        basis: "运营机构门户收费公示（示例）".into(),
+    };
+    past.set_price(operator, &registered[0].id, price("per_call", "0.30", 12)).await?;
+    past.set_price(operator, &registered[1].id, price("per_call", "15.00", 12)).await?;
+    // Publicity over: the bureau codes all three, which lists them.
+    let publicity_end = registered.iter().filter_map(|p| p.publicity_end).max().expect("publicity set");
+    let after = publicity_end.succ_opt().expect("valid date");
+    clock.set(Utc.from_utc_datetime(&after.and_hms_opt(2, 0, 0).expect("valid time")));
+    for product in &registered {
+        past.act_on_product(reviewer, &product.id, "assign_code", None).await?;
+    }
+    at(20);
+    let year = today.year();
+    past.set_revenue_ceiling(
+        &subjects["sjj-admin"],
+        &org_ids[OPERATOR],
+        year,
+        "500000",
+        "准许成本 42 万元 + 合理收益 8 万元（示例）",
+    )
+    .await?;
+
+    // Customers.
+    at(6);
+    let buys_api = past.subscribe(company, &registered[0].id, None, "industry", "就诊出行路线规划（商业应用）").await?;
+    let buys_report =
+        past.subscribe(company, &registered[1].id, None, "industry", "差旅健康险航班延误风险评估").await?;
+    let free_list = past.subscribe(company, &registered[2].id, None, "public_welfare", "医院官网公益出行指引").await?;
+    let ecology = past
+        .subscribe(
+            &subjects["sthj-editor"],
+            &registered[0].id,
+            None,
+            "public_governance",
+            "重污染天气应急期间机场周边监测点位核对",
+        )
+        .await?;
+    at(5);
+    past.act_on_subscription(operator, &ecology.subscription.id, "confirm", Some("经核实为公共治理用途，免费提供"))
+        .await?;
+    let rows = |filter: &[(&str, &str)]| DeliveryRequest::Rows {
+        resource_id: None,
+        params: filter.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+    };
+    for (days_ago, city) in [(4, "Chicago"), (3, "Seattle"), (2, "Boston"), (1, "Denver")] {
+        at(days_ago);
+        Box::pin(past.deliver_product(company, &buys_api.subscription.id, rows(&[("city", city)]))).await?;
+    }
+    at(2);
+    let by_weather = format!(
+        "SELECT weather, COUNT(*) AS days, AVG(precipitation) AS avg_precipitation, AVG(wind) AS avg_wind FROM \"{}\" GROUP BY weather",
+        ids["weather"]
+    );
+    Box::pin(past.deliver_product(
+        company,
+        &buys_report.subscription.id,
+        DeliveryRequest::Aggregate { sql: by_weather },
+    ))
+    .await?;
+    Box::pin(past.deliver_product(company, &free_list.subscription.id, rows(&[("_limit", "50")]))).await?;
+    at(1);
+    Box::pin(past.deliver_product(&subjects["sthj-editor"], &ecology.subscription.id, rows(&[("state", "WA")])))
+        .await?;
+    // A lower price announced now takes effect after its publicity.
+    past.set_price(operator, &registered[0].id, price("per_call", "0.25", -11)).await?;
+    // The operator's disclosure for the year so far; the implementing body's is still due.
+    past.publish_disclosure(operator, &org_ids[OPERATOR], year).await?;
+    Ok(())
 }
 
 #[cfg(test)]

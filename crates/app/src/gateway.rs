@@ -30,6 +30,10 @@ use sha2::{Digest, Sha256};
 use crate::catalog::visible_orgs;
 use crate::{App, AppError, AppResult};
 
+mod delivery;
+
+pub use delivery::{DeliveryAnswer, DeliveryReceipt, DeliveryRequest};
+
 /// A page of a resource's data.
 #[derive(Debug, Clone)]
 pub struct DataPage {
@@ -115,6 +119,8 @@ pub enum Channel {
     Sandbox,
     /// Verification (数据核验).
     Verify,
+    /// A product delivered to an operator's customer (产品交付).
+    Product,
 }
 
 impl Channel {
@@ -125,6 +131,7 @@ impl Channel {
             Channel::Sql => "sql",
             Channel::Sandbox => "sandbox",
             Channel::Verify => "verify",
+            Channel::Product => "product",
         }
     }
 }
@@ -366,16 +373,31 @@ impl App {
         result_hash: Option<String>,
         failure: Option<&str>,
     ) -> AppResult<Option<i64>> {
+        match self.read_event(ask, decided, rows_out, result_hash, failure) {
+            Some(event) => Ok(Some(self.append_usage(&event).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The usage event of a read, when reads of this are recorded.
+    fn read_event(
+        &self,
+        ask: &Ask<'_>,
+        decided: &Decided,
+        rows_out: Option<i64>,
+        result_hash: Option<String>,
+        failure: Option<&str>,
+    ) -> Option<UsageEvent> {
         let Ask { subject, mode, channel, what, privacy_cost_micros, .. } = *ask;
         if !decided.is_recorded() {
-            return Ok(None);
+            return None;
         }
         let resource = &decided.resource;
         let (org_id, grant_id, purpose) = match decided.grant() {
             Some(grant) => (grant.grantee_org_id.clone(), Some(grant.id.clone()), Some(grant.purpose.clone())),
             None => (resource.provider_org_id.clone(), None, Some("提供单位使用本单位数据".to_owned())),
         };
-        let event = UsageEvent {
+        Some(UsageEvent {
             seq: 0,
             at: self.clock.now(),
             user_id: crate::actor_id(subject),
@@ -393,8 +415,7 @@ impl App {
             bytes_out: None,
             privacy_cost_micros,
             result_hash,
-        };
-        Ok(Some(self.append_usage(&event).await?))
+        })
     }
 
     /// Runs `work` until it ends or one of its stop channels fires (a grant

@@ -13,6 +13,7 @@ mod bundles;
 mod catalog;
 pub mod clock;
 pub mod demo;
+mod disclosure;
 mod duties;
 mod error;
 mod gateway;
@@ -20,6 +21,8 @@ mod harvest;
 mod ledger;
 mod one_source;
 mod orgs;
+mod pricing;
+mod products;
 mod registrations;
 mod requests;
 mod search;
@@ -46,9 +49,10 @@ pub use auth::{IssuedToken, NewToken};
 pub use bundles::{BundlePart, BundleView, NewBundle};
 pub use catalog::{FileRegistration, ResourceList, ResourceQuery, ResourceView};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use disclosure::{DisclosureDue, DisclosureView, disclosure_csv};
 pub use duties::{DutyView, NewDuty};
 pub use error::AppError;
-pub use gateway::{Channel, DataPage, Download};
+pub use gateway::{Channel, DataPage, DeliveryAnswer, DeliveryReceipt, DeliveryRequest, Download};
 pub use gongshu_harvest::{Fetched, RemoteDataset, RemoteDistribution, web_url};
 pub use gongshu_ingest::Progress as LoadProgress;
 pub use gongshu_metadata::{DailyUsage, LedgerHead, LedgerRecord, StoredCheckpoint};
@@ -58,6 +62,8 @@ pub use harvest::{HarvestReport, HarvestSourceView, NewHarvestSource, Provenance
 pub use ledger::{InclusionProof, LedgerKey, LedgerSettings};
 pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};
+pub use pricing::{PriceInput, Revenue, Statement};
+pub use products::{NewProduct, ProductView, SubscriptionView};
 pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
 pub use requests::{AnswerInput, NewRequest, RequestList, RequestQuery, RequestStats, RequestView};
 pub use search::{CatalogSearch, SyncReport, open_kind};
@@ -102,6 +108,9 @@ pub struct RegistrationRules {
     pub operation_review_working_days: u32,
     /// Days between a holder's usage reports under an agreement.
     pub usage_report_interval_days: u32,
+    /// Days an operator's new price is publicised (收费公示) before it may
+    /// take effect.
+    pub price_publicity_days: u32,
     /// The registry's division; registration codes begin with it.
     pub registry_region: RegionCode,
     /// Offset of the jurisdiction's local time from UTC; days and deadlines
@@ -122,6 +131,7 @@ impl Default for RegistrationRules {
             open_review_working_days: 10,
             operation_review_working_days: 20,
             usage_report_interval_days: 90,
+            price_publicity_days: 10,
             registry_region: RegionCode::parse("registry_region", "110000").expect("valid default"),
             utc_offset: FixedOffset::east_opt(8 * 3600).expect("valid offset"),
         }

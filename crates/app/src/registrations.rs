@@ -493,7 +493,7 @@ impl App {
     }
 }
 
-fn blocked(blockers: &[CodingBlocker]) -> AppError {
+pub(crate) fn blocked(blockers: &[CodingBlocker]) -> AppError {
     let mut en = Vec::new();
     let mut zh = Vec::new();
     for blocker in blockers {

@@ -6,7 +6,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Duration, NaiveDate};
-use gongshu_domain::supervision::{self, Alert, AlertState, Freeze, FreezeTarget, MonitorRules, TrackerExemption};
+use gongshu_domain::supervision::{
+    self, Alert, AlertState, Finding, Freeze, FreezeTarget, MonitorRules, TrackerExemption,
+};
 use gongshu_domain::{UsageEvent, ValidationError};
 use gongshu_metadata::{DailyUsage, StoreError, Transaction, UsageDimension};
 use gongshu_policy::{Action, Subject};
@@ -214,7 +216,10 @@ impl App {
         self.integrate_ledger().await?;
         let rules = MonitorRules::default();
         let offset = self.rules.utc_offset;
-        let mut raised = Vec::new();
+        // The operation rules read records, not usage events: revenue
+        // against the maximum and disclosures past the end of March.
+        let mut raised = self.check_revenue().await?;
+        raised.extend(self.check_disclosures().await?);
         loop {
             let mut tx = self.store.write().await?;
             let cursor = tx.monitor_cursor().await?;
@@ -291,37 +296,7 @@ impl App {
                 }
             }
             for finding in findings {
-                if tx.alert_raised(&finding.dedup_key).await? {
-                    continue;
-                }
-                let alert = Alert {
-                    id: new_id(),
-                    rule: finding.rule,
-                    dedup_key: finding.dedup_key,
-                    grant_id: finding.grant_id,
-                    resource_id: finding.resource_id,
-                    user_id: finding.user_id,
-                    org_id: finding.org_id,
-                    summary_en: finding.summary_en,
-                    summary_zh: finding.summary_zh,
-                    evidence: finding.evidence,
-                    raised_at: self.clock.now(),
-                    state: AlertState::Open,
-                    handled_by: None,
-                    note: None,
-                    row_version: 1,
-                };
-                tx.insert_alert(&alert).await?;
-                let step = Step {
-                    entity_kind: "alert",
-                    entity_id: &alert.id,
-                    action: alert.rule.code(),
-                    from_state: None,
-                    to_state: Some("open"),
-                    opinion: Some(&alert.summary_zh),
-                };
-                self.record(&mut tx, &system_subject(), step).await?;
-                raised.push(alert);
+                raised.extend(self.raise_alert(&mut tx, finding).await?);
             }
             match tx.advance_monitor(cursor, last).await {
                 Ok(()) => tx.commit().await?,
@@ -330,6 +305,46 @@ impl App {
                 Err(error) => return Err(error.into()),
             }
         }
+    }
+
+    /// Raises the alert of a finding, with its history step, unless the
+    /// same episode raised one already.
+    pub(crate) async fn raise_alert(
+        &self,
+        tx: &mut Box<dyn Transaction>,
+        finding: Finding,
+    ) -> AppResult<Option<Alert>> {
+        if tx.alert_raised(&finding.dedup_key).await? {
+            return Ok(None);
+        }
+        let alert = Alert {
+            id: new_id(),
+            rule: finding.rule,
+            dedup_key: finding.dedup_key,
+            grant_id: finding.grant_id,
+            resource_id: finding.resource_id,
+            user_id: finding.user_id,
+            org_id: finding.org_id,
+            summary_en: finding.summary_en,
+            summary_zh: finding.summary_zh,
+            evidence: finding.evidence,
+            raised_at: self.clock.now(),
+            state: AlertState::Open,
+            handled_by: None,
+            note: None,
+            row_version: 1,
+        };
+        tx.insert_alert(&alert).await?;
+        let step = Step {
+            entity_kind: "alert",
+            entity_id: &alert.id,
+            action: alert.rule.code(),
+            from_state: None,
+            to_state: Some("open"),
+            opinion: Some(&alert.summary_zh),
+        };
+        self.record(tx, &system_subject(), step).await?;
+        Ok(Some(alert))
     }
 
     /// Acknowledges or closes an alert with a note.

@@ -29,7 +29,17 @@ pub struct DemoApp {
 impl DemoApp {
     /// A fresh instance (SQLite, local data files, an in-memory search index).
     pub async fn new() -> DemoApp {
-        let store = testing::sqlite().await;
+        DemoApp::on(testing::sqlite().await).await
+    }
+
+    /// The same on a PostgreSQL schema of its own, when the PostgreSQL
+    /// suite runs (`GONGSHU_TEST_POSTGRES_URL`); `None` when it is skipped
+    /// outside CI.
+    pub async fn postgres() -> Option<DemoApp> {
+        Some(DemoApp::on(testing::postgres().await?).await)
+    }
+
+    async fn on(store: TestStore) -> DemoApp {
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
         let rules = RegistrationRules {
             registry_region: RegionCode::parse("region", "330100").expect("a valid code"),

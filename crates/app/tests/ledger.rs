@@ -100,7 +100,12 @@ async fn every_kind_of_record_the_demo_makes_is_in_the_ledger() {
         "freeze",
         "alert",
         "tracker_exemption",
+        "product",
+        "subscription",
+        "revenue_ceiling",
+        "disclosure",
         "usage",
+        "delivery",
     ] {
         assert!(kinds.contains(kind), "no {kind} entry in the ledger; it holds {kinds:?}");
     }

@@ -114,6 +114,7 @@ pub(crate) struct RegistrationConfig {
     pub(crate) open_review_working_days: u32,
     pub(crate) operation_review_working_days: u32,
     pub(crate) usage_report_interval_days: u32,
+    pub(crate) price_publicity_days: u32,
     pub(crate) utc_offset_hours: i32,
 }
 
@@ -131,6 +132,7 @@ impl Default for RegistrationConfig {
             open_review_working_days: 10,
             operation_review_working_days: 20,
             usage_report_interval_days: 90,
+            price_publicity_days: 10,
             utc_offset_hours: 8,
         }
     }
@@ -273,6 +275,7 @@ impl Config {
             open_review_working_days: r.open_review_working_days,
             operation_review_working_days: r.operation_review_working_days,
             usage_report_interval_days: r.usage_report_interval_days,
+            price_publicity_days: r.price_publicity_days,
             registry_region: RegionCode::parse("registration.registry_region", &r.registry_region)
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             utc_offset: FixedOffset::east_opt(r.utc_offset_hours * 3600).context("utc offset out of range")?,

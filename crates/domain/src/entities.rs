@@ -257,6 +257,10 @@ pub const ENTITY_KINDS: &[&str] = &[
     "freeze",
     "alert",
     "tracker_exemption",
+    "product",
+    "subscription",
+    "revenue_ceiling",
+    "disclosure",
 ];
 
 /// One immutable version of a resource's data.

@@ -11,12 +11,15 @@
 pub mod agreement;
 pub mod calendar;
 pub mod codes;
+pub mod disclosure;
 pub mod duty;
 pub mod entities;
 pub mod error;
 pub mod grant;
 pub mod harvest;
 pub mod org;
+pub mod pricing;
+pub mod product;
 pub mod registration;
 pub mod request;
 pub mod resource;
@@ -29,6 +32,7 @@ pub use agreement::{
 };
 pub use calendar::WorkingCalendar;
 pub use codes::{OrgCode, RegionCode, RegistrationCode};
+pub use disclosure::{Disclosure, DisclosureContent, DisclosureRole, DisclosureStatus};
 pub use duty::{DutyStatus, SharingDuty};
 pub use entities::{
     ApiToken, DatasetVersion, DuplicateFlag, DuplicateFlagState, HistoryEntry, MembershipRecord, Objection,
@@ -41,6 +45,11 @@ pub use grant::{
 };
 pub use harvest::{HarvestKind, HarvestRecord, HarvestSource};
 pub use org::{OrgKind, Role};
+pub use pricing::{ChargingUnit, Delivery, NewPrice, PriceRecord, PriceTier, RevenueCeiling, StatementLine};
+pub use product::{
+    ListingAction, ListingState, Product, ProductDraft, ProductForm, ProductResource, ProductSpec, Subscription,
+    SubscriptionState, UseCategory,
+};
 pub use registration::{ApplicationKind, RegistrationAction, RegistrationState};
 pub use request::{Answer, Outcome, PublicRequest, RequestKind, RequestState};
 pub use resource::{

@@ -75,6 +75,10 @@ code_enum! {
         OffHoursBulk = ("off_hours_bulk", "非工作时间批量下载"),
         /// 授权期满后访问: reads tried under a grant whose term has ended.
         AfterTerm = ("after_term", "授权期满后访问"),
+        /// 超最高准许收入: an operator's fees of a year above its maximum.
+        RevenueOverCeiling = ("revenue_over_ceiling", "超最高准许收入"),
+        /// 信息披露逾期: a yearly disclosure not published by the end of March.
+        DisclosureOverdue = ("disclosure_overdue", "信息披露逾期"),
     }
 }
 

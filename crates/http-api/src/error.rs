@@ -209,6 +209,9 @@ fn entity_zh(entity: &str) -> &'static str {
         "freeze" => "冻结记录",
         "alert" => "预警",
         "usage event" => "使用记录",
+        "product" => "产品和服务",
+        "subscription" => "订购",
+        "disclosure" => "信息披露报告",
         _ => "记录",
     }
 }
@@ -218,6 +221,10 @@ fn state_zh(entity: &str, code: &str) -> &'static str {
     let label = match entity {
         "resource" => ResourceState::parse("", code).map(ResourceState::label_zh).ok(),
         "registration" => RegistrationState::parse("", code).map(RegistrationState::label_zh).ok(),
+        "product" => RegistrationState::parse("", code)
+            .map(RegistrationState::label_zh)
+            .or_else(|_| gongshu_domain::ListingState::parse("", code).map(gongshu_domain::ListingState::label_zh))
+            .ok(),
         "objection" => ObjectionState::parse("", code).map(ObjectionState::label_zh).ok(),
         "duplicate_flag" => DuplicateFlagState::parse("", code).map(DuplicateFlagState::label_zh).ok(),
         _ => None,

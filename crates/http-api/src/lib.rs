@@ -70,6 +70,7 @@ fn api() -> (Router<ApiState>, utoipa::openapi::OpenApi) {
         .merge(routes::bundles::router())
         .merge(routes::ledger::router())
         .merge(routes::supervision::router())
+        .merge(routes::products::router())
         .merge(routes::versions::router())
         .merge(routes::data::router())
         .split_for_parts()

@@ -8,6 +8,7 @@ pub(crate) mod duties;
 pub(crate) mod harvest;
 pub(crate) mod ledger;
 pub(crate) mod meta;
+pub(crate) mod products;
 pub(crate) mod registrations;
 pub(crate) mod requests;
 pub(crate) mod resources;

@@ -26,6 +26,8 @@ pub enum Entry {
     /// What left after an allowed read, when it was known only afterwards
     /// (the bytes of a streamed download).
     UsageOutcome(UsageOutcome),
+    /// What a product delivery was charged (metering).
+    Delivery(DeliveryCharge),
 }
 
 /// A state change, committing to the history step it records.
@@ -110,6 +112,32 @@ pub struct UsageOutcome {
     pub bytes_out: i64,
 }
 
+/// The charge of one product delivery, committing to the usage event the
+/// gateway recorded for it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryCharge {
+    /// Format version.
+    pub v: u32,
+    /// The delivery's sequence number in the metadata store.
+    pub seq: i64,
+    /// The usage event it charges.
+    pub usage_seq: i64,
+    /// When, RFC 3339 in UTC.
+    pub at: String,
+    /// The product.
+    pub product: String,
+    /// The customer organization.
+    pub customer: String,
+    /// The charging unit's code; `None` when free.
+    pub unit: Option<String>,
+    /// Units counted.
+    pub units: i64,
+    /// Fen per unit.
+    pub unit_price_fen: i64,
+    /// The fee, in fen.
+    pub fee_fen: i64,
+}
+
 impl Entry {
     /// The entry's bytes: the Merkle leaf's input.
     pub fn to_bytes(&self) -> Vec<u8> {
@@ -123,6 +151,7 @@ impl Entry {
             Entry::State(e) => e.v,
             Entry::Usage(e) => e.v,
             Entry::UsageOutcome(e) => e.v,
+            Entry::Delivery(e) => e.v,
         };
         if v != FORMAT_VERSION {
             return Err(format!("entry format version {v} is not known (this build knows {FORMAT_VERSION})"));
@@ -130,12 +159,13 @@ impl Entry {
         Ok(entry)
     }
 
-    /// The entry's type as written: `state`, `usage`, `usage_outcome`.
+    /// The entry's type as written: `state`, `usage`, `usage_outcome`, `delivery`.
     pub fn kind(&self) -> &'static str {
         match self {
             Entry::State(_) => "state",
             Entry::Usage(_) => "usage",
             Entry::UsageOutcome(_) => "usage_outcome",
+            Entry::Delivery(_) => "delivery",
         }
     }
 }

@@ -14,7 +14,9 @@ pub mod note;
 pub mod tree;
 pub mod verify;
 
-pub use entry::{Entry, Pseudonymizer, StateChange, UsageDecision, UsageOutcome, hex, parse_hash, sha256_hex};
+pub use entry::{
+    DeliveryCharge, Entry, Pseudonymizer, StateChange, UsageDecision, UsageOutcome, hex, parse_hash, sha256_hex,
+};
 pub use note::{Checkpoint, NoteError, NoteSigner, NoteVerifier};
 pub use tree::{EMPTY_ROOT, Hash, MemoryTree, NodeId, ProofError, leaf_hash, node_hash};
 pub use verify::{Finding, Report, verify_export};

@@ -4,7 +4,7 @@
 //! verifier built from an older release would disagree with the new one:
 //! such a change is a new format version, not an edit.
 
-use gongshu_ledger::{Entry, StateChange, UsageDecision, UsageOutcome, hex, leaf_hash};
+use gongshu_ledger::{DeliveryCharge, Entry, StateChange, UsageDecision, UsageOutcome, hex, leaf_hash};
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -17,7 +17,8 @@ fn pinned(name: &str) -> String {
 
 #[test]
 fn every_fixture_reads_back_to_the_same_bytes_and_leaf() {
-    for name in ["entry-v1-state.json", "entry-v1-usage.json", "entry-v1-usage_outcome.json"] {
+    for name in ["entry-v1-state.json", "entry-v1-usage.json", "entry-v1-usage_outcome.json", "entry-v1-delivery.json"]
+    {
         let bytes = fixture(name);
         let entry = Entry::parse(&bytes).unwrap();
         assert_eq!(entry.to_bytes(), bytes, "{name} does not write back byte for byte");
@@ -63,4 +64,17 @@ fn the_code_writes_what_the_fixtures_hold() {
     assert_eq!(usage.to_bytes(), fixture("entry-v1-usage.json"));
     let outcome = Entry::UsageOutcome(UsageOutcome { v: 1, seq: 7, rows_out: None, bytes_out: 1_048_576 });
     assert_eq!(outcome.to_bytes(), fixture("entry-v1-usage_outcome.json"));
+    let delivery = Entry::Delivery(DeliveryCharge {
+        v: 1,
+        seq: 3,
+        usage_seq: 7,
+        at: "2026-11-28T03:00:01.250000Z".into(),
+        product: "0195c8a1-7b2e-7c3d-9e4f-000000000004".into(),
+        customer: "0195c8a1-7b2e-7c3d-9e4f-000000000005".into(),
+        unit: Some("per_call".into()),
+        units: 1,
+        unit_price_fen: 80,
+        fee_fen: 80,
+    });
+    assert_eq!(delivery.to_bytes(), fixture("entry-v1-delivery.json"));
 }

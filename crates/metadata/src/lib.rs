@@ -32,6 +32,7 @@ use gongshu_domain::{
     HistoryEntry, MembershipRecord, Objection, Organization, PublicRequest, Registration, RegistrationState,
     RequestKind, RequestState, Resource, ResourceState, Role, SharingRequest, SharingState, UsageEvent, User,
 };
+use gongshu_domain::{Delivery, Disclosure, PriceRecord, Product, RevenueCeiling, Subscription};
 
 pub use error::StoreError;
 pub use gongshu_ledger::{Entry, Hash, NodeId};
@@ -469,6 +470,90 @@ pub trait Transaction: Send {
         until: NaiveDate,
         dimension: &UsageDimension,
     ) -> StoreResult<Vec<DailyUsage>>;
+
+    /// Stores a new product.
+    async fn insert_product(&mut self, product: &Product) -> StoreResult<()>;
+    /// Writes a product if `row_version` still matches; answers it with the
+    /// new version.
+    async fn update_product(&mut self, product: &Product) -> StoreResult<Product>;
+    /// One product.
+    async fn product(&mut self, id: &str) -> StoreResult<Product>;
+    /// Products matching `filter`, newest first.
+    async fn products(&mut self, filter: &ProductFilter) -> StoreResult<Vec<Product>>;
+    /// Appends a cap or price; answers its sequence number.
+    async fn insert_price(&mut self, price: &PriceRecord) -> StoreResult<i64>;
+    /// The caps and prices of these products, in order of announcement.
+    async fn prices(&mut self, product_ids: &[String]) -> StoreResult<Vec<PriceRecord>>;
+    /// Stores (or replaces) an operator's maximum allowed revenue for a year.
+    async fn put_ceiling(&mut self, ceiling: &RevenueCeiling) -> StoreResult<()>;
+    /// An operator's maximum for a year, if set.
+    async fn ceiling(&mut self, operator_org_id: &str, year: i32) -> StoreResult<Option<RevenueCeiling>>;
+    /// Every maximum set, by year, newest first.
+    async fn ceilings(&mut self, operator_org_id: Option<&str>) -> StoreResult<Vec<RevenueCeiling>>;
+    /// Stores a new subscription.
+    async fn insert_subscription(&mut self, subscription: &Subscription) -> StoreResult<()>;
+    /// Writes a subscription if `row_version` still matches.
+    async fn update_subscription(&mut self, subscription: &Subscription) -> StoreResult<Subscription>;
+    /// One subscription.
+    async fn subscription(&mut self, id: &str) -> StoreResult<Subscription>;
+    /// Subscriptions to a product, or of customers, newest first.
+    async fn subscriptions(&mut self, filter: &SubscriptionFilter) -> StoreResult<Vec<Subscription>>;
+    /// Records a delivery's charge and queues its ledger entry; answers its
+    /// sequence number.
+    async fn insert_delivery(&mut self, delivery: &Delivery) -> StoreResult<i64>;
+    /// Whether a subscription already received a version, and whether it
+    /// was served on a day (for per-copy and per-day units).
+    async fn delivered_before(
+        &mut self,
+        subscription_id: &str,
+        version: Option<i64>,
+        day: NaiveDate,
+    ) -> StoreResult<(bool, bool)>;
+    /// Deliveries matching `filter`, in order.
+    async fn deliveries(&mut self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>>;
+    /// Stores a published disclosure report, marking the one it supersedes.
+    async fn insert_disclosure(&mut self, disclosure: &Disclosure) -> StoreResult<()>;
+    /// One disclosure report.
+    async fn disclosure(&mut self, id: &str) -> StoreResult<Disclosure>;
+    /// Reports of a year (all years when `None`), newest first.
+    async fn disclosures(&mut self, year: Option<i32>, org_id: Option<&str>) -> StoreResult<Vec<Disclosure>>;
+}
+
+/// Which products to list.
+#[derive(Debug, Clone, Default)]
+pub struct ProductFilter {
+    /// Only this operator's.
+    pub operator_org_id: Option<String>,
+    /// Only those under grants of this implementing body.
+    pub implementing_org_id: Option<String>,
+    /// Only under this agreement.
+    pub agreement_id: Option<String>,
+    /// Only in these registration states (any when empty).
+    pub registration_states: Vec<RegistrationState>,
+}
+
+/// Which subscriptions to list.
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionFilter {
+    /// Only to this product.
+    pub product_id: Option<String>,
+    /// Only of these customers.
+    pub customer_org_ids: Option<Vec<String>>,
+}
+
+/// Which deliveries to read.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryFilter {
+    /// Only to this customer.
+    pub customer_org_id: Option<String>,
+    /// Only by this operator.
+    pub operator_org_id: Option<String>,
+    /// Only of this product.
+    pub product_id: Option<String>,
+    /// From this local day (inclusive).
+    pub since: Option<NaiveDate>,
+    /// Until this local day (inclusive).
+    pub until: Option<NaiveDate>,
 }
 
 /// A usage event as the ledger ordered it.

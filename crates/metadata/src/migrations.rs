@@ -19,6 +19,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (9, "sharing bundles", include_str!("../migrations/0009_sharing_bundles.sql")),
     (10, "ledger", include_str!("../migrations/0010_ledger.sql")),
     (11, "supervision", include_str!("../migrations/0011_supervision.sql")),
+    (12, "products", include_str!("../migrations/0012_products.sql")),
 ];
 
 /// The migrator for `backend`, with the dialect placeholders filled in.

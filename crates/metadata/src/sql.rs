@@ -26,14 +26,16 @@ use sqlx::query::Query;
 use sqlx::{Any, AnyPool, AssertSqlSafe, Executor, Row};
 
 mod ledger;
+mod products;
 mod supervision;
 
 use gongshu_domain::supervision::{Alert, Freeze, FreezeTarget, TrackerExemption};
+use gongshu_domain::{Delivery, Disclosure, PriceRecord, Product, RevenueCeiling, Subscription};
 
 use crate::{
-    AgreementFilter, DailyUsage, GrantFilter, ItemMatch, LedgerHead, LedgerRecord, LedgeredUsage, MetadataStore, Page,
-    RegistrationFilter, RequestFilter, ResourceFilter, SharingFilter, StoreError, StoreResult, StoredCheckpoint,
-    Transaction, UsageDimension, UsageFilter,
+    AgreementFilter, DailyUsage, DeliveryFilter, GrantFilter, ItemMatch, LedgerHead, LedgerRecord, LedgeredUsage,
+    MetadataStore, Page, ProductFilter, RegistrationFilter, RequestFilter, ResourceFilter, SharingFilter, StoreError,
+    StoreResult, StoredCheckpoint, SubscriptionFilter, Transaction, UsageDimension, UsageFilter,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -323,6 +325,10 @@ fn ts(at: DateTime<Utc>) -> String {
 
 fn opt_ts(at: Option<DateTime<Utc>>) -> Option<String> {
     at.map(ts)
+}
+
+fn opt_day(date: Option<NaiveDate>) -> Option<String> {
+    date.map(day)
 }
 
 fn day(date: NaiveDate) -> String {
@@ -2297,6 +2303,87 @@ impl Transaction for SqlTransaction {
         let rows = select.query().fetch_all(&mut *self.tx).await?;
         let items = rows.iter().map(usage_event_from_row).collect::<StoreResult<_>>()?;
         Ok(Page { items, total })
+    }
+
+    async fn insert_product(&mut self, product: &Product) -> StoreResult<()> {
+        self.put_product(product).await
+    }
+
+    async fn update_product(&mut self, product: &Product) -> StoreResult<Product> {
+        self.write_product(product).await
+    }
+
+    async fn product(&mut self, id: &str) -> StoreResult<Product> {
+        self.get_product(id).await
+    }
+
+    async fn products(&mut self, filter: &ProductFilter) -> StoreResult<Vec<Product>> {
+        self.list_products(filter).await
+    }
+
+    async fn insert_price(&mut self, price: &PriceRecord) -> StoreResult<i64> {
+        self.put_price(price).await
+    }
+
+    async fn prices(&mut self, product_ids: &[String]) -> StoreResult<Vec<PriceRecord>> {
+        self.list_prices(product_ids).await
+    }
+
+    async fn put_ceiling(&mut self, ceiling: &RevenueCeiling) -> StoreResult<()> {
+        self.upsert_ceiling(ceiling).await
+    }
+
+    async fn ceiling(&mut self, operator_org_id: &str, year: i32) -> StoreResult<Option<RevenueCeiling>> {
+        Ok(self.list_ceilings(Some(operator_org_id), Some(year)).await?.pop())
+    }
+
+    async fn ceilings(&mut self, operator_org_id: Option<&str>) -> StoreResult<Vec<RevenueCeiling>> {
+        self.list_ceilings(operator_org_id, None).await
+    }
+
+    async fn insert_subscription(&mut self, subscription: &Subscription) -> StoreResult<()> {
+        self.put_subscription(subscription).await
+    }
+
+    async fn update_subscription(&mut self, subscription: &Subscription) -> StoreResult<Subscription> {
+        self.write_subscription(subscription).await
+    }
+
+    async fn subscription(&mut self, id: &str) -> StoreResult<Subscription> {
+        self.get_subscription(id).await
+    }
+
+    async fn subscriptions(&mut self, filter: &SubscriptionFilter) -> StoreResult<Vec<Subscription>> {
+        self.list_subscriptions(filter).await
+    }
+
+    async fn insert_delivery(&mut self, delivery: &Delivery) -> StoreResult<i64> {
+        self.put_delivery(delivery).await
+    }
+
+    async fn delivered_before(
+        &mut self,
+        subscription_id: &str,
+        version: Option<i64>,
+        day: NaiveDate,
+    ) -> StoreResult<(bool, bool)> {
+        self.delivered(subscription_id, version, day).await
+    }
+
+    async fn deliveries(&mut self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
+        self.list_deliveries(filter).await
+    }
+
+    async fn insert_disclosure(&mut self, disclosure: &Disclosure) -> StoreResult<()> {
+        self.put_disclosure(disclosure).await
+    }
+
+    async fn disclosure(&mut self, id: &str) -> StoreResult<Disclosure> {
+        self.get_disclosure(id).await
+    }
+
+    async fn disclosures(&mut self, year: Option<i32>, org_id: Option<&str>) -> StoreResult<Vec<Disclosure>> {
+        self.list_disclosures(year, org_id).await
     }
 }
 

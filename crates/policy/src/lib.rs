@@ -133,6 +133,43 @@ pub enum Action<'a> {
         /// The organization that gave it.
         grantor_org_id: &'a str,
     },
+    /// Register, edit and withdraw products under this operator's grants,
+    /// price them, list and delist them and confirm its customers.
+    ManageProducts {
+        /// The operator.
+        operator_org_id: &'a str,
+    },
+    /// Set the cap (上限收费标准) of products under this implementing
+    /// body's grants.
+    SetPriceCap {
+        /// The implementing body.
+        implementing_org_id: &'a str,
+    },
+    /// Set operators' maximum allowed revenue (最高准许收入).
+    SetRevenueCeiling,
+    /// Subscribe to products (and so commit to their fees) for this
+    /// organization.
+    SubscribeProducts {
+        /// The customer.
+        customer_org_id: &'a str,
+    },
+    /// Receive the products this organization subscribed to.
+    UseProducts {
+        /// The customer.
+        customer_org_id: &'a str,
+    },
+    /// Read the metered statement between an operator and a customer.
+    ViewStatement {
+        /// The operator.
+        operator_org_id: &'a str,
+        /// The customer.
+        customer_org_id: &'a str,
+    },
+    /// Publish this organization's yearly disclosure (信息披露).
+    Disclose {
+        /// The implementing body or operator.
+        org_id: &'a str,
+    },
     /// See a grant, a sharing request and their usage.
     ViewGrant {
         /// Who holds (or asks for) it.
@@ -232,6 +269,23 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         Action::ManageGrant { grantor_org_id } => {
             holds(grantor_org_id, &[Role::Admin]) || in_bureau_as(&[Role::Reviewer, Role::Admin])
         }
+        Action::ManageProducts { operator_org_id } => memberships.iter().any(|m| {
+            m.org_id == operator_org_id
+                && m.org_kind == OrgKind::Operator
+                && matches!(m.role, Role::Admin | Role::Cataloguer)
+        }),
+        Action::SetPriceCap { implementing_org_id } => memberships.iter().any(|m| {
+            m.org_id == implementing_org_id
+                && m.org_kind == OrgKind::ImplementingBody
+                && matches!(m.role, Role::Admin | Role::Cataloguer)
+        }),
+        Action::SetRevenueCeiling => in_bureau_as(&[Role::Admin]),
+        Action::SubscribeProducts { customer_org_id } => holds(customer_org_id, &[Role::Admin, Role::Cataloguer]),
+        Action::UseProducts { customer_org_id } => memberships.iter().any(|m| m.org_id == customer_org_id),
+        Action::ViewStatement { operator_org_id, customer_org_id } => {
+            oversees || memberships.iter().any(|m| m.org_id == operator_org_id || m.org_id == customer_org_id)
+        }
+        Action::Disclose { org_id } => holds(org_id, &[Role::Admin]),
         Action::ViewGrant { grantee_org_id, grantor_org_id } => {
             oversees || memberships.iter().any(|m| m.org_id == grantee_org_id || m.org_id == grantor_org_id)
         }
@@ -316,6 +370,34 @@ pub fn decide(subject: &Subject, action: Action<'_>) -> Decision {
         Action::ManageGrant { .. } => Decision::Deny {
             reason_en: "only an administrator of the granting organization, or the data bureau, may change a grant",
             reason_zh: "只有授权单位的管理员或数据管理机构可以变更授权",
+        },
+        Action::ManageProducts { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of the operator may manage its products and prices",
+            reason_zh: "只有运营机构的编目员或管理员可以管理其产品和服务及收费标准",
+        },
+        Action::SetPriceCap { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of the implementing body that made the grant may set its caps",
+            reason_zh: "只有作出授权的实施机构的编目员或管理员可以制定上限收费标准",
+        },
+        Action::SetRevenueCeiling => Decision::Deny {
+            reason_en: "only an administrator of the data bureau may set an operator's maximum allowed revenue",
+            reason_zh: "只有数据管理机构的管理员可以核定运营机构的最高准许收入",
+        },
+        Action::SubscribeProducts { .. } => Decision::Deny {
+            reason_en: "only cataloguers and administrators of the customer organization may subscribe for it",
+            reason_zh: "只有客户单位的编目员或管理员可以代表本单位订购产品",
+        },
+        Action::UseProducts { .. } => Decision::Deny {
+            reason_en: "only members of the customer organization may receive its products",
+            reason_zh: "只有客户单位的成员可以使用本单位订购的产品",
+        },
+        Action::ViewStatement { .. } => Decision::Deny {
+            reason_en: "only the operator, the customer, the data bureau and auditors may read a statement",
+            reason_zh: "仅运营机构、客户单位、数据管理机构和审计机构可以查看计量账单",
+        },
+        Action::Disclose { .. } => Decision::Deny {
+            reason_en: "only an administrator of the disclosing organization may publish its disclosure",
+            reason_zh: "只有披露单位的管理员可以发布其信息披露报告",
         },
         Action::ViewGrant { .. } => Decision::Deny {
             reason_en: "only the organizations party to a grant, the data bureau and auditors may see it",

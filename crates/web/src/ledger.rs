@@ -70,6 +70,12 @@ pub(crate) async fn page(State(state): State<WebState>, request: Request) -> Pag
                     format!("{} · {} · {}", u.mode, u.channel, if u.allowed { "allowed" } else { "refused" })
                 }
                 Some(gongshu_ledger::Entry::UsageOutcome(o)) => format!("{} bytes", o.bytes_out),
+                Some(gongshu_ledger::Entry::Delivery(d)) => format!(
+                    "{} × {} · {} 元",
+                    d.units,
+                    d.unit.as_deref().unwrap_or("free"),
+                    gongshu_domain::pricing::yuan(d.fee_fen)
+                ),
                 None => String::new(),
             };
             recent.push(json!({

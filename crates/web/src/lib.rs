@@ -21,6 +21,7 @@ mod duties;
 mod i18n;
 mod ledger;
 mod pages;
+mod products;
 mod requests;
 mod sharing;
 
@@ -70,6 +71,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("ledger.html", include_str!("../templates/ledger.html")),
     ("supervision.html", include_str!("../templates/supervision.html")),
     ("bundle.html", include_str!("../templates/bundle.html")),
+    ("products.html", include_str!("../templates/products.html")),
+    ("product.html", include_str!("../templates/product.html")),
+    ("disclosures.html", include_str!("../templates/disclosures.html")),
+    ("disclosure.html", include_str!("../templates/disclosure.html")),
+    ("statements.html", include_str!("../templates/statements.html")),
 ];
 
 const STYLESHEET: &str = include_str!("../static/site.css");
@@ -128,6 +134,11 @@ pub fn router(app: App) -> Router {
         .route("/organizations/{id}", axum::routing::get(pages::organization))
         .route("/harvest", axum::routing::get(pages::harvest_sources))
         .route("/ledger", axum::routing::get(ledger::page))
+        .route("/products", axum::routing::get(products::list))
+        .route("/products/{id}", axum::routing::get(products::detail))
+        .route("/disclosures", axum::routing::get(products::disclosures))
+        .route("/disclosures/{id}", axum::routing::get(products::disclosure))
+        .route("/console/statements", axum::routing::get(products::statements))
         .route("/console/supervision", axum::routing::get(ledger::console).post(ledger::act))
         .route("/dataset/{id}", axum::routing::get(pages::ckan_dataset_page))
         .route("/whats-new", axum::routing::get(pages::whats_new))

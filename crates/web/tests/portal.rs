@@ -760,3 +760,38 @@ async fn the_bureau_supervises_freezes_and_releases_in_the_console() {
     let shown = text(&portal.get_with("/console/supervision", &[("cookie", &reviewer)]).await.body);
     assert!(shown.contains("疑似含个人信息，紧急核查") && shown.contains("解除决定"), "{shown}");
 }
+
+#[tokio::test]
+async fn the_public_reads_product_lists_prices_and_disclosures_and_a_customer_its_statement() {
+    let portal = Portal::new().await;
+    let page = portal.get("/products").await;
+    assert_eq!(page.status, StatusCode::OK);
+    let shown = text(&page.body);
+    assert!(shown.contains("产品和服务能力清单") && shown.contains("杭州数据运营有限公司"), "{shown}");
+    assert!(shown.contains("机场基础信息查询接口") && shown.contains("0.30 元/按服务次数（每次）"), "{shown}");
+    assert!(shown.contains("收费公示：具体收费标准 0.25 元"), "the announced price: {shown}");
+    assert!(shown.contains("机场出行信息公益查询") && shown.contains("免费"), "{shown}");
+    let english = text(&portal.get("/products?lang=en").await.body);
+    assert!(english.contains("Products and services of operators") && english.contains("public welfare"), "{english}");
+
+    let api = portal.app.products(&gongshu_policy::Subject::Anonymous, None).await.unwrap();
+    let api = api.iter().find(|v| v.product.draft.name == "机场基础信息查询接口").unwrap();
+    let sheet = text(&portal.get(&format!("/products/{}", api.product.id)).await.body);
+    assert!(sheet.contains("上限收费标准") && sheet.contains("试行") && sheet.contains("set_price"), "{sheet}");
+    assert!(sheet.contains("iata、name、city、state、country"), "the output fields: {sheet}");
+
+    let list = portal.get("/disclosures?year=2026").await;
+    let shown = text(&list.body);
+    assert!(shown.contains("已披露") && shown.contains("待披露"), "{shown}");
+    let report = portal.app.disclosures(Some(2026)).await.unwrap().remove(0);
+    let page = portal.get(&format!("/disclosures/{}", report.disclosure.id)).await;
+    let shown = text(&page.body);
+    assert!(shown.contains("2026 年度授权运营信息披露报告") && shown.contains("16.20 元"), "{shown}");
+    assert!(shown.contains(&report.disclosure.content_sha256) && page.body.contains("/ledger?entry="), "{shown}");
+    assert!(page.body.contains("@media print") || page.body.contains("/static/site.css"), "print-ready");
+
+    assert_eq!(portal.get("/console/statements").await.status, StatusCode::SEE_OTHER);
+    let company = portal.sign_in("qy-admin").await;
+    let statements = text(&portal.get_with("/console/statements?period=2026-11", &[("cookie", &company)]).await.body);
+    assert!(statements.contains("合计 16.20 元") && statements.contains("机场出行信息公益查询"), "{statements}");
+}

@@ -780,3 +780,85 @@ async fn a_scenario_bundle_over_http() {
 fn unless_null(placeholder: &'static str) -> insta::internals::Redaction {
     insta::dynamic_redaction(move |value, _| if value.is_nil() { value } else { placeholder.into() })
 }
+
+#[tokio::test]
+async fn products_prices_deliveries_and_disclosure_over_http() {
+    let t = TestApp::with_demo().await;
+    let operator = t.login("operator-admin").await;
+    let company = t.login("qy-admin").await;
+
+    // The public capability list, with caps and prices.
+    let list = t.get("/api/v1/products", None).await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.body);
+    assert_json_snapshot!("demo_products", list.body, {
+        "[].id" => "[id]", "[].code" => "[code]", "[].operator_org_id" => "[id]", "[].agreement_id" => "[id]",
+        "[].grant_id" => "[id]", "[].implementing_org_id" => "[id]", "[].resources[].resource_id" => "[id]",
+        "[].created_at" => "[at]", "[].publicity_start" => "[day]", "[].publicity_end" => "[day]",
+        "[].due_date" => "[day]",
+        "[].cap.effective_from" => "[day]", "[].cap.announced_on" => "[day]", "[].cap.trial_until" => unless_null("[day]"),
+        "[].price.effective_from" => "[day]", "[].price.announced_on" => "[day]",
+        "[].upcoming[].effective_from" => "[day]", "[].upcoming[].announced_on" => "[day]",
+        "[].price_history[].effective_from" => "[day]", "[].price_history[].announced_on" => "[day]",
+        "[].price_history[].trial_until" => unless_null("[day]"), "[].price.trial_until" => unless_null("[day]"),
+        "[].upcoming[].trial_until" => unless_null("[day]"),
+    });
+    let api = list.body.as_array().unwrap().iter().find(|p| p["form"] == "api").unwrap().clone();
+    let id = api["id"].as_str().unwrap();
+
+    // A price above the cap is refused, naming the field, in both languages.
+    let above = t
+        .post(
+            &format!("/api/v1/products/{id}/price"),
+            Some(&operator),
+            json!({"unit": "per_call", "amount": "0.80", "effective_from": "2027-01-01", "basis": "公示"}),
+        )
+        .await;
+    assert_eq!(above.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", above.body);
+    assert_eq!(above.body["error"]["details"][0]["field"], "amount");
+    assert!(
+        above.body["error"]["details"][0]["message_zh"].as_str().unwrap().contains("超过实施机构制定的上限收费标准")
+    );
+
+    // The company receives the API through the gateway and sees the charge.
+    let subscriptions = t.get("/api/v1/subscriptions", Some(&company)).await;
+    let mine = subscriptions.body.as_array().unwrap().iter().find(|s| s["product_id"] == api["id"]).unwrap().clone();
+    let delivered = t
+        .post(
+            &format!("/api/v1/subscriptions/{}/deliveries", mine["id"].as_str().unwrap()),
+            Some(&company),
+            json!({"rows": {"params": {"state": "WA", "_limit": "5"}}}),
+        )
+        .await;
+    assert_eq!(delivered.status, StatusCode::OK, "{}", delivered.body);
+    assert_eq!(delivered.body["charge"]["fee_yuan"], "0.30");
+    assert!(delivered.body["result"]["records"].as_array().unwrap().iter().all(|r| r["state"] == "WA"));
+    let both = t
+        .post(
+            &format!("/api/v1/subscriptions/{}/deliveries", mine["id"].as_str().unwrap()),
+            Some(&company),
+            json!({"rows": {}, "aggregate": {"sql": "SELECT 1"}}),
+        )
+        .await;
+    assert_eq!(both.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", both.body);
+    let customer = mine["customer_org_id"].as_str().unwrap();
+    let statement = t.get(&format!("/api/v1/statements?customer={customer}&period=2026-11"), Some(&company)).await;
+    assert_eq!(statement.body["total_yuan"], "16.50", "{}", statement.body);
+    let outsider = t.login("sthj-editor").await;
+    let hidden = t.get(&format!("/api/v1/statements?customer={customer}&period=2026-11"), Some(&outsider)).await;
+    assert_eq!(hidden.status, StatusCode::FORBIDDEN);
+
+    // The operator's disclosure: its exact bytes hash to what the ledger holds.
+    let disclosures = t.get("/api/v1/disclosures?year=2026", None).await;
+    let report = &disclosures.body[0];
+    assert_eq!(report["role"], "operator", "{}", disclosures.body);
+    let report_id = report["id"].as_str().unwrap();
+    let (status, content_type, bytes) =
+        t.download(&format!("/api/v1/disclosures/{report_id}/content.json"), None).await;
+    assert_eq!((status, content_type.as_str()), (StatusCode::OK, "application/json"));
+    assert_eq!(gongshu_ledger::sha256_hex(&bytes), report["content_sha256"].as_str().unwrap());
+    let (_, csv_type, csv) = t.download(&format!("/api/v1/disclosures/{report_id}/report.csv"), None).await;
+    assert!(csv_type.starts_with("text/csv"));
+    assert!(String::from_utf8(csv).unwrap().contains("product,"));
+    let status = t.get("/api/v1/disclosures/status/2026", None).await;
+    assert_eq!(status.body.as_array().unwrap().len(), 2, "{}", status.body);
+}

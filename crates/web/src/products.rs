@@ -1,0 +1,288 @@
+//! Operators' products and the yearly disclosure on the portal: the public
+//! product and service lists (产品和服务能力清单) with the caps and prices in
+//! force and in publicity (收费公示), each product's sheet and history, the
+//! disclosure reports as print-ready pages with their JSON and CSV, who
+//! must disclose and whether they have, and, in the console, a customer's
+//! or operator's metered statements.
+
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::Datelike;
+use gongshu_app::{AppError, DisclosureView, ProductView};
+use gongshu_domain::pricing::yuan;
+use gongshu_domain::{PriceRecord, UseCategory};
+use gongshu_policy::Subject;
+use serde_json::{Value, json};
+
+use crate::pages::{Request, date, organization_names, respond};
+use crate::requests::session_subject;
+use crate::{Lang, Page, WebState};
+
+fn price_json(lang: Lang, p: &PriceRecord) -> Value {
+    json!({
+        "tier": if lang == Lang::Zh { p.tier.label_zh().to_owned() } else { p.tier.code().replace('_', " ") },
+        "amount": yuan(p.amount_fen),
+        "unit": if lang == Lang::Zh { p.unit.label_zh().to_owned() } else { p.unit.code().replace('_', " ") },
+        "effective_from": p.effective_from.to_string(),
+        "announced_on": p.announced_on.to_string(),
+        "trial_until": p.trial_until.map(|d| d.to_string()),
+        "basis": p.basis,
+    })
+}
+
+fn category_label(lang: Lang, category: UseCategory) -> String {
+    if lang == Lang::Zh { category.label_zh().to_owned() } else { category.code().replace('_', " ") }
+}
+
+fn product_json(lang: Lang, view: &ProductView, orgs: &std::collections::HashMap<String, String>) -> Value {
+    let p = &view.product;
+    json!({
+        "id": p.id,
+        "code": p.code.as_ref().map(|c| c.as_str().to_owned()),
+        "name": p.draft.name,
+        "operator": orgs.get(&p.operator_org_id).cloned().unwrap_or_default(),
+        "operator_id": p.operator_org_id,
+        "implementing": orgs.get(&p.implementing_org_id).cloned().unwrap_or_default(),
+        "form": if lang == Lang::Zh { p.draft.form.label_zh().to_owned() } else { p.draft.form.code().replace('_', " ") },
+        "category": category_label(lang, p.draft.use_category),
+        "free": p.draft.use_category.is_free(),
+        "scenario": p.draft.scenario,
+        "description": p.draft.spec.description,
+        "listing": if lang == Lang::Zh { p.listing.label_zh() } else { p.listing.code() },
+        "registration": if lang == Lang::Zh { p.registration.label_zh() } else { p.registration.code() },
+        "publicity_end": p.publicity_end.map(|d| d.to_string()),
+        "cap": view.cap_now.as_ref().map(|c| price_json(lang, c)),
+        "price": view.price_now.as_ref().map(|c| price_json(lang, c)),
+        "upcoming": view.upcoming.iter().map(|c| price_json(lang, c)).collect::<Vec<_>>(),
+    })
+}
+
+/// `/products`: every operator's product and service list, with prices.
+pub(crate) async fn list(State(state): State<WebState>, request: Request) -> Page {
+    let view = async {
+        let orgs = organization_names(&state, request.lang).await?;
+        let products = state.app.products(&Subject::Anonymous, request.param("operator")).await?;
+        let mut operators: Vec<(String, Vec<Value>)> = Vec::new();
+        for view in &products {
+            let item = product_json(request.lang, view, &orgs);
+            let name = orgs.get(&view.product.operator_org_id).cloned().unwrap_or_default();
+            match operators.iter_mut().find(|(operator, _)| *operator == name) {
+                Some((_, items)) => items.push(item),
+                None => operators.push((name, vec![item])),
+            }
+        }
+        let operators: Vec<Value> =
+            operators.into_iter().map(|(name, items)| json!({ "name": name, "products": items })).collect();
+        Ok::<_, AppError>(json!({ "section": "products", "operators": operators }))
+    }
+    .await;
+    respond(&state, &request, "products.html", view)
+}
+
+/// `/products/{id}`: a product's sheet, prices and history.
+pub(crate) async fn detail(State(state): State<WebState>, request: Request, Path(id): Path<String>) -> Page {
+    let view = async {
+        let orgs = organization_names(&state, request.lang).await?;
+        let view = state.app.product(&Subject::Anonymous, &id).await?;
+        let mut product = product_json(request.lang, &view, &orgs);
+        let spec = &view.product.draft.spec;
+        let mut resources = Vec::new();
+        for part in &spec.resources {
+            let name = match state.app.resource(&Subject::Anonymous, &part.resource_id).await {
+                Ok(found) => found.resource.draft.name_zh,
+                Err(_) => part.resource_id.clone(),
+            };
+            resources.push(json!({ "id": part.resource_id, "name": name, "columns": part.columns.join("、") }));
+        }
+        let history: Vec<Value> = state
+            .app
+            .product_history(&Subject::Anonymous, &id)
+            .await?
+            .iter()
+            .map(|h| {
+                json!({
+                    "at": date(request.lang, h.at),
+                    "action": h.action,
+                    "to": h.to_state,
+                    "opinion": h.opinion,
+                })
+            })
+            .collect();
+        product["resources"] = json!(resources);
+        product["input_fields"] = json!(spec.input_fields.join("、"));
+        product["usage_conditions"] = json!(spec.usage_conditions);
+        product["documentation"] = json!(spec.documentation);
+        product["compliance"] = json!(spec.compliance);
+        product["quality"] = json!(spec.quality);
+        product["prices"] = json!(view.prices.iter().map(|p| price_json(request.lang, p)).collect::<Vec<_>>());
+        product["history"] = json!(history);
+        product["mode"] = json!(view.product.draft.form.mode().code());
+        Ok::<_, AppError>(json!({ "section": "products", "product": product, "base_url": request.base_url }))
+    }
+    .await;
+    respond(&state, &request, "product.html", view)
+}
+
+fn report_json(lang: Lang, view: &DisclosureView) -> Value {
+    let d = &view.disclosure;
+    let c = &view.content;
+    json!({
+        "id": d.id,
+        "year": d.year,
+        "as_of": c.as_of.to_string(),
+        "role": if lang == Lang::Zh { c.role.label_zh() } else { c.role.code() },
+        "discloser": c.discloser,
+        "sha256": d.content_sha256,
+        "published": date(lang, d.published_at),
+        "superseded": d.superseded,
+        "supersedes": d.supersedes,
+        "grants": c.grants,
+        "products": c.products,
+        "prices": c.prices.iter().map(|p| json!({
+            "product_code": p.product_code,
+            "product_name": p.product_name,
+            "tier": p.tier,
+            "unit": p.unit,
+            "amount": yuan(p.amount_fen),
+            "effective_from": p.effective_from.to_string(),
+            "trial_until": p.trial_until.map(|d| d.to_string()),
+        })).collect::<Vec<_>>(),
+        "revenue": c.revenue.as_ref().map(|r| json!({
+            "allowed": r.allowed_fen.map(yuan),
+            "revenue": yuan(r.revenue_fen),
+            "excess": yuan(r.excess_fen),
+            "deliveries": r.deliveries,
+            "free_deliveries": r.free_deliveries,
+        })),
+    })
+}
+
+/// `/disclosures`: who must disclose for a year, whether they have, and
+/// every published report.
+pub(crate) async fn disclosures(State(state): State<WebState>, request: Request) -> Page {
+    let view = async {
+        let this_year = state.app.today().year();
+        let year = request.param("year").and_then(|y| y.trim().parse::<i32>().ok()).unwrap_or(this_year - 1);
+        let status: Vec<Value> = state
+            .app
+            .disclosure_status(year)
+            .await?
+            .iter()
+            .map(|d| {
+                json!({
+                    "org": d.org.name_zh,
+                    "role": if request.lang == Lang::Zh { d.role.label_zh() } else { d.role.code() },
+                    "due": d.due.to_string(),
+                    "status": d.status.code(),
+                    "status_label": if request.lang == Lang::Zh { d.status.label_zh() } else { d.status.code() },
+                    "report": d.published_id,
+                })
+            })
+            .collect();
+        let reports: Vec<Value> =
+            state.app.disclosures(None).await?.iter().map(|view| report_json(request.lang, view)).collect();
+        let years: Vec<i32> = (2024..=this_year).rev().collect();
+        Ok::<_, AppError>(json!({
+            "section": "disclosures",
+            "year": year,
+            "years": years,
+            "status": status,
+            "reports": reports,
+        }))
+    }
+    .await;
+    respond(&state, &request, "disclosures.html", view)
+}
+
+/// `/disclosures/{id}`: a report, print-ready, with its hash and ledger entry.
+pub(crate) async fn disclosure(State(state): State<WebState>, request: Request, Path(id): Path<String>) -> Page {
+    let view = async {
+        let report = state.app.disclosure(&id).await?;
+        let entry = state.app.disclosure_ledger_entry(&id).await?.map(|record| record.index);
+        let mut json = report_json(request.lang, &report);
+        json["ledger_entry"] = json!(entry);
+        Ok::<_, AppError>(json!({ "section": "disclosures", "report": json }))
+    }
+    .await;
+    respond(&state, &request, "disclosure.html", view)
+}
+
+/// `/console/statements`: the signed-in organization's subscriptions and
+/// its statement for a month, as customer and as operator.
+pub(crate) async fn statements(State(state): State<WebState>, request: Request) -> Response {
+    let subject = session_subject(&state, &request.headers).await;
+    if subject == Subject::Anonymous {
+        return Redirect::to("/console/sign-in").into_response();
+    }
+    let view = async {
+        let orgs = organization_names(&state, request.lang).await?;
+        let period = request.param("period").map(str::to_owned).unwrap_or_else(|| state.app.today().format("%Y-%m").to_string());
+        let subscriptions = state.app.subscriptions(&subject).await?;
+        let own: Vec<String> = match &subject {
+            Subject::User { memberships, .. } => memberships.iter().map(|m| m.org_id.clone()).collect(),
+            Subject::Anonymous => vec![],
+        };
+        let mut statements = Vec::new();
+        let mut customers: Vec<(String, Option<String>)> = Vec::new();
+        for s in &subscriptions {
+            let key = if own.contains(&s.subscription.customer_org_id) {
+                (s.subscription.customer_org_id.clone(), None)
+            } else {
+                (s.subscription.customer_org_id.clone(), Some(s.product.operator_org_id.clone()))
+            };
+            if !customers.contains(&key) {
+                customers.push(key);
+            }
+        }
+        for (customer, operator) in customers {
+            let statement = state.app.statement(&subject, &customer, operator.as_deref(), &period).await?;
+            let lines: Vec<Value> = statement
+                .lines
+                .iter()
+                .map(|(line, product)| {
+                    json!({
+                        "product": product.draft.name,
+                        "product_id": product.id,
+                        "operator": orgs.get(&product.operator_org_id).cloned().unwrap_or_default(),
+                        "unit": line.unit.map(|u| if request.lang == Lang::Zh { u.label_zh() } else { u.code() }),
+                        "unit_price": yuan(line.unit_price_fen),
+                        "deliveries": line.deliveries,
+                        "units": line.units,
+                        "rows": line.rows,
+                        "fee": yuan(line.fee_fen),
+                    })
+                })
+                .collect();
+            statements.push(json!({
+                "customer": orgs.get(&customer).cloned().unwrap_or_default(),
+                "since": statement.since.to_string(),
+                "until": statement.until.to_string(),
+                "lines": lines,
+                "total": yuan(statement.total_fen),
+            }));
+        }
+        let subscriptions: Vec<Value> = subscriptions
+            .iter()
+            .map(|s| {
+                json!({
+                    "id": s.subscription.id,
+                    "product": s.product.draft.name,
+                    "product_id": s.product.id,
+                    "customer": orgs.get(&s.subscription.customer_org_id).cloned().unwrap_or_default(),
+                    "category": category_label(request.lang, s.subscription.use_category),
+                    "purpose": s.subscription.purpose,
+                    "state": if request.lang == Lang::Zh { s.subscription.state.label_zh() } else { s.subscription.state.code() },
+                    "free": s.free,
+                })
+            })
+            .collect();
+        Ok::<_, AppError>(json!({
+            "section": "console",
+            "period": period,
+            "subscriptions": subscriptions,
+            "statements": statements,
+        }))
+    }
+    .await;
+    respond(&state, &request, "statements.html", view).into_response()
+}
