@@ -11,6 +11,7 @@ use chrono::{Datelike, NaiveDate};
 use gongshu_domain::disclosure::{
     DisclosedGrant, DisclosedOrg, DisclosedPrice, DisclosedProduct, DisclosedResource, DisclosedRevenue, due_date,
 };
+use gongshu_domain::pricing::in_force_during;
 use gongshu_domain::supervision::{Alert, AlertRule, Finding};
 use gongshu_domain::{
     Agreement, AgreementKind, Disclosure, DisclosureContent, DisclosureRole, DisclosureStatus, OrgKind, Organization,
@@ -20,6 +21,7 @@ use gongshu_ledger::sha256_hex;
 use gongshu_metadata::{AgreementFilter, ProductFilter, Transaction};
 use gongshu_policy::{Action, Subject};
 
+use crate::pricing::year_bounds;
 use crate::{App, AppError, AppResult, Step, actor_id, authorize, new_id};
 
 /// A published report with its discloser.
@@ -29,6 +31,28 @@ pub struct DisclosureView {
     pub disclosure: Disclosure,
     /// Its content, read back.
     pub content: DisclosureContent,
+    /// Whether it reports on part of a year only (published before the
+    /// year ended); it does not fulfil the year's duty.
+    pub interim: bool,
+}
+
+/// Whether a report covers its whole year.
+fn is_final(content: &DisclosureContent) -> bool {
+    content.as_of.month() == 12 && content.as_of.day() == 31
+}
+
+/// The last day an agreement was in force: its early end, or its term's.
+fn ended_on(agreement: &Agreement) -> NaiveDate {
+    agreement.record.termination.as_ref().map_or(agreement.terms.valid_until, |t| t.on.min(agreement.terms.valid_until))
+}
+
+/// An agreement's state on `day`, from its record rather than its state now.
+fn state_on(agreement: &Agreement, day: NaiveDate) -> &'static str {
+    match &agreement.record.termination {
+        Some(t) if t.on <= day => "已终止",
+        _ if agreement.terms.valid_until < day => "已到期",
+        _ => "履行中",
+    }
 }
 
 /// Whether a discloser has published a year's report.
@@ -52,15 +76,11 @@ fn read_content(disclosure: &Disclosure) -> AppResult<DisclosureContent> {
     serde_json::from_str(&disclosure.content).map_err(|e| AppError::Internal(Box::new(e)))
 }
 
-/// Records of `tier` in force on some day from `first` to `last`: the one
-/// in force on `first` and those taking effect after it.
-fn in_force_during(records: &[PriceRecord], tier: PriceTier, first: NaiveDate, last: NaiveDate) -> Vec<&PriceRecord> {
-    let opening = gongshu_domain::pricing::in_force(records, tier, first);
-    records
-        .iter()
-        .filter(|r| r.tier == tier && r.effective_from > first && r.effective_from <= last)
-        .chain(opening)
-        .collect()
+/// The day a product was coded, which its registration code carries
+/// (`RRRRRR K YYYYMMDD SSSSSSS`).
+fn coded_on(product: &gongshu_domain::Product) -> Option<NaiveDate> {
+    let code = product.code.as_ref()?.as_str();
+    NaiveDate::parse_from_str(code.get(7..15)?, "%Y%m%d").ok()
 }
 
 fn role_of(org: &Organization) -> AppResult<DisclosureRole> {
@@ -98,7 +118,7 @@ impl App {
             .into_iter()
             .filter(|a| a.grant_id.is_some())
             .filter(|a| a.record.signature.as_ref().is_some_and(|s| s.signed_at.date_naive() <= as_of))
-            .filter(|a| a.terms.valid_from <= as_of && a.terms.valid_until >= first)
+            .filter(|a| a.terms.valid_from <= as_of && ended_on(a) >= first)
             .collect())
     }
 
@@ -112,16 +132,15 @@ impl App {
     ) -> AppResult<DisclosureContent> {
         let role = role_of(org)?;
         let today = self.today();
-        if year > today.year() || year < 2000 {
+        let (first, last) = year_bounds(year)?;
+        if year > today.year() {
             return Err(ValidationError::new(
                 "year",
-                format!("{year} has not begun; a report covers the past year or the running one"),
-                format!("{year} 年尚未开始；披露报告针对上一年度或本年度截至今日"),
+                format!("{year} has not begun; a report covers a past year, or the running one so far"),
+                format!("{year} 年尚未开始；披露报告针对已结束的年度，或本年度截至今日"),
             )
             .into());
         }
-        let first = NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid year");
-        let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("a valid year");
         let as_of = last.min(today);
         let mut grants = Vec::new();
         let mut agreement_ids = Vec::new();
@@ -156,7 +175,7 @@ impl App {
                 modes: agreement.terms.modes.iter().map(|m| m.label_zh().to_owned()).collect(),
                 valid_from: agreement.terms.valid_from,
                 valid_until: agreement.terms.valid_until,
-                state: agreement.status(as_of).label_zh().to_owned(),
+                state: state_on(&agreement, as_of).to_owned(),
             });
         }
         let filter = match role {
@@ -169,7 +188,7 @@ impl App {
             .products(&filter)
             .await?
             .into_iter()
-            .filter(|p| p.registration == RegistrationState::Active && p.created_at.date_naive() <= as_of)
+            .filter(|p| p.registration == RegistrationState::Active && coded_on(p).is_some_and(|day| day <= as_of))
             .collect();
         let ids: Vec<String> = products.iter().map(|p| p.id.clone()).collect();
         let records = tx.prices(&ids).await?;
@@ -284,7 +303,8 @@ impl App {
         };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
-        Ok(DisclosureView { disclosure, content })
+        let interim = !is_final(&content);
+        Ok(DisclosureView { disclosure, content, interim })
     }
 
     /// Published reports, newest first; anyone may read them.
@@ -293,7 +313,8 @@ impl App {
         let mut views = Vec::new();
         for disclosure in tx.disclosures(year, None).await? {
             let content = read_content(&disclosure)?;
-            views.push(DisclosureView { disclosure, content });
+            let interim = !is_final(&content);
+            views.push(DisclosureView { disclosure, content, interim });
         }
         Ok(views)
     }
@@ -303,7 +324,8 @@ impl App {
         let mut tx = self.store.read().await?;
         let disclosure = tx.disclosure(id).await?;
         let content = read_content(&disclosure)?;
-        Ok(DisclosureView { disclosure, content })
+        let interim = !is_final(&content);
+        Ok(DisclosureView { disclosure, content, interim })
     }
 
     /// The ledger entry that recorded a report's publication (and its hash).
@@ -325,8 +347,8 @@ impl App {
 
     async fn disclosure_duties(&self, tx: &mut Box<dyn Transaction>, year: i32) -> AppResult<Vec<DisclosureDue>> {
         let today = self.today();
-        let first = NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid year");
-        let as_of = NaiveDate::from_ymd_opt(year, 12, 31).expect("a valid year").min(today);
+        let (first, last) = year_bounds(year)?;
+        let as_of = last.min(today);
         let mut org_ids: Vec<String> = Vec::new();
         for agreement in self.agreements_of_year(tx, None, first, as_of).await? {
             org_ids.push(agreement.grantor_org_id.clone());
@@ -339,7 +361,14 @@ impl App {
         for id in org_ids {
             let org = tx.organization(&id).await?;
             let Ok(role) = role_of(&org) else { continue };
-            let current = published.iter().find(|d| d.org_id == id && !d.superseded);
+            // Only a report on the whole year fulfils the duty.
+            let mut current = None;
+            for d in published.iter().filter(|d| d.org_id == id && !d.superseded) {
+                if is_final(&read_content(d)?) {
+                    current = Some(d);
+                    break;
+                }
+            }
             duties.push(DisclosureDue {
                 role,
                 year,
@@ -355,10 +384,18 @@ impl App {
     /// Raises an alert, once per discloser and year, for a report of last
     /// year not published by the end of March.
     pub(crate) async fn check_disclosures(&self) -> AppResult<Vec<Alert>> {
-        let year = self.today().year() - 1;
+        let last_year = self.today().year() - 1;
         let mut tx = self.store.write().await?;
+        let filter = AgreementFilter { kind: Some(AgreementKind::Operation), limit: 10_000, ..Default::default() };
+        let agreements = tx.agreements(&filter).await?.items;
+        let since = agreements.iter().filter(|a| a.grant_id.is_some()).map(|a| a.terms.valid_from.year()).min();
+        let mut duties = Vec::new();
+        for year in since.unwrap_or(last_year + 1).max(2000)..=last_year {
+            duties.extend(self.disclosure_duties(&mut tx, year).await?);
+        }
         let mut raised = Vec::new();
-        for duty in self.disclosure_duties(&mut tx, year).await? {
+        for duty in duties {
+            let year = duty.year;
             let dedup_key = format!("disclosure_overdue:{}:{year}", duty.org.id);
             if duty.status != DisclosureStatus::Overdue {
                 continue;

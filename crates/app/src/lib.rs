@@ -63,7 +63,7 @@ pub use ledger::{InclusionProof, LedgerKey, LedgerSettings};
 pub use one_source::DuplicateDecision;
 pub use orgs::{NewOrganization, NewUser};
 pub use pricing::{PriceInput, Revenue, Statement};
-pub use products::{NewProduct, ProductView, SubscriptionView};
+pub use products::{NewProduct, ProductSource, ProductView, SubscriptionView};
 pub use registrations::{ObjectionDecision, RegistrationList, RegistrationQuery, RegistrationView};
 pub use requests::{AnswerInput, NewRequest, RequestList, RequestQuery, RequestStats, RequestView};
 pub use search::{CatalogSearch, SyncReport, open_kind};

@@ -8,7 +8,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 use gongshu_domain::error::required_text;
-use gongshu_domain::pricing::{check_cap, check_price, parse_yuan, statement_lines, yuan};
+use gongshu_domain::pricing::{CapContext, check_cap, check_price, parse_yuan, statement_lines, yuan};
 use gongshu_domain::supervision::{Alert, AlertRule, Finding};
 use gongshu_domain::{
     AgreementKind, ChargingUnit, NewPrice, PriceRecord, PriceTier, Product, RevenueCeiling, StatementLine,
@@ -104,11 +104,16 @@ impl PriceInput {
     }
 }
 
-/// The first and last day of a year.
-fn year_bounds(year: i32) -> (NaiveDate, NaiveDate) {
-    let first = NaiveDate::from_ymd_opt(year, 1, 1).expect("a valid year");
-    let last = NaiveDate::from_ymd_opt(year, 12, 31).expect("a valid year");
-    (first, last)
+/// The first and last day of a year from 2000 to 2200, or why not.
+pub(crate) fn year_bounds(year: i32) -> Result<(NaiveDate, NaiveDate), ValidationError> {
+    let out_of_range =
+        || ValidationError::new("year", "the year must be from 2000 to 2200", "年度须在 2000 至 2200 之间");
+    if !(2000..=2200).contains(&year) {
+        return Err(out_of_range());
+    }
+    let first = NaiveDate::from_ymd_opt(year, 1, 1).ok_or_else(out_of_range)?;
+    let last = NaiveDate::from_ymd_opt(year, 12, 31).ok_or_else(out_of_range)?;
+    Ok((first, last))
 }
 
 /// The first and last day of a month given as `YYYY-MM`.
@@ -211,7 +216,16 @@ impl App {
             ));
         }
         let since = self.operating_since(&mut tx, &product.operator_org_id).await?;
-        check_cap(product.draft.use_category, &new, self.today(), since)?;
+        let records = tx.prices(std::slice::from_ref(&product.id)).await?;
+        let context = CapContext {
+            category: product.draft.use_category,
+            form: product.draft.form,
+            records: &records,
+            today: self.today(),
+            publicity_ends: self.today() + Duration::days(i64::from(self.rules.price_publicity_days)),
+            operating_since: since,
+        };
+        check_cap(context, &new)?;
         let record = self.announce(&mut tx, subject, &product, PriceTier::Cap, new, basis).await?;
         tx.commit().await?;
         Ok(record)
@@ -225,6 +239,12 @@ impl App {
         let mut tx = self.store.write().await?;
         let product = self.visible_product(&mut tx, subject, product_id).await?;
         authorize(subject, Action::ManageProducts { operator_org_id: &product.operator_org_id })?;
+        if !product.is_public() {
+            return Err(AppError::conflict(
+                "a price is announced once the product has passed review (from publicity on)",
+                "产品通过形式审核（进入公示）后方可公示收费标准",
+            ));
+        }
         let records = tx.prices(std::slice::from_ref(&product.id)).await?;
         let publicity_ends = self.today() + Duration::days(i64::from(self.rules.price_publicity_days));
         check_price(product.draft.use_category, &records, &new, publicity_ends)?;
@@ -248,11 +268,12 @@ impl App {
         let mut problems = Validations::default();
         let amount_fen = problems.check(parse_yuan("amount", amount));
         let basis = problems.check(required_text("basis", basis, 2000));
-        if !(2000..=2200).contains(&year) {
+        problems.check(year_bounds(year));
+        if year < self.today().year() {
             problems.push(ValidationError::new(
                 "year",
-                "the year must be from 2000 to 2200",
-                "年度须在 2000 至 2200 之间",
+                format!("{year} has closed; its maximum allowed revenue is no longer set or changed"),
+                format!("{year} 年度已结束，不再核定或调整其最高准许收入"),
             ));
         }
         problems.finish(|| ())?;
@@ -271,6 +292,7 @@ impl App {
             operator_org_id: operator_org_id.to_owned(),
             year,
             amount_fen: amount_fen.unwrap_or_default(),
+            // What is known now; reads recompute it from the records.
             deduction_fen: previous.excess_fen,
             basis: basis.unwrap_or_default(),
             set_by: actor_id(subject).unwrap_or_default(),
@@ -298,38 +320,51 @@ impl App {
         Ok(ceiling)
     }
 
+    /// An operator's revenue in a year against its maximum. The deduction
+    /// for the year before's excess is read from the records now, not kept
+    /// from when the maximum was set, so fees taken after that still carry.
     pub(crate) async fn revenue_in(
         &self,
         tx: &mut Box<dyn Transaction>,
         operator: &str,
         year: i32,
     ) -> AppResult<Revenue> {
-        let (since, until) = year_bounds(year);
-        let filter = DeliveryFilter {
-            operator_org_id: Some(operator.to_owned()),
-            since: Some(since),
-            until: Some(until),
-            ..Default::default()
-        };
-        let deliveries = tx.deliveries(&filter).await?;
-        let revenue_fen = deliveries.iter().map(|d| d.fee_fen).sum();
-        let ceiling = tx.ceiling(operator, year).await?;
-        let excess_fen = ceiling.as_ref().map_or(0, |c| c.excess_fen(revenue_fen));
-        Ok(Revenue {
-            operator_org_id: operator.to_owned(),
-            year,
-            ceiling,
-            revenue_fen,
-            excess_fen,
-            deliveries: deliveries.len() as i64,
-            free_deliveries: deliveries.iter().filter(|d| d.free).count() as i64,
-        })
+        let ceilings = tx.ceilings(Some(operator)).await?;
+        let first = ceilings.iter().map(|c| c.year).min().unwrap_or(year).min(year);
+        let mut carried = 0;
+        let mut revenue = None;
+        for y in first..=year {
+            let (since, until) = year_bounds(y)?;
+            let filter = DeliveryFilter {
+                operator_org_id: Some(operator.to_owned()),
+                since: Some(since),
+                until: Some(until),
+                ..Default::default()
+            };
+            let deliveries = tx.deliveries(&filter).await?;
+            let revenue_fen: i64 = deliveries.iter().map(|d| d.fee_fen).sum();
+            let ceiling =
+                ceilings.iter().find(|c| c.year == y).map(|c| RevenueCeiling { deduction_fen: carried, ..c.clone() });
+            let excess_fen = ceiling.as_ref().map_or(0, |c| c.excess_fen(revenue_fen));
+            carried = excess_fen;
+            revenue = Some(Revenue {
+                operator_org_id: operator.to_owned(),
+                year: y,
+                ceiling,
+                revenue_fen,
+                excess_fen,
+                deliveries: deliveries.len() as i64,
+                free_deliveries: deliveries.iter().filter(|d| d.free).count() as i64,
+            });
+        }
+        Ok(revenue.expect("the range holds `year`"))
     }
 
     /// An operator's revenue in a year against its maximum: for the
     /// operator, the bureau and auditors.
     pub async fn revenue(&self, subject: &Subject, operator_org_id: &str, year: i32) -> AppResult<Revenue> {
         authorize(subject, Action::ViewStatement { operator_org_id, customer_org_id: operator_org_id })?;
+        year_bounds(year)?;
         let mut tx = self.store.read().await?;
         self.revenue_in(&mut tx, operator_org_id, year).await
     }
@@ -344,13 +379,10 @@ impl App {
         period: &str,
     ) -> AppResult<Statement> {
         let (since, until) = month_bounds(period)?;
+        // Without an operator named, only the customer (or those who
+        // oversee) may read across all its operators.
         let operator = operator_org_id.unwrap_or(customer_org_id);
         authorize(subject, Action::ViewStatement { operator_org_id: operator, customer_org_id })?;
-        if operator_org_id.is_none() {
-            // Without an operator named, only the customer (or those who
-            // oversee) may read across all its operators.
-            authorize(subject, Action::ViewStatement { operator_org_id: customer_org_id, customer_org_id })?;
-        }
         let mut tx = self.store.read().await?;
         let filter = DeliveryFilter {
             customer_org_id: Some(customer_org_id.to_owned()),
@@ -379,10 +411,12 @@ impl App {
     /// Raises an alert, once a year per operator, when an operator's fees
     /// pass its maximum allowed revenue.
     pub(crate) async fn check_revenue(&self) -> AppResult<Vec<Alert>> {
-        let year = self.today().year();
+        let this_year = self.today().year();
         let mut tx = self.store.write().await?;
         let mut raised = Vec::new();
-        for ceiling in tx.ceilings(None).await?.into_iter().filter(|c| c.year == year) {
+        // Last year too: fees of its last minutes are seen after New Year.
+        for ceiling in tx.ceilings(None).await?.into_iter().filter(|c| c.year + 1 >= this_year && c.year <= this_year) {
+            let year = ceiling.year;
             let revenue = self.revenue_in(&mut tx, &ceiling.operator_org_id, year).await?;
             let dedup_key = format!("revenue_over_ceiling:{}:{year}", ceiling.operator_org_id);
             if revenue.excess_fen == 0 {
@@ -399,12 +433,12 @@ impl App {
                     "fees of {year} reached {} yuan, {} above the maximum allowed revenue of {}; the excess is deducted from next year's",
                     yuan(revenue.revenue_fen),
                     yuan(revenue.excess_fen),
-                    yuan(ceiling.allowed_fen())
+                    yuan(revenue.ceiling.as_ref().map_or(0, RevenueCeiling::allowed_fen))
                 ),
                 summary_zh: format!(
                     "{year} 年收费已达 {} 元，超出最高准许收入 {} 元共 {} 元，超收部分在下一年度扣减",
                     yuan(revenue.revenue_fen),
-                    yuan(ceiling.allowed_fen()),
+                    yuan(revenue.ceiling.as_ref().map_or(0, RevenueCeiling::allowed_fen)),
                     yuan(revenue.excess_fen)
                 ),
                 evidence: vec![],

@@ -60,8 +60,27 @@ pub struct ProductView {
     pub price_now: Option<PriceRecord>,
     /// Caps and prices announced and not yet in force (收费公示).
     pub upcoming: Vec<PriceRecord>,
+    /// What a charged delivery costs today: the price held to the cap, in
+    /// its unit; `None` when nothing can be charged.
+    pub charge_now: Option<(gongshu_domain::ChargingUnit, i64)>,
     /// Whether the bureau is past its working-day deadline.
     pub overdue: bool,
+    /// Its source resources, named (filled for one product, not for lists).
+    pub sources: Vec<ProductSource>,
+}
+
+/// A product's source resource. A grant's resources are disclosed (授权内容),
+/// so their names are public even before the entries are published.
+#[derive(Debug, Clone)]
+pub struct ProductSource {
+    /// The resource.
+    pub resource_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its registration code, once coded.
+    pub code: Option<String>,
+    /// Whether its page is public.
+    pub published: bool,
 }
 
 /// A subscription with its product's name.
@@ -155,8 +174,9 @@ impl App {
         let cap_now = gongshu_domain::pricing::in_force(&own, gongshu_domain::PriceTier::Cap, today).cloned();
         let price_now = gongshu_domain::pricing::in_force(&own, gongshu_domain::PriceTier::Price, today).cloned();
         let upcoming = own.iter().filter(|p| p.effective_from > today).cloned().collect();
+        let charge_now = gongshu_domain::pricing::charge_on(&own, today);
         let overdue = product.registration.awaits_bureau() && product.due_date.is_some_and(|due| today > due);
-        ProductView { product, prices: own, cap_now, price_now, upcoming, overdue }
+        ProductView { product, prices: own, cap_now, price_now, upcoming, charge_now, overdue, sources: Vec::new() }
     }
 
     /// Registers a product under an authorized-operation agreement the
@@ -232,6 +252,12 @@ impl App {
         let product = self.visible_product(&mut tx, subject, id).await?;
         authorize(subject, Action::ManageProducts { operator_org_id: &product.operator_org_id })?;
         let agreement = tx.agreement(&product.agreement_id).await?;
+        if agreement.status(self.today()) != AgreementState::Active {
+            return Err(AppError::conflict(
+                "the agreement the product is made under is no longer in force",
+                "该产品所依据的授权运营协议已不在有效期内",
+            ));
+        }
         let grant = tx.grant(&product.grant_id).await?;
         draft.check_within(&grant, &agreement.terms.scenarios)?;
         let from = product.registration;
@@ -346,15 +372,32 @@ impl App {
         Ok(next)
     }
 
-    /// Suspends, resumes or delists a listed product: its operator, or
-    /// the bureau as an intervention. Deliveries stop at once.
+    /// Suspends, resumes or delists a listed product: its operator; or the
+    /// bureau intervening, whose suspension (`halt`, or `suspend` when the
+    /// bureau says it) only the bureau lifts. Deliveries stop at once.
     pub async fn change_listing(&self, subject: &Subject, id: &str, action: &str, reason: &str) -> AppResult<Product> {
-        let action = ListingAction::parse("action", action)?;
+        let mut action = ListingAction::parse("action", action)?;
         let reason = required_text("reason", reason, 2000)?;
         let mut tx = self.store.write().await?;
         let product = self.visible_product(&mut tx, subject, id).await?;
-        if authorize(subject, Action::ManageProducts { operator_org_id: &product.operator_org_id }).is_err() {
-            authorize(subject, Action::Intervene)?;
+        let operator = Action::ManageProducts { operator_org_id: &product.operator_org_id };
+        let intervening = if gongshu_policy::decide(subject, operator).is_allowed() {
+            action == ListingAction::Halt
+                || (product.listing == ListingState::Halted && action == ListingAction::Resume)
+        } else {
+            true
+        };
+        if intervening {
+            authorize(subject, Action::Intervene).map_err(|error| match product.listing {
+                ListingState::Halted => AppError::Forbidden {
+                    en: "the data bureau suspended this product; only the bureau resumes it",
+                    zh: "该产品由数据管理机构监管暂停，只能由数据管理机构恢复",
+                },
+                _ => error,
+            })?;
+            if action == ListingAction::Suspend {
+                action = ListingAction::Halt;
+            }
         }
         let from = product.listing;
         let to = from.apply(action)?;
@@ -377,7 +420,17 @@ impl App {
         let mut tx = self.store.read().await?;
         let product = self.visible_product(&mut tx, subject, id).await?;
         let prices = tx.prices(std::slice::from_ref(&product.id)).await?;
-        Ok(self.product_view(product, prices))
+        let mut sources = Vec::new();
+        for part in &product.draft.spec.resources {
+            let resource = tx.resource(&part.resource_id).await?;
+            sources.push(ProductSource {
+                resource_id: resource.id.clone(),
+                name: resource.draft.name_zh.clone(),
+                code: resource.registration_code.as_ref().map(|c| c.as_str().to_owned()),
+                published: resource.state == gongshu_domain::ResourceState::Published,
+            });
+        }
+        Ok(ProductView { sources, ..self.product_view(product, prices) })
     }
 
     /// Products the subject may see, newest first: the public sees those
@@ -440,6 +493,19 @@ impl App {
                 format!("该产品用于{}，仅限该类用途免费提供", product.draft.use_category.label_zh()),
             )
             .into());
+        }
+        let existing =
+            SubscriptionFilter { product_id: Some(product.id.clone()), customer_org_ids: Some(vec![customer.clone()]) };
+        if tx
+            .subscriptions(&existing)
+            .await?
+            .iter()
+            .any(|s| matches!(s.state, SubscriptionState::Pending | SubscriptionState::Active))
+        {
+            return Err(AppError::conflict(
+                "this organization already subscribes to the product (or waits for the operator); end that subscription first",
+                "本单位已订购该产品（或正待运营机构确认），如需变更请先终止原订购",
+            ));
         }
         let now = self.clock.now();
         let subscription = Subscription {

@@ -29,14 +29,14 @@ pub struct DemoApp {
 impl DemoApp {
     /// A fresh instance (SQLite, local data files, an in-memory search index).
     pub async fn new() -> DemoApp {
-        DemoApp::on(testing::sqlite().await).await
+        Box::pin(DemoApp::on(testing::sqlite().await)).await
     }
 
     /// The same on a PostgreSQL schema of its own, when the PostgreSQL
     /// suite runs (`GONGSHU_TEST_POSTGRES_URL`); `None` when it is skipped
     /// outside CI.
     pub async fn postgres() -> Option<DemoApp> {
-        Some(DemoApp::on(testing::postgres().await?).await)
+        Some(Box::pin(DemoApp::on(testing::postgres().await?)).await)
     }
 
     async fn on(store: TestStore) -> DemoApp {
@@ -54,7 +54,8 @@ impl DemoApp {
         };
         let data_store = stores.data.clone();
         let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
-        let summary = demo::load(&app).await.expect("the demo loads");
+        // Boxed: the demo's future is large, and test threads have small stacks.
+        let summary = Box::pin(demo::load(&app)).await.expect("the demo loads");
         DemoApp { app, clock, admin_token: summary.admin_token, data: data_store, _store: store, _data: data }
     }
 }

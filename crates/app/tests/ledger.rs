@@ -37,7 +37,7 @@ async fn demo() -> Demo {
         search: Arc::new(CatalogIndex::in_memory().unwrap()),
     };
     let app = App::new(stores, clock.clone(), WorkingCalendar::default(), rules);
-    demo::load(&app).await.unwrap();
+    Box::pin(demo::load(&app)).await.unwrap();
     Demo { app, clock, url, _dir: dir }
 }
 

@@ -105,10 +105,8 @@ async fn delivers_meters_and_discloses(demo: DemoApp) {
     );
     let status = app.disclosure_status(year).await.unwrap();
     let states: Vec<(&str, &str)> = status.iter().map(|d| (d.role.code(), d.status.code())).collect();
-    assert!(
-        states.contains(&("operator", "published")) && states.contains(&("implementing_body", "due")),
-        "{states:?}"
-    );
+    assert!(report.interim, "published before the year ended");
+    assert!(states.contains(&("operator", "due")) && states.contains(&("implementing_body", "due")), "{states:?}");
     let csv = gongshu_app::disclosure_csv(&report.content);
     assert!(csv.starts_with('\u{feff}') && csv.contains("revenue,,revenue_yuan,16.20"), "{csv}");
 
@@ -152,28 +150,42 @@ async fn prices_stay_under_the_cap_and_never_reach_back() {
     assert!(free[0].1.contains("free of charge"), "{free:?}");
     let wrong_unit = PriceInput { unit: "per_day".into(), ..price("0.40", 30) };
     assert_eq!(fields(app.set_price(&operator, &api, wrong_unit).await.unwrap_err())[0].0, "unit");
-    // Only the implementing body sets caps.
-    let cap = PriceInput { trial_until: Some((today + Duration::days(200)).to_string()), ..price("0.20", 0) };
+    // Only the implementing body sets caps; a change of cap is publicised
+    // like a price, and never reaches back.
+    let lowered = today + Duration::days(11);
+    let cap = PriceInput { trial_until: Some((today + Duration::days(200)).to_string()), ..price("0.20", 11) };
     assert!(matches!(app.set_price_cap(&operator, &api, cap.clone()).await, Err(AppError::Forbidden { .. })));
-    let retro = PriceInput { effective_from: (today - Duration::days(1)).to_string(), ..cap.clone() };
-    assert_eq!(fields(app.set_price_cap(&implementing, &api, retro).await.unwrap_err())[0].0, "effective_from");
-    // A cap lowered from today holds today's deliveries to it, and leaves
-    // the deliveries already made as they were charged.
+    let soon = PriceInput { effective_from: today.to_string(), ..cap.clone() };
+    assert_eq!(fields(app.set_price_cap(&implementing, &api, soon).await.unwrap_err())[0].0, "effective_from");
+    let copies = PriceInput { unit: "per_copy".into(), ..cap.clone() };
+    assert_eq!(fields(app.set_price_cap(&implementing, &api, copies).await.unwrap_err())[0].0, "unit");
+    app.set_price_cap(&implementing, &api, cap).await.unwrap();
+    let view = app.product(&Subject::Anonymous, &api).await.unwrap();
+    assert_eq!(view.charge_now.map(|(_, fen)| fen), Some(30), "today is still charged at the price");
+
+    // From the cap's day, deliveries are held to it (the 0.25 price in
+    // publicity is above it), and the month already charged stays as it was.
     let customer = org_of(&demo, "qy-admin").await;
     let company = app.subject_of("qy-admin").await.unwrap();
     let period = today.format("%Y-%m").to_string();
     let before = app.statement(&company, &customer, None, &period).await.unwrap().total_fen;
-    app.set_price_cap(&implementing, &api, cap).await.unwrap();
+    demo.clock.set(lowered.and_hms_opt(2, 0, 0).unwrap().and_utc());
     let subscription =
         app.subscriptions(&company).await.unwrap().into_iter().find(|s| s.product.id == api).unwrap().subscription;
     let receipt = app.deliver_product(&company, &subscription.id, rows(&[("city", "Chicago")])).await.unwrap();
-    assert_eq!((receipt.delivery.unit_price_fen, receipt.delivery.fee_fen), (20, 20));
+    assert_eq!((receipt.delivery.unit_price_fen, receipt.delivery.fee_fen, receipt.delivery.day), (20, 20, lowered));
     let DeliveryAnswer::Rows(page) = &receipt.answer else { panic!("rows") };
     let names: Vec<&str> = page.page.schema.fields().iter().map(|f| f.name().as_str()).collect();
     assert_eq!(names, ["iata", "name", "city", "state", "country"], "only the product's output fields");
     assert!(page.page.total > 0);
-    let after = app.statement(&company, &customer, None, &period).await.unwrap().total_fen;
-    assert_eq!(after, before + 20);
+    assert_eq!(app.statement(&company, &customer, None, &period).await.unwrap().total_fen, before);
+    let next = lowered.format("%Y-%m").to_string();
+    if next != period {
+        assert_eq!(app.statement(&company, &customer, None, &next).await.unwrap().total_fen, 20);
+    }
+    // The same customer cannot subscribe twice.
+    let again = app.subscribe(&company, &api, None, "industry", "再次订购").await.unwrap_err();
+    assert!(matches!(again, AppError::Conflict { .. }), "{again:?}");
 }
 
 #[tokio::test]
@@ -205,19 +217,20 @@ async fn a_product_stays_inside_its_grant_and_stops_with_its_listing() {
         ..NewProduct::default()
     };
     let refused = fields(app.register_product(&operator, beyond.clone()).await.unwrap_err());
-    assert!(refused.iter().any(|(field, _)| field == "spec.resources[0].resource_id"), "{refused:?}");
+    assert!(refused.iter().any(|(field, _)| field == "resources[0].resource_id"), "{refused:?}");
     let scenario =
         NewProduct { scenario: "保险定价".into(), resources: api.product.draft.spec.resources.clone(), ..beyond };
     let refused = fields(app.register_product(&operator, scenario).await.unwrap_err());
     assert!(refused.iter().any(|(field, _)| field == "scenario"), "{refused:?}");
 
     // A customer cannot claim a free use of a charged product without the operator.
-    let company = app.subject_of("qy-admin").await.unwrap();
-    let claimed = app.subscribe(&company, &api.product.id, None, "public_welfare", "公益").await.unwrap();
+    let civil = app.subject_of("mz-editor").await.unwrap();
+    let claimed = app.subscribe(&civil, &api.product.id, None, "public_welfare", "公益").await.unwrap();
     assert_eq!(claimed.subscription.state, SubscriptionState::Pending);
-    let pending = app.deliver_product(&company, &claimed.subscription.id, rows(&[])).await.unwrap_err();
+    let pending = app.deliver_product(&civil, &claimed.subscription.id, rows(&[])).await.unwrap_err();
     assert!(matches!(pending, AppError::Forbidden { .. }), "{pending:?}");
 
+    let company = app.subject_of("qy-admin").await.unwrap();
     // Suspended: deliveries stop, and the refusal is recorded.
     app.change_listing(&operator, &api.product.id, "suspend", "接口升级").await.unwrap();
     let subscription = app
@@ -233,6 +246,16 @@ async fn a_product_stays_inside_its_grant_and_stops_with_its_listing() {
     let query = UsageQuery { grant_id: Some(api.product.grant_id.clone()), allowed: Some(false), ..Default::default() };
     let events = app.usage_events(&operator, query).await.unwrap().items;
     assert!(events.iter().any(|e| !e.allowed && e.reason.as_deref() == Some("product_suspended")), "{events:?}");
+
+    // A suspension the bureau imposed only the bureau lifts.
+    let bureau = app.subject_of("sjj-reviewer").await.unwrap();
+    let report = products.iter().find(|v| v.product.draft.name == "航班延误气象风险统计报告").unwrap();
+    let halted = app.change_listing(&bureau, &report.product.id, "suspend", "核查交付内容").await.unwrap();
+    assert_eq!(halted.listing, ListingState::Halted);
+    let refused = app.change_listing(&operator, &report.product.id, "resume", "已整改").await.unwrap_err();
+    assert!(matches!(refused, AppError::Forbidden { .. }), "{refused:?}");
+    let resumed = app.change_listing(&bureau, &report.product.id, "resume", "核查完毕").await.unwrap();
+    assert_eq!(resumed.listing, ListingState::Listed);
 }
 
 #[tokio::test]
@@ -249,9 +272,44 @@ async fn revenue_above_the_maximum_is_flagged_and_carried_into_next_year() {
     assert!(app.scan_usage().await.unwrap().iter().all(|a| a.rule != AlertRule::RevenueOverCeiling), "raised once");
     let next = app.set_revenue_ceiling(&bureau, &operator_org, year + 1, "500000", "示例").await.unwrap();
     assert_eq!((next.deduction_fen, next.allowed_fen()), (620, 50_000_000 - 620));
+    // Fees taken after next year's maximum was set still carry into it.
+    let company = app.subject_of("qy-admin").await.unwrap();
+    let api = app.subscriptions(&company).await.unwrap();
+    let api = api.iter().find(|s| s.product.draft.name == "机场基础信息查询接口").unwrap();
+    app.deliver_product(&company, &api.subscription.id, rows(&[("city", "Boston")])).await.unwrap();
+    let carried = app.revenue(&bureau, &operator_org, year + 1).await.unwrap().ceiling.unwrap();
+    assert_eq!(carried.deduction_fen, 650);
+    let closed = app.set_revenue_ceiling(&bureau, &operator_org, year - 1, "1", "x").await.unwrap_err();
+    assert_eq!(fields(closed)[0].0, "year", "a closed year's maximum stays as it was");
     let operator = app.subject_of("operator-admin").await.unwrap();
     assert!(matches!(
         app.set_revenue_ceiling(&operator, &operator_org, year, "1", "x").await,
         Err(AppError::Forbidden { .. })
     ));
+}
+
+#[tokio::test]
+async fn a_disclosure_missing_after_march_raises_one_alert() {
+    let demo = DemoApp::new().await;
+    let app = &demo.app;
+    let year = app.today().year();
+    assert!(app.scan_usage().await.unwrap().iter().all(|a| a.rule != AlertRule::DisclosureOverdue), "not due yet");
+    // In January the operator publishes its report on the whole year.
+    let operator = app.subject_of("operator-admin").await.unwrap();
+    let operator_org = org_of(&demo, "operator-admin").await;
+    demo.clock.set(chrono::NaiveDate::from_ymd_opt(year + 1, 1, 5).unwrap().and_hms_opt(2, 0, 0).unwrap().and_utc());
+    let report = app.publish_disclosure(&operator, &operator_org, year).await.unwrap();
+    assert!(!report.interim && report.disclosure.supersedes.is_some(), "the full year corrects the interim report");
+    demo.clock.set(chrono::NaiveDate::from_ymd_opt(year + 1, 4, 1).unwrap().and_hms_opt(2, 0, 0).unwrap().and_utc());
+    let raised = app.scan_usage().await.unwrap();
+    let overdue: Vec<_> = raised.iter().filter(|a| a.rule == AlertRule::DisclosureOverdue).collect();
+    assert_eq!(overdue.len(), 1, "the implementing body's; the operator published: {overdue:?}");
+    assert!(overdue[0].summary_zh.contains("杭州市大数据发展中心"), "{}", overdue[0].summary_zh);
+    assert!(app.scan_usage().await.unwrap().iter().all(|a| a.rule != AlertRule::DisclosureOverdue), "raised once");
+    // Publishing late settles it.
+    let planner = app.subject_of("ss-editor").await.unwrap();
+    let implementing = org_of(&demo, "ss-editor").await;
+    assert!(matches!(app.publish_disclosure(&planner, &implementing, year).await, Err(AppError::Forbidden { .. })));
+    let status = app.disclosure_status(year).await.unwrap();
+    assert!(status.iter().any(|d| d.status.code() == "overdue"));
 }

@@ -494,7 +494,7 @@ async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()>
                 ),
             }
         } else {
-            let summary = demo::load(&app).await.context("cannot load the demo")?;
+            let summary = Box::pin(demo::load(&app)).await.context("cannot load the demo")?;
             write_secret(&token_path, &summary.admin_token)?;
             eprintln!(
                 "demo: loaded {} catalog entries; admin API token written to {}",

@@ -15,7 +15,7 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 
 use crate::codes::code_enum;
 use crate::error::ValidationError;
-use crate::product::UseCategory;
+use crate::product::{ProductForm, UseCategory};
 
 code_enum! {
     /// How a delivery is counted (计费单位).
@@ -29,6 +29,18 @@ code_enum! {
         PerDay = ("per_day", "按服务时间（每服务日）"),
         /// 按数据调用量: each thousand rows delivered, the last part rounded up.
         PerThousandRows = ("per_thousand_rows", "按数据调用量（每千条）"),
+    }
+}
+
+impl ChargingUnit {
+    /// Whether deliveries of a product of `form` can be counted this way:
+    /// a copy is a dataset's version, and a verification leaves no rows.
+    pub fn fits(self, form: ProductForm) -> bool {
+        match self {
+            ChargingUnit::PerCopy => form == ProductForm::Dataset,
+            ChargingUnit::PerThousandRows => form != ProductForm::Verification,
+            ChargingUnit::PerCall | ChargingUnit::PerDay => true,
+        }
     }
 }
 
@@ -71,9 +83,37 @@ pub struct PriceRecord {
 }
 
 /// The record of `tier` in force on `day`: the latest announced of those
-/// effective by then.
+/// effective by then, unless it is a trial cap whose trial has ended (a
+/// trial price lapses; the implementing body sets a formal cap).
 pub fn in_force(records: &[PriceRecord], tier: PriceTier, day: NaiveDate) -> Option<&PriceRecord> {
-    records.iter().filter(|r| r.tier == tier && r.effective_from <= day).max_by_key(|r| (r.effective_from, r.seq))
+    records
+        .iter()
+        .filter(|r| r.tier == tier && r.effective_from <= day)
+        .max_by_key(|r| (r.effective_from, r.seq))
+        .filter(|r| r.trial_until.is_none_or(|until| day <= until))
+}
+
+/// Every record of `tier` in force on some day from `first` to `last`, in
+/// order: the one in force on `first`, then each that took over later.
+pub fn in_force_during(
+    records: &[PriceRecord],
+    tier: PriceTier,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> Vec<&PriceRecord> {
+    let later = records.iter().filter(|r| r.tier == tier && r.effective_from > first && r.effective_from <= last);
+    let mut days: Vec<NaiveDate> = std::iter::once(first).chain(later.map(|r| r.effective_from)).collect();
+    days.sort();
+    days.dedup();
+    let mut out: Vec<&PriceRecord> = Vec::new();
+    for day in days {
+        if let Some(record) = in_force(records, tier, day)
+            && !out.iter().any(|seen| seen.seq == record.seq)
+        {
+            out.push(record);
+        }
+    }
+    out
 }
 
 /// What a charged delivery costs per unit on `day`: the operator's price,
@@ -152,25 +192,64 @@ fn amount_checked(amount_fen: i64) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// Checks a cap the implementing body sets. A cap is never retroactive,
-/// and while the operator has run less than a full year (`operating_since`
-/// is its first grant's first day) it must be a trial cap that ends within
-/// a year.
-pub fn check_cap(
-    category: UseCategory,
-    new: &NewPrice,
-    today: NaiveDate,
-    operating_since: NaiveDate,
-) -> Result<(), ValidationError> {
+/// What a cap is checked against.
+#[derive(Debug, Clone, Copy)]
+pub struct CapContext<'a> {
+    /// The product's use category: free products take no cap.
+    pub category: UseCategory,
+    /// The product's form, which the unit must fit.
+    pub form: ProductForm,
+    /// The product's caps and prices so far.
+    pub records: &'a [PriceRecord],
+    /// Today.
+    pub today: NaiveDate,
+    /// The last day of the publicity a change of cap needs.
+    pub publicity_ends: NaiveDate,
+    /// The operator's first day of operation.
+    pub operating_since: NaiveDate,
+}
+
+/// Checks a cap the implementing body sets. The first cap may apply from
+/// today; a change of cap is publicised like a price (so the operator can
+/// follow it) and neither is ever retroactive. While the operator has run
+/// less than a full year the cap must be a trial cap that ends within a
+/// year. The unit must fit the product's form.
+pub fn check_cap(context: CapContext<'_>, new: &NewPrice) -> Result<(), ValidationError> {
+    let CapContext { category, form, records, today, publicity_ends, operating_since } = context;
     if category.is_free() {
         return Err(free_refused("cap", category));
     }
     amount_checked(new.amount_fen)?;
-    if new.effective_from < today {
+    if !new.unit.fits(form) {
+        return Err(ValidationError::new(
+            "unit",
+            format!(
+                "a {form} cannot be charged {}: per copy is for datasets, and a verification delivers no rows",
+                new.unit
+            ),
+            format!(
+                "“{}”不适用于{}：按产品数量仅适用于数据集，核验服务不交付数据条目",
+                new.unit.label_zh(),
+                form.label_zh()
+            ),
+        ));
+    }
+    let first = !records.iter().any(|r| r.tier == PriceTier::Cap);
+    if first && new.effective_from < today {
         return Err(ValidationError::new(
             "effective_from",
             format!("a cap takes effect today ({today}) at the earliest: it is never applied retroactively"),
             format!("上限收费标准最早自今日（{today}）起执行，不得追溯适用"),
+        ));
+    }
+    if !first && new.effective_from <= publicity_ends {
+        let earliest = publicity_ends.succ_opt().unwrap_or(publicity_ends);
+        return Err(ValidationError::new(
+            "effective_from",
+            format!(
+                "a change of cap is publicised until {publicity_ends} before it applies: on {earliest} at the earliest; it is never applied retroactively"
+            ),
+            format!("上限收费标准的调整须经公示，公示期至 {publicity_ends}，最早自 {earliest} 起执行，不得追溯适用"),
         ));
     }
     let full_year = operating_since.checked_add_months(Months::new(12)).unwrap_or(NaiveDate::MAX);
@@ -441,12 +520,7 @@ mod tests {
             let error = check_price(category, &[], &price(ChargingUnit::PerCall, 100, "2026-12-10"), day("2026-12-01"))
                 .unwrap_err();
             assert!(error.message_zh.contains("免费提供"), "{error:?}");
-            let cap = check_cap(
-                category,
-                &price(ChargingUnit::PerCall, 100, "2026-12-10"),
-                day("2026-12-01"),
-                day("2020-01-01"),
-            );
+            let cap = check_cap(context(category, &[], "2020-01-01"), &price(ChargingUnit::PerCall, 100, "2026-12-10"));
             assert!(cap.is_err());
         }
     }
@@ -492,19 +566,57 @@ mod tests {
         assert!(before_cap.unwrap_err().message_en.contains("no cap"));
     }
 
+    fn context<'a>(category: UseCategory, records: &'a [PriceRecord], since: &str) -> CapContext<'a> {
+        CapContext {
+            category,
+            form: ProductForm::Api,
+            records,
+            today: day("2026-11-28"),
+            publicity_ends: day("2026-12-08"),
+            operating_since: day(since),
+        }
+    }
+
     #[test]
     fn a_new_operator_gets_a_trial_cap_of_at_most_a_year() {
         let new = |trial: Option<&str>| NewPrice {
             trial_until: trial.map(day),
             ..price(ChargingUnit::PerCall, 100, "2026-12-01")
         };
-        let (today, since) = (day("2026-11-28"), day("2026-10-20"));
-        assert_eq!(check_cap(UseCategory::Industry, &new(None), today, since).unwrap_err().field, "trial_until");
-        assert!(check_cap(UseCategory::Industry, &new(Some("2027-06-30")), today, since).is_ok());
-        assert!(check_cap(UseCategory::Industry, &new(Some("2028-06-30")), today, since).is_err());
-        assert!(check_cap(UseCategory::Industry, &new(None), today, day("2024-01-01")).is_ok(), "a full year run");
+        let since = "2026-10-20";
+        let checked = |new: NewPrice, since: &str| check_cap(context(UseCategory::Industry, &[], since), &new);
+        assert_eq!(checked(new(None), since).unwrap_err().field, "trial_until");
+        assert!(checked(new(Some("2027-06-30")), since).is_ok());
+        assert!(checked(new(Some("2028-06-30")), since).is_err());
+        assert!(checked(new(None), "2024-01-01").is_ok(), "a full year run");
         let retro = NewPrice { effective_from: day("2026-11-01"), ..new(Some("2027-06-30")) };
-        assert_eq!(check_cap(UseCategory::Industry, &retro, today, since).unwrap_err().field, "effective_from");
+        assert_eq!(checked(retro, since).unwrap_err().field, "effective_from");
+    }
+
+    #[test]
+    fn a_change_of_cap_is_publicised_and_its_unit_fits_the_form() {
+        let caps = [record(1, PriceTier::Cap, ChargingUnit::PerCall, 100, "2026-11-01")];
+        let checked = |new: NewPrice| check_cap(context(UseCategory::Industry, &caps, "2024-01-01"), &new);
+        assert_eq!(checked(price(ChargingUnit::PerCall, 80, "2026-12-01")).unwrap_err().field, "effective_from");
+        assert!(checked(price(ChargingUnit::PerCall, 80, "2026-12-09")).is_ok());
+        assert_eq!(checked(price(ChargingUnit::PerCopy, 80, "2026-12-09")).unwrap_err().field, "unit");
+        assert!(ChargingUnit::PerCopy.fits(ProductForm::Dataset));
+        assert!(!ChargingUnit::PerThousandRows.fits(ProductForm::Verification));
+    }
+
+    #[test]
+    fn a_trial_cap_lapses_after_its_last_day() {
+        let trial = PriceRecord {
+            trial_until: Some(day("2026-12-31")),
+            ..record(1, PriceTier::Cap, ChargingUnit::PerCall, 100, "2026-11-01")
+        };
+        let records = [trial, record(2, PriceTier::Price, ChargingUnit::PerCall, 80, "2026-11-10")];
+        assert_eq!(charge_on(&records, day("2026-12-31")), Some((ChargingUnit::PerCall, 80)));
+        assert_eq!(charge_on(&records, day("2027-01-01")), None, "no formal cap yet: nothing is charged");
+        let overtaken = record(3, PriceTier::Price, ChargingUnit::PerCall, 70, "2026-11-10");
+        let records = [records[0].clone(), records[1].clone(), overtaken];
+        let during = in_force_during(&records, PriceTier::Price, day("2026-01-01"), day("2026-12-31"));
+        assert_eq!(during.iter().map(|r| r.seq).collect::<Vec<_>>(), [3], "one overtaken before its day");
     }
 
     #[test]
@@ -557,6 +669,37 @@ mod tests {
         for bad in ["", "-1", "1.234", "1,00", "一元", ".5"] {
             assert!(parse_yuan("a", bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_statement_groups_by_customer_product_and_unit_price() {
+        let delivery = |product: &str, unit: Option<ChargingUnit>, price: i64, units: i64| Delivery {
+            seq: 0,
+            usage_seq: 0,
+            product_id: product.into(),
+            subscription_id: "s".into(),
+            customer_org_id: "c".into(),
+            operator_org_id: "o".into(),
+            at: Utc::now(),
+            day: day("2026-11-02"),
+            version: Some(1),
+            rows: 10,
+            unit,
+            units,
+            unit_price_fen: price,
+            fee_fen: units * price,
+            free: unit.is_none(),
+        };
+        let lines = statement_lines(&[
+            delivery("b", Some(ChargingUnit::PerCall), 30, 1),
+            delivery("a", None, 0, 0),
+            delivery("b", Some(ChargingUnit::PerCall), 30, 1),
+            delivery("b", Some(ChargingUnit::PerCall), 20, 1),
+        ]);
+        let summary: Vec<(&str, i64, i64, i64)> =
+            lines.iter().map(|l| (l.product_id.as_str(), l.unit_price_fen, l.deliveries, l.fee_fen)).collect();
+        assert_eq!(summary, [("a", 0, 1, 0), ("b", 20, 1, 20), ("b", 30, 2, 60)]);
+        assert_eq!(lines[2].rows, 20);
     }
 
     proptest! {

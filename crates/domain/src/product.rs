@@ -83,8 +83,10 @@ code_enum! {
         Unlisted = ("unlisted", "未上架"),
         /// 已上架: deliveries go on.
         Listed = ("listed", "已上架"),
-        /// 已暂停: deliveries stop until it is resumed.
+        /// 已暂停: the operator stopped deliveries until it resumes them.
         Suspended = ("suspended", "已暂停"),
+        /// 监管暂停: the bureau stopped deliveries; only the bureau resumes them.
+        Halted = ("halted", "监管暂停"),
         /// 已下架: for good.
         Delisted = ("delisted", "已下架"),
     }
@@ -93,8 +95,10 @@ code_enum! {
 code_enum! {
     /// What may be done to a product's listing.
     pub enum ListingAction {
-        /// Stop deliveries for now.
+        /// Stop deliveries for now (the operator).
         Suspend = ("suspend", "暂停"),
+        /// Stop deliveries as an intervention (the bureau).
+        Halt = ("halt", "监管暂停"),
         /// Let deliveries go on.
         Resume = ("resume", "恢复"),
         /// Withdraw it for good.
@@ -109,8 +113,9 @@ impl ListingState {
         use ListingState as S;
         match (self, action) {
             (S::Listed, A::Suspend) => Ok(S::Suspended),
-            (S::Suspended, A::Resume) => Ok(S::Listed),
-            (S::Listed | S::Suspended, A::Delist) => Ok(S::Delisted),
+            (S::Listed | S::Suspended, A::Halt) => Ok(S::Halted),
+            (S::Suspended | S::Halted, A::Resume) => Ok(S::Listed),
+            (S::Listed | S::Suspended | S::Halted, A::Delist) => Ok(S::Delisted),
             _ => Err(InvalidTransition { entity: "product", action: action.code(), current: self.code() }),
         }
     }
@@ -187,10 +192,10 @@ impl ProductDraft {
             ));
         }
         if self.spec.resources.is_empty() {
-            problems.push(ValidationError::required("spec.resources"));
+            problems.push(ValidationError::required("resources"));
         }
         for (i, part) in self.spec.resources.iter().enumerate() {
-            let field = format!("spec.resources[{i}]");
+            let field = format!("resources[{i}]");
             if self.spec.resources[..i].iter().any(|earlier| earlier.resource_id == part.resource_id) {
                 problems.push(ValidationError::new(
                     &field,
@@ -223,7 +228,7 @@ impl ProductDraft {
                 for input in &self.spec.input_fields {
                     if part.columns.contains(input) && granted.masks.contains_key(input) {
                         problems.push(ValidationError::new(
-                            "spec.input_fields",
+                            "input_fields",
                             format!("`{input}` is masked by the grant, so it cannot be verified"),
                             format!("数据项 `{input}` 在授权中已脱敏，不能用于核验"),
                         ));
@@ -234,7 +239,7 @@ impl ProductDraft {
         if mode == AccessMode::Verify {
             if self.spec.input_fields.is_empty() {
                 problems.push(ValidationError::new(
-                    "spec.input_fields",
+                    "input_fields",
                     "a verification service names the fields it compares",
                     "核验服务须列明用于比对的输入字段",
                 ));
@@ -242,7 +247,7 @@ impl ProductDraft {
             for input in &self.spec.input_fields {
                 if !self.spec.resources.iter().any(|part| part.columns.contains(input)) {
                     problems.push(ValidationError::new(
-                        "spec.input_fields",
+                        "input_fields",
                         format!("input field `{input}` is not among the product's output fields"),
                         format!("输入字段 `{input}` 不在产品的数据项中"),
                     ));
@@ -440,7 +445,7 @@ mod tests {
         assert!(draft(ProductForm::Api, &["code", "name"], &[]).check_within(&g, &scenarios).is_ok());
         assert_eq!(
             fields(draft(ProductForm::Api, &["code", "lat"], &[]).check_within(&g, &scenarios)),
-            ["spec.resources[0].columns"]
+            ["resources[0].columns"]
         );
         assert_eq!(fields(draft(ProductForm::Report, &["code"], &[]).check_within(&g, &scenarios)), ["form"]);
         assert_eq!(
@@ -449,7 +454,7 @@ mod tests {
         );
         let mut other = draft(ProductForm::Api, &["code"], &[]);
         other.spec.resources[0].resource_id = "smoking".into();
-        assert_eq!(fields(other.check_within(&g, &scenarios)), ["spec.resources[0].resource_id"]);
+        assert_eq!(fields(other.check_within(&g, &scenarios)), ["resources[0].resource_id"]);
     }
 
     #[test]
@@ -459,15 +464,15 @@ mod tests {
         assert!(draft(ProductForm::Verification, &["code", "name"], &["code"]).check_within(&g, &scenarios).is_ok());
         assert_eq!(
             fields(draft(ProductForm::Verification, &["code", "city"], &["city"]).check_within(&g, &scenarios)),
-            ["spec.input_fields"]
+            ["input_fields"]
         );
         assert_eq!(
             fields(draft(ProductForm::Verification, &["code"], &[]).check_within(&g, &scenarios)),
-            ["spec.input_fields"]
+            ["input_fields"]
         );
         assert_eq!(
             fields(draft(ProductForm::Verification, &["code"], &["name"]).check_within(&g, &scenarios)),
-            ["spec.input_fields"]
+            ["input_fields"]
         );
     }
 
@@ -477,6 +482,7 @@ mod tests {
         assert_eq!(ListingState::Suspended.apply(ListingAction::Resume), Ok(ListingState::Listed));
         assert!(ListingState::Unlisted.apply(ListingAction::Delist).is_err());
         assert!(ListingState::Delisted.apply(ListingAction::Resume).is_err());
+        assert_eq!(ListingState::Suspended.apply(ListingAction::Halt), Ok(ListingState::Halted));
     }
 
     #[test]

@@ -221,6 +221,9 @@ fn state_zh(entity: &str, code: &str) -> &'static str {
     let label = match entity {
         "resource" => ResourceState::parse("", code).map(ResourceState::label_zh).ok(),
         "registration" => RegistrationState::parse("", code).map(RegistrationState::label_zh).ok(),
+        "subscription" => {
+            gongshu_domain::SubscriptionState::parse("", code).map(gongshu_domain::SubscriptionState::label_zh).ok()
+        }
         "product" => RegistrationState::parse("", code)
             .map(RegistrationState::label_zh)
             .or_else(|_| gongshu_domain::ListingState::parse("", code).map(gongshu_domain::ListingState::label_zh))

@@ -126,7 +126,9 @@ pub struct DeliveryCharge {
     pub at: String,
     /// The product.
     pub product: String,
-    /// The customer organization.
+    /// The customer organization, as a keyed commitment
+    /// ([`Pseudonymizer::commit`] of its id): the parties can check it, the
+    /// public cannot read who bought what.
     pub customer: String,
     /// The charging unit's code; `None` when free.
     pub unit: Option<String>,

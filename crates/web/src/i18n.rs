@@ -276,6 +276,8 @@ pub(crate) const MESSAGES: &[(&str, &str, &str)] = &[
     ),
     ("product_history", "登记与收费记录", "Registration and price history"),
     ("yuan", "元", "yuan"),
+    ("colon", "：", ": "),
+    ("comma", "，", ", "),
     ("disclosures_title", "授权运营信息披露", "Authorized-operation disclosure"),
     (
         "disclosures_lead",
@@ -294,6 +296,18 @@ pub(crate) const MESSAGES: &[(&str, &str, &str)] = &[
     ("disclosures_none", "暂无已发布的报告。", "No reports are published yet."),
     ("disclosures_as_of", "数据截至", "as of"),
     ("disclosures_superseded", "已更正", "corrected"),
+    ("disclosures_interim", "年度中期", "interim"),
+    (
+        "disclosures_interim_text",
+        "本报告为年度中期报告，不代替年度披露；数据截至",
+        "An interim report: it does not replace the yearly disclosure. Records as of",
+    ),
+    (
+        "disclosures_hash_note",
+        "账本条目的 opinion_sha256 为 SHA-256(\"sha256:\" + 本报告的 SHA-256)，可据此核对。",
+        "The ledger entry's opinion_sha256 is SHA-256(\"sha256:\" + this report's SHA-256), which anyone can recompute.",
+    ),
+    ("product_held_to_cap", "按上限实收", "charged at the cap:"),
     (
         "disclosures_superseded_text",
         "本报告已被更正，请查看最新报告。",

@@ -54,6 +54,10 @@ fn product_json(lang: Lang, view: &ProductView, orgs: &std::collections::HashMap
         "cap": view.cap_now.as_ref().map(|c| price_json(lang, c)),
         "price": view.price_now.as_ref().map(|c| price_json(lang, c)),
         "upcoming": view.upcoming.iter().map(|c| price_json(lang, c)).collect::<Vec<_>>(),
+        "held_to_cap": match (&view.price_now, view.charge_now) {
+            (Some(price), Some((_, fen))) if fen < price.amount_fen => Some(yuan(fen)),
+            _ => None,
+        },
     })
 }
 
@@ -62,17 +66,19 @@ pub(crate) async fn list(State(state): State<WebState>, request: Request) -> Pag
     let view = async {
         let orgs = organization_names(&state, request.lang).await?;
         let products = state.app.products(&Subject::Anonymous, request.param("operator")).await?;
-        let mut operators: Vec<(String, Vec<Value>)> = Vec::new();
+        let mut operators: Vec<(&str, Vec<Value>)> = Vec::new();
         for view in &products {
             let item = product_json(request.lang, view, &orgs);
-            let name = orgs.get(&view.product.operator_org_id).cloned().unwrap_or_default();
-            match operators.iter_mut().find(|(operator, _)| *operator == name) {
+            let id = view.product.operator_org_id.as_str();
+            match operators.iter_mut().find(|(operator, _)| *operator == id) {
                 Some((_, items)) => items.push(item),
-                None => operators.push((name, vec![item])),
+                None => operators.push((id, vec![item])),
             }
         }
-        let operators: Vec<Value> =
-            operators.into_iter().map(|(name, items)| json!({ "name": name, "products": items })).collect();
+        let operators: Vec<Value> = operators
+            .into_iter()
+            .map(|(id, items)| json!({ "name": orgs.get(id).cloned().unwrap_or_default(), "products": items }))
+            .collect();
         Ok::<_, AppError>(json!({ "section": "products", "operators": operators }))
     }
     .await;
@@ -87,12 +93,14 @@ pub(crate) async fn detail(State(state): State<WebState>, request: Request, Path
         let mut product = product_json(request.lang, &view, &orgs);
         let spec = &view.product.draft.spec;
         let mut resources = Vec::new();
-        for part in &spec.resources {
-            let name = match state.app.resource(&Subject::Anonymous, &part.resource_id).await {
-                Ok(found) => found.resource.draft.name_zh,
-                Err(_) => part.resource_id.clone(),
-            };
-            resources.push(json!({ "id": part.resource_id, "name": name, "columns": part.columns.join("、") }));
+        for (part, source) in spec.resources.iter().zip(&view.sources) {
+            resources.push(json!({
+                "id": part.resource_id,
+                "name": source.name,
+                "code": source.code,
+                "published": source.published,
+                "columns": part.columns.join("、"),
+            }));
         }
         let history: Vec<Value> = state
             .app
@@ -136,6 +144,7 @@ fn report_json(lang: Lang, view: &DisclosureView) -> Value {
         "published": date(lang, d.published_at),
         "superseded": d.superseded,
         "supersedes": d.supersedes,
+        "interim": view.interim,
         "grants": c.grants,
         "products": c.products,
         "prices": c.prices.iter().map(|p| json!({

@@ -782,11 +782,16 @@ async fn the_public_reads_product_lists_prices_and_disclosures_and_a_customer_it
 
     let list = portal.get("/disclosures?year=2026").await;
     let shown = text(&list.body);
-    assert!(shown.contains("已披露") && shown.contains("待披露"), "{shown}");
+    assert!(
+        shown.contains("待披露") && !shown.contains("已披露"),
+        "an interim report does not fulfil the duty: {shown}"
+    );
+    assert!(shown.contains("年度中期"), "{shown}");
     let report = portal.app.disclosures(Some(2026)).await.unwrap().remove(0);
     let page = portal.get(&format!("/disclosures/{}", report.disclosure.id)).await;
     let shown = text(&page.body);
     assert!(shown.contains("2026 年度授权运营信息披露报告") && shown.contains("16.20 元"), "{shown}");
+    assert!(shown.contains("本报告为年度中期报告"), "{shown}");
     assert!(shown.contains(&report.disclosure.content_sha256) && page.body.contains("/ledger?entry="), "{shown}");
     assert!(page.body.contains("@media print") || page.body.contains("/static/site.css"), "print-ready");
 

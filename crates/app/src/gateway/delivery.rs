@@ -82,6 +82,22 @@ enum Pricing {
     Charged(ChargingUnit, i64),
 }
 
+/// Who a delivery is between, and under which grant.
+#[derive(Clone, Copy)]
+struct Parties<'a> {
+    subscription: &'a Subscription,
+    product: &'a Product,
+    grant: &'a Grant,
+}
+
+/// What a delivered read is charged on.
+struct Charge {
+    pricing: Pricing,
+    rows: i64,
+    hash: String,
+    day: chrono::NaiveDate,
+}
+
 /// The grant as the product may use it: only the product's resources, and
 /// of each only its output fields (with the grant's masks).
 fn narrowed(grant: &Grant, product: &Product) -> Grant {
@@ -120,7 +136,11 @@ impl App {
         let (resource_ids, what) = self.delivery_sources(&product, &request)?;
         let channel = Channel::Product;
         let ask = Ask { subject, mode, channel, grant_id: Some(&grant.id), what: &what, privacy_cost_micros: 0 };
-        let checked = self.delivery_check(&mut tx, subject, &subscription, &product, &grant, &resource_ids).await;
+        // The day decides the price; it is read once, so a delivery at
+        // midnight is charged and dated on the same day.
+        let day = self.today();
+        let parties = Parties { subscription: &subscription, product: &product, grant: &grant };
+        let checked = self.delivery_check(&mut tx, subject, parties, &resource_ids, day).await;
         let pricing = match checked {
             Ok(pricing) => pricing,
             Err((error, reason)) => {
@@ -145,7 +165,7 @@ impl App {
         }
         drop(tx);
         let keys = stop_keys(subject, &decided.iter().collect::<Vec<_>>());
-        let (answer, rows, hash) = match request {
+        let (answer, rows, hash, cost) = match request {
             DeliveryRequest::Rows { params, .. } => {
                 let query = TableQuery::from_params(&params).map_err(query_error)?;
                 let table = decided[0].table("data".into());
@@ -163,7 +183,7 @@ impl App {
                     limit: query.limit,
                     offset: query.offset,
                 });
-                (answer, rows as i64, hash)
+                (answer, rows as i64, hash, 0)
             }
             DeliveryRequest::Verify { criteria, .. } => {
                 if criteria.is_empty() {
@@ -193,7 +213,7 @@ impl App {
                     .await;
                 let matched = self.failed_if_err(&ask, &decided[0], matched).await?;
                 let hash = Sha256::digest(if matched { b"true".as_slice() } else { b"false".as_slice() });
-                (DeliveryAnswer::Verified(matched), 0, hash.iter().map(|b| format!("{b:02x}")).collect())
+                (DeliveryAnswer::Verified(matched), 0, hash.iter().map(|b| format!("{b:02x}")).collect(), 0)
             }
             DeliveryRequest::Aggregate { sql } => {
                 let tables: Vec<_> = decided.iter().map(|d| d.table(d.resource.id.clone())).collect();
@@ -224,10 +244,13 @@ impl App {
                 for read in &decided[1..] {
                     self.record_read(&ask, read, Some(rows as i64), Some(hash.clone()), None).await?;
                 }
-                (DeliveryAnswer::Aggregate(result), rows as i64, hash)
+                (DeliveryAnswer::Aggregate(result), rows as i64, hash, cost)
             }
         };
-        let delivery = self.record_delivery(&ask, &decided[0], &subscription, &product, pricing, rows, hash).await?;
+        // The ε spent is on the delivery's own usage event too.
+        let ask = Ask { privacy_cost_micros: cost, ..ask };
+        let charge = Charge { pricing, rows, hash, day };
+        let delivery = self.record_delivery(&ask, &decided[0], &subscription, &product, charge).await?;
         Ok(DeliveryReceipt { answer, delivery })
     }
 
@@ -314,11 +337,11 @@ impl App {
         &self,
         tx: &mut Box<dyn Transaction>,
         subject: &Subject,
-        subscription: &Subscription,
-        product: &Product,
-        grant: &Grant,
+        parties: Parties<'_>,
         resource_ids: &[String],
+        day: chrono::NaiveDate,
     ) -> Result<Pricing, (AppError, String)> {
+        let Parties { subscription, product, grant } = parties;
         let internal = |error: gongshu_metadata::StoreError| (AppError::from(error), "failed".to_owned());
         if subscription.state != SubscriptionState::Active {
             let error = product_refusal(
@@ -356,7 +379,7 @@ impl App {
             return Ok(Pricing::Free);
         }
         let prices = tx.prices(std::slice::from_ref(&product.id)).await.map_err(internal)?;
-        match charge_on(&prices, self.today()) {
+        match charge_on(&prices, day) {
             Some((unit, fen)) => Ok(Pricing::Charged(unit, fen)),
             None => Err((
                 AppError::conflict(
@@ -370,21 +393,18 @@ impl App {
 
     /// Records the usage event of the delivered read and its charge in one
     /// transaction, before the answer leaves.
-    #[allow(clippy::too_many_arguments)]
     async fn record_delivery(
         &self,
         ask: &Ask<'_>,
         decided: &Decided,
         subscription: &Subscription,
         product: &Product,
-        pricing: Pricing,
-        rows: i64,
-        hash: String,
+        charge: Charge,
     ) -> AppResult<Delivery> {
+        let Charge { pricing, rows, hash, day } = charge;
         let event = self.read_event(ask, decided, Some(rows), Some(hash), None).ok_or_else(|| {
             AppError::Internal("a product delivery is always read under a grant, so it is always recorded".into())
         })?;
-        let day = self.today();
         let version = Some(decided.version.version);
         let mut tx = self.store.write().await?;
         let usage_seq = tx.insert_usage_event(&event).await?;

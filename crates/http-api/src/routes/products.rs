@@ -88,6 +88,14 @@ impl From<&PriceRecord> for PriceDto {
     }
 }
 
+/// What a charged delivery costs today.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ChargeDto {
+    unit: &'static str,
+    amount_fen: i64,
+    amount_yuan: String,
+}
+
 /// One source resource of a product and the fields it delivers.
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -135,8 +143,10 @@ pub(crate) struct ProductDto {
     created_at: DateTime<Utc>,
     /// The cap in force today.
     cap: Option<PriceDto>,
-    /// The operator's price in force today.
+    /// The operator's price in force today, as announced.
     price: Option<PriceDto>,
+    /// What a charged delivery costs today: the price held to the cap in force, in its unit; null when nothing can be charged.
+    charge: Option<ChargeDto>,
     /// Announced and not yet in force (收费公示).
     upcoming: Vec<PriceDto>,
     /// Every cap and price, in order of announcement.
@@ -184,6 +194,11 @@ impl From<&ProductView> for ProductDto {
             created_at: p.created_at,
             cap: v.cap_now.as_ref().map(PriceDto::from),
             price: v.price_now.as_ref().map(PriceDto::from),
+            charge: v.charge_now.map(|(unit, fen)| ChargeDto {
+                unit: unit.code(),
+                amount_fen: fen,
+                amount_yuan: yuan(fen),
+            }),
             upcoming: v.upcoming.iter().map(PriceDto::from).collect(),
             price_history: v.prices.iter().map(PriceDto::from).collect(),
         }
@@ -843,6 +858,8 @@ pub(crate) struct DisclosureDto {
     supersedes: Option<String>,
     /// Whether a later report corrected it.
     superseded: bool,
+    /// A report on part of a year (published before the year ended): it does not fulfil the year's duty.
+    interim: bool,
     /// The report.
     #[schema(value_type = Object)]
     content: serde_json::Value,
@@ -859,6 +876,7 @@ fn disclosure_dto(v: &DisclosureView) -> Result<DisclosureDto, gongshu_app::AppE
         published_at: d.published_at,
         supersedes: d.supersedes.clone(),
         superseded: d.superseded,
+        interim: v.interim,
         content: serde_json::to_value(&v.content).map_err(|e| gongshu_app::AppError::Internal(Box::new(e)))?,
     })
 }

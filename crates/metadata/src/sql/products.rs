@@ -401,7 +401,9 @@ impl SqlTransaction {
             usage_seq: d.usage_seq,
             at: ledger_time(d.at),
             product: d.product_id.clone(),
-            customer: d.customer_org_id.clone(),
+            // Who bought what is the parties' business: the customer appears as
+            // a keyed commitment, which its statement can be checked against.
+            customer: self.pseudonymizer().await?.commit(&d.customer_org_id),
             unit: d.unit.map(|u| u.code().to_owned()),
             units: d.units,
             unit_price_fen: d.unit_price_fen,
@@ -417,6 +419,13 @@ impl SqlTransaction {
         version: Option<i64>,
         on: NaiveDate,
     ) -> StoreResult<(bool, bool)> {
+        // Locks the subscription's row (a no-op write), so that two first
+        // deliveries at once on PostgreSQL cannot both count as first; on
+        // SQLite the write transaction is exclusive already.
+        sqlx::query("UPDATE product_subscription SET row_version = row_version WHERE id = $1")
+            .bind(subscription_id.to_owned())
+            .execute(&mut *self.tx)
+            .await?;
         let row = sqlx::query(
             "SELECT \
              COALESCE(SUM(CASE WHEN version = $2 THEN 1 ELSE 0 END), 0) AS copies, \
