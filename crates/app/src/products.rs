@@ -15,7 +15,7 @@ use gongshu_metadata::{ProductFilter, SubscriptionFilter, Transaction};
 use gongshu_policy::{Action, Subject};
 
 use crate::catalog::visible_orgs;
-use crate::registrations::blocked;
+use crate::registrations::{blocked, opinion_for};
 use crate::{App, AppError, AppResult, Step, actor_id, authorize, new_id};
 
 /// What an operator files for a product.
@@ -302,15 +302,7 @@ impl App {
             )
             .into());
         }
-        let opinion = optional_text("opinion", opinion, 2000)?;
-        if action.needs_opinion() && opinion.is_none() {
-            return Err(ValidationError::new(
-                "opinion",
-                format!("`{action}` needs an opinion saying why"),
-                format!("“{}”须填写意见", action.label_zh()),
-            )
-            .into());
-        }
+        let opinion = opinion_for(action, opinion)?;
         let mut tx = self.store.write().await?;
         let product = self.visible_product(&mut tx, subject, id).await?;
         match action {

@@ -199,15 +199,7 @@ impl App {
             )
             .into());
         }
-        let opinion = optional_text("opinion", opinion, 2000)?;
-        if action.needs_opinion() && opinion.is_none() {
-            return Err(ValidationError::new(
-                "opinion",
-                format!("`{action}` needs an opinion saying why"),
-                format!("“{}”须填写意见", action.label_zh()),
-            )
-            .into());
-        }
+        let opinion = opinion_for(action, opinion)?;
         let mut tx = self.store.write().await?;
         let registration = self.visible_registration(&mut tx, subject, id).await?;
         match action {
@@ -491,6 +483,21 @@ impl App {
         tx.commit().await?;
         Ok(decided)
     }
+}
+
+/// The opinion written with a registration step: checked, and required
+/// where the step must say why.
+pub(crate) fn opinion_for(action: RegistrationAction, opinion: Option<&str>) -> AppResult<Option<String>> {
+    let opinion = optional_text("opinion", opinion, 2000)?;
+    if action.needs_opinion() && opinion.is_none() {
+        return Err(ValidationError::new(
+            "opinion",
+            format!("`{action}` needs an opinion saying why"),
+            format!("“{}”须填写意见", action.label_zh()),
+        )
+        .into());
+    }
+    Ok(opinion)
 }
 
 pub(crate) fn blocked(blockers: &[CodingBlocker]) -> AppError {

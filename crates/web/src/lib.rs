@@ -139,6 +139,7 @@ pub fn router(app: App) -> Router {
         .route("/disclosures", axum::routing::get(products::disclosures))
         .route("/disclosures/{id}", axum::routing::get(products::disclosure))
         .route("/console/statements", axum::routing::get(products::statements))
+        .route("/console/products/{id}", axum::routing::get(products::console).post(products::act))
         .route("/console/supervision", axum::routing::get(ledger::console).post(ledger::act))
         .route("/dataset/{id}", axum::routing::get(pages::ckan_dataset_page))
         .route("/whats-new", axum::routing::get(pages::whats_new))

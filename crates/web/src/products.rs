@@ -5,17 +5,21 @@
 //! must disclose and whether they have, and, in the console, a customer's
 //! or operator's metered statements.
 
+use axum::Form;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
-use gongshu_app::{AppError, DisclosureView, ProductView};
+use gongshu_app::{AppError, DisclosureView, PriceInput, ProductView};
 use gongshu_domain::pricing::yuan;
 use gongshu_domain::{PriceRecord, UseCategory};
-use gongshu_policy::Subject;
+use gongshu_policy::{Action, Subject};
 use serde_json::{Value, json};
 
-use crate::pages::{Request, date, organization_names, respond};
+use crate::agreements::field;
+use crate::pages::{Request, date, error_page, organization_names, render, respond};
 use crate::requests::session_subject;
+use crate::sharing::lines;
 use crate::{Lang, Page, WebState};
 
 fn price_json(lang: Lang, p: &PriceRecord) -> Value {
@@ -87,48 +91,180 @@ pub(crate) async fn list(State(state): State<WebState>, request: Request) -> Pag
 
 /// `/products/{id}`: a product's sheet, prices and history.
 pub(crate) async fn detail(State(state): State<WebState>, request: Request, Path(id): Path<String>) -> Page {
-    let view = async {
-        let orgs = organization_names(&state, request.lang).await?;
-        let view = state.app.product(&Subject::Anonymous, &id).await?;
-        let mut product = product_json(request.lang, &view, &orgs);
-        let spec = &view.product.draft.spec;
-        let mut resources = Vec::new();
-        for (part, source) in spec.resources.iter().zip(&view.sources) {
-            resources.push(json!({
-                "id": part.resource_id,
-                "name": source.name,
-                "code": source.code,
-                "published": source.published,
-                "columns": part.columns.join("、"),
-            }));
-        }
-        let history: Vec<Value> = state
-            .app
-            .product_history(&Subject::Anonymous, &id)
-            .await?
-            .iter()
-            .map(|h| {
-                json!({
-                    "at": date(request.lang, h.at),
-                    "action": h.action,
-                    "to": h.to_state,
-                    "opinion": h.opinion,
-                })
-            })
-            .collect();
-        product["resources"] = json!(resources);
-        product["input_fields"] = json!(spec.input_fields.join("、"));
-        product["usage_conditions"] = json!(spec.usage_conditions);
-        product["documentation"] = json!(spec.documentation);
-        product["compliance"] = json!(spec.compliance);
-        product["quality"] = json!(spec.quality);
-        product["prices"] = json!(view.prices.iter().map(|p| price_json(request.lang, p)).collect::<Vec<_>>());
-        product["history"] = json!(history);
-        product["mode"] = json!(view.product.draft.form.mode().code());
-        Ok::<_, AppError>(json!({ "section": "products", "product": product, "base_url": request.base_url }))
-    }
-    .await;
+    let view = product_view(&state, &request, &Subject::Anonymous, &id, vec![]).await;
     respond(&state, &request, "product.html", view)
+}
+
+/// The product page's view; for a signed-in subject also what it may do
+/// (`may`) and the errors of a form that failed.
+async fn product_view(
+    state: &WebState,
+    request: &Request,
+    subject: &Subject,
+    id: &str,
+    errors: Vec<String>,
+) -> Result<Value, AppError> {
+    let orgs = organization_names(state, request.lang).await?;
+    let view = state.app.product(subject, id).await?;
+    let mut product = product_json(request.lang, &view, &orgs);
+    let spec = &view.product.draft.spec;
+    let mut resources = Vec::new();
+    for (part, source) in spec.resources.iter().zip(&view.sources) {
+        resources.push(json!({
+            "id": part.resource_id,
+            "name": source.name,
+            "code": source.code,
+            "published": source.published,
+            "columns": part.columns.join("、"),
+        }));
+    }
+    let history: Vec<Value> = state
+        .app
+        .product_history(subject, id)
+        .await?
+        .iter()
+        .map(|h| json!({ "at": date(request.lang, h.at), "action": h.action, "to": h.to_state, "opinion": h.opinion }))
+        .collect();
+    product["resources"] = json!(resources);
+    product["input_fields"] = json!(spec.input_fields.join("、"));
+    product["usage_conditions"] = json!(spec.usage_conditions);
+    product["documentation"] = json!(spec.documentation);
+    product["compliance"] = json!(spec.compliance);
+    product["quality"] = json!(spec.quality);
+    product["prices"] = json!(view.prices.iter().map(|p| price_json(request.lang, p)).collect::<Vec<_>>());
+    product["history"] = json!(history);
+    product["mode"] = json!(view.product.draft.form.mode().code());
+    let mut page = json!({ "section": "products", "product": product, "base_url": request.base_url });
+    if *subject != Subject::Anonymous {
+        page["may"] = may(request.lang, subject, &view);
+        page["errors"] = json!(errors);
+    }
+    Ok(page)
+}
+
+/// What `subject` may do on a product's page, by the policy and the states.
+fn may(lang: Lang, subject: &Subject, view: &ProductView) -> Value {
+    use gongshu_domain::{ChargingUnit, ListingAction, ListingState, RegistrationAction as A, RegistrationState};
+    let product = &view.product;
+    let allowed = |action| gongshu_policy::decide(subject, action).is_allowed();
+    let label = |code: &str, zh: &str| if lang == Lang::Zh { zh.to_owned() } else { code.replace('_', " ") };
+    let review: Vec<Value> = [A::Accept, A::RefuseAcceptance, A::Return, A::PassReview, A::Reject, A::AssignCode]
+        .into_iter()
+        .chain([A::DismissObjection, A::UpholdObjectionReturn, A::UpholdObjectionReject])
+        .filter(|a| product.registration.apply(*a).is_ok())
+        .map(|a| json!({ "code": a.code(), "label": label(a.code(), a.label_zh()) }))
+        .collect();
+    let operator = allowed(Action::ManageProducts { operator_org_id: &product.operator_org_id });
+    let intervene = allowed(Action::Intervene);
+    let listing: Vec<Value> = [ListingAction::Suspend, ListingAction::Resume, ListingAction::Delist]
+        .into_iter()
+        .filter(|a| {
+            product.listing.apply(*a).is_ok()
+                || (*a == ListingAction::Suspend && product.listing.apply(ListingAction::Halt).is_ok())
+        })
+        .filter(|a| match (a, product.listing) {
+            // The bureau's suspension only the bureau lifts.
+            (ListingAction::Resume, ListingState::Halted) => intervene,
+            _ => operator || intervene,
+        })
+        .map(|a| json!({ "code": a.code(), "label": label(a.code(), a.label_zh()) }))
+        .collect();
+    let units: Vec<Value> = ChargingUnit::ALL
+        .iter()
+        .filter(|u| u.fits(product.draft.form))
+        .map(|u| json!({ "code": u.code(), "label": label(u.code(), u.label_zh()) }))
+        .collect();
+    let categories: Vec<Value> = UseCategory::ALL
+        .iter()
+        .filter(|c| !product.draft.use_category.is_free() || c.is_free())
+        .map(|c| json!({ "code": c.code(), "label": category_label(lang, *c) }))
+        .collect();
+    let charged = !product.draft.use_category.is_free() && product.is_public();
+    let customer = match subject {
+        Subject::User { memberships, .. } => memberships.iter().any(|m| {
+            m.org_id != product.operator_org_id && allowed(Action::SubscribeProducts { customer_org_id: &m.org_id })
+        }),
+        Subject::Anonymous => false,
+    };
+    json!({
+        "review": if allowed(Action::Review) { review } else { vec![] },
+        "object": product.registration == RegistrationState::Publicity,
+        "cap": charged && allowed(Action::SetPriceCap { implementing_org_id: &product.implementing_org_id }),
+        "price": charged && operator,
+        "listing": if product.registration == RegistrationState::Active { listing } else { vec![] },
+        "subscribe": customer && product.deliverable(),
+        "units": units,
+        "categories": categories,
+    })
+}
+
+/// `/console/products/{id}`: the product page with what the signed-in
+/// user may do on it.
+pub(crate) async fn console(State(state): State<WebState>, request: Request, Path(id): Path<String>) -> Response {
+    let subject = session_subject(&state, &request.headers).await;
+    if subject == Subject::Anonymous {
+        return Redirect::to("/console/sign-in").into_response();
+    }
+    let view = product_view(&state, &request, &subject, &id, vec![]).await;
+    respond(&state, &request, "product.html", view).into_response()
+}
+
+/// A form posted from the console's product page: a registration step,
+/// an objection, a cap or price, a listing change or a subscription.
+pub(crate) async fn act(
+    State(state): State<WebState>,
+    Path(id): Path<String>,
+    request: Request,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let subject = session_subject(&state, &request.headers).await;
+    if subject == Subject::Anonymous {
+        return Redirect::to("/console/sign-in").into_response();
+    }
+    let app = &state.app;
+    let price = || PriceInput {
+        unit: field(&fields, "unit"),
+        amount: field(&fields, "amount"),
+        effective_from: field(&fields, "effective_from"),
+        trial_until: Some(field(&fields, "trial_until")),
+        basis: field(&fields, "basis"),
+    };
+    let opinion = field(&fields, "opinion");
+    let opinion = Some(opinion.as_str()).filter(|o| !o.trim().is_empty());
+    let result = match field(&fields, "action").as_str() {
+        "registration" => app.act_on_product(&subject, &id, &field(&fields, "step"), opinion).await.map(|_| ()),
+        "object" => app.act_on_product(&subject, &id, "object", opinion).await.map(|_| ()),
+        "cap" => app.set_price_cap(&subject, &id, price()).await.map(|_| ()),
+        "price" => app.set_price(&subject, &id, price()).await.map(|_| ()),
+        "listing" => {
+            app.change_listing(&subject, &id, &field(&fields, "step"), &field(&fields, "reason")).await.map(|_| ())
+        }
+        "subscribe" => app
+            .subscribe(&subject, &id, None, &field(&fields, "use_category"), &field(&fields, "purpose"))
+            .await
+            .map(|_| ()),
+        other => Err(gongshu_domain::ValidationError::unknown_code(
+            "action",
+            other,
+            &["registration", "object", "cap", "price", "listing", "subscribe"],
+        )
+        .into()),
+    };
+    match result {
+        Ok(()) => Redirect::to(&format!("/console/products/{id}")).into_response(),
+        Err(error @ (AppError::NotFound { .. } | AppError::Internal(_))) => {
+            error_page(&state, &request, &error).into_response()
+        }
+        Err(error) => {
+            let errors = lines(request.lang, &error);
+            match product_view(&state, &request, &subject, &id, errors).await {
+                Ok(view) => {
+                    render(&state, &request, StatusCode::UNPROCESSABLE_ENTITY, "product.html", view).into_response()
+                }
+                Err(error) => error_page(&state, &request, &error).into_response(),
+            }
+        }
+    }
 }
 
 fn report_json(lang: Lang, view: &DisclosureView) -> Value {

@@ -800,3 +800,48 @@ async fn the_public_reads_product_lists_prices_and_disclosures_and_a_customer_it
     let statements = text(&portal.get_with("/console/statements?period=2026-11", &[("cookie", &company)]).await.body);
     assert!(statements.contains("合计 16.20 元") && statements.contains("机场出行信息公益查询"), "{statements}");
 }
+
+#[tokio::test]
+async fn each_party_acts_on_a_product_from_its_page_in_the_console() {
+    let portal = Portal::new().await;
+    let products = portal.app.products(&gongshu_policy::Subject::Anonymous, None).await.unwrap();
+    let id = |name: &str| products.iter().find(|v| v.product.draft.name == name).unwrap().product.id.clone();
+    let (api, report, welfare) =
+        (id("机场基础信息查询接口"), id("航班延误气象风险统计报告"), id("机场出行信息公益查询"));
+    let path = |id: &str| format!("/console/products/{id}");
+    assert_eq!(portal.get(&path(&api)).await.status, StatusCode::SEE_OTHER);
+    assert!(portal.get(&format!("/products/{api}")).await.body.contains(&path(&api)), "the public page links to it");
+
+    let implementing = portal.sign_in("ss-editor").await;
+    let page = text(&portal.get_with(&path(&api), &[("cookie", &implementing)]).await.body);
+    assert!(page.contains("制定上限收费标准") && !page.contains("公示收费标准 单位"), "{page}");
+
+    // A price above the cap comes back with the reason, in Chinese.
+    let operator = portal.sign_in("operator-admin").await;
+    let form = [
+        ("action", "price"),
+        ("unit", "per_call"),
+        ("amount", "0.80"),
+        ("effective_from", "2027-01-10"),
+        ("basis", "公示"),
+    ];
+    let (status, _, body) = portal.post_form(&path(&api), &form, Some(&operator)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(text(&body).contains("超过实施机构制定的上限收费标准"), "{}", text(&body));
+
+    // The civil affairs bureau subscribes to the free list.
+    let civil = portal.sign_in("mz-editor").await;
+    let form = [("action", "subscribe"), ("use_category", "public_welfare"), ("purpose", "社区出行服务指引")];
+    let (status, _, _) = portal.post_form(&path(&welfare), &form, Some(&civil)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let civil_subject = portal.app.subject_of("mz-editor").await.unwrap();
+    assert_eq!(portal.app.subscriptions(&civil_subject).await.unwrap().len(), 1);
+
+    // The bureau suspends the report; the operator is not offered to resume it.
+    let bureau = portal.sign_in("sjj-reviewer").await;
+    let form = [("action", "listing"), ("step", "suspend"), ("reason", "核查交付内容")];
+    let (status, _, _) = portal.post_form(&path(&report), &form, Some(&bureau)).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let page = portal.get_with(&path(&report), &[("cookie", &operator)]).await.body;
+    assert!(text(&page).contains("监管暂停") && !page.contains("value=\"resume\""), "{}", text(&page));
+}
