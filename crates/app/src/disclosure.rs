@@ -36,9 +36,10 @@ pub struct DisclosureView {
     pub interim: bool,
 }
 
-/// Whether a report covers its whole year.
-fn is_final(content: &DisclosureContent) -> bool {
-    content.as_of.month() == 12 && content.as_of.day() == 31
+/// Whether a report covers its whole year: it was published, in the
+/// jurisdiction's local time, after the year ended.
+fn is_final(disclosure: &Disclosure, offset: chrono::FixedOffset) -> bool {
+    disclosure.published_at.with_timezone(&offset).year() > disclosure.year
 }
 
 /// The last day an agreement was in force: its early end, or its term's.
@@ -303,7 +304,7 @@ impl App {
         };
         self.record(&mut tx, subject, step).await?;
         tx.commit().await?;
-        let interim = !is_final(&content);
+        let interim = !is_final(&disclosure, self.rules.utc_offset);
         Ok(DisclosureView { disclosure, content, interim })
     }
 
@@ -313,7 +314,7 @@ impl App {
         let mut views = Vec::new();
         for disclosure in tx.disclosures(year, None).await? {
             let content = read_content(&disclosure)?;
-            let interim = !is_final(&content);
+            let interim = !is_final(&disclosure, self.rules.utc_offset);
             views.push(DisclosureView { disclosure, content, interim });
         }
         Ok(views)
@@ -324,7 +325,7 @@ impl App {
         let mut tx = self.store.read().await?;
         let disclosure = tx.disclosure(id).await?;
         let content = read_content(&disclosure)?;
-        let interim = !is_final(&content);
+        let interim = !is_final(&disclosure, self.rules.utc_offset);
         Ok(DisclosureView { disclosure, content, interim })
     }
 
@@ -362,13 +363,8 @@ impl App {
             let org = tx.organization(&id).await?;
             let Ok(role) = role_of(&org) else { continue };
             // Only a report on the whole year fulfils the duty.
-            let mut current = None;
-            for d in published.iter().filter(|d| d.org_id == id && !d.superseded) {
-                if is_final(&read_content(d)?) {
-                    current = Some(d);
-                    break;
-                }
-            }
+            let offset = self.rules.utc_offset;
+            let current = published.iter().find(|d| d.org_id == id && !d.superseded && is_final(d, offset));
             duties.push(DisclosureDue {
                 role,
                 year,

@@ -125,7 +125,10 @@ fn month_bounds(period: &str) -> Result<(NaiveDate, NaiveDate), ValidationError>
             format!("`{period}` 不是 YYYY-MM 格式的月份"),
         )
     })?;
-    let next = first.checked_add_months(chrono::Months::new(1)).expect("a valid month");
+    year_bounds(first.year())?;
+    let next = first.checked_add_months(chrono::Months::new(1)).ok_or_else(|| {
+        ValidationError::new("period", format!("`{period}` is out of range"), format!("`{period}` 超出范围"))
+    })?;
     Ok((first, next - Duration::days(1)))
 }
 

@@ -390,6 +390,13 @@ impl App {
             if action == ListingAction::Suspend {
                 action = ListingAction::Halt;
             }
+            // The operator's own pause is the operator's to end.
+            if action == ListingAction::Resume && product.listing != ListingState::Halted {
+                return Err(AppError::Forbidden {
+                    en: "the operator suspended this product itself; the bureau intervenes by halting, not by resuming",
+                    zh: "该产品由运营机构自行暂停；数据管理机构可监管暂停，但不代为恢复",
+                });
+            }
         }
         let from = product.listing;
         let to = from.apply(action)?;
@@ -462,11 +469,14 @@ impl App {
         let purpose = problems.check(required_text("purpose", purpose, 2000));
         problems.finish(|| ())?;
         let (Some(use_category), Some(purpose)) = (use_category, purpose) else { unreachable!("checked above") };
-        let named = customer_org_id.map(str::to_owned);
-        let customer = Self::only_org(subject, &named, "customer_org_id", |_| true)?;
-        authorize(subject, Action::SubscribeProducts { customer_org_id: &customer })?;
         let mut tx = self.store.write().await?;
         let product = self.visible_product(&mut tx, subject, product_id).await?;
+        let named = customer_org_id.map(str::to_owned);
+        let customer = Self::only_org(subject, &named, "customer_org_id", |org| {
+            org != product.operator_org_id
+                && gongshu_policy::decide(subject, Action::SubscribeProducts { customer_org_id: org }).is_allowed()
+        })?;
+        authorize(subject, Action::SubscribeProducts { customer_org_id: &customer })?;
         if !product.deliverable() {
             return Err(AppError::conflict("only a listed product can be subscribed to", "只能订购已上架的产品"));
         }
@@ -513,7 +523,15 @@ impl App {
             updated_at: now,
             row_version: 1,
         };
-        tx.insert_subscription(&subscription).await?;
+        match tx.insert_subscription(&subscription).await {
+            Err(gongshu_metadata::StoreError::Duplicate(_)) => {
+                return Err(AppError::conflict(
+                    "this organization already subscribes to the product (or waits for the operator)",
+                    "本单位已订购该产品（或正待运营机构确认）",
+                ));
+            }
+            other => other?,
+        }
         let step = Step {
             entity_kind: "subscription",
             entity_id: &subscription.id,

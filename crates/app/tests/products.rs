@@ -256,6 +256,10 @@ async fn a_product_stays_inside_its_grant_and_stops_with_its_listing() {
     assert!(matches!(refused, AppError::Forbidden { .. }), "{refused:?}");
     let resumed = app.change_listing(&bureau, &report.product.id, "resume", "核查完毕").await.unwrap();
     assert_eq!(resumed.listing, ListingState::Listed);
+    // The operator's own pause is the operator's to end.
+    app.change_listing(&operator, &report.product.id, "suspend", "升级").await.unwrap();
+    let forced = app.change_listing(&bureau, &report.product.id, "resume", "恢复").await.unwrap_err();
+    assert!(matches!(forced, AppError::Forbidden { .. }), "{forced:?}");
 }
 
 #[tokio::test]

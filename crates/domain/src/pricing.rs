@@ -285,6 +285,13 @@ pub fn check_price(
         return Err(free_refused("price", category));
     }
     amount_checked(new.amount_fen)?;
+    if new.trial_until.is_some() {
+        return Err(ValidationError::new(
+            "trial_until",
+            "only a cap is set as a trial price; the operator's price applies until a new one takes over",
+            "试行期仅适用于上限收费标准；运营机构的收费标准在新标准执行前持续有效",
+        ));
+    }
     if new.effective_from <= publicity_ends {
         let earliest = publicity_ends.succ_opt().unwrap_or(publicity_ends);
         return Err(ValidationError::new(
@@ -553,6 +560,11 @@ mod tests {
             day("2026-12-01"),
         );
         assert_eq!(unit.unwrap_err().field, "unit");
+        let trial = NewPrice { trial_until: Some(day("2027-01-01")), ..price(ChargingUnit::PerCall, 90, "2026-12-10") };
+        assert_eq!(
+            check_price(UseCategory::Industry, &caps, &trial, day("2026-12-01")).unwrap_err().field,
+            "trial_until"
+        );
     }
 
     #[test]

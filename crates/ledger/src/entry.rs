@@ -127,8 +127,8 @@ pub struct DeliveryCharge {
     /// The product.
     pub product: String,
     /// The customer organization, as a keyed commitment
-    /// ([`Pseudonymizer::commit`] of its id): the parties can check it, the
-    /// public cannot read who bought what.
+    /// ([`Pseudonymizer::commit`] of its id, the same for all its purchases):
+    /// the public cannot read who bought what.
     pub customer: String,
     /// The charging unit's code; `None` when free.
     pub unit: Option<String>,

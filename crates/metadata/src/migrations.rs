@@ -20,6 +20,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (10, "ledger", include_str!("../migrations/0010_ledger.sql")),
     (11, "supervision", include_str!("../migrations/0011_supervision.sql")),
     (12, "products", include_str!("../migrations/0012_products.sql")),
+    (13, "subscription_unique", include_str!("../migrations/0013_subscription_unique.sql")),
 ];
 
 /// The migrator for `backend`, with the dialect placeholders filled in.

@@ -308,6 +308,11 @@ pub(crate) const MESSAGES: &[(&str, &str, &str)] = &[
         "The ledger entry's opinion_sha256 is SHA-256(\"sha256:\" + this report's SHA-256), which anyone can recompute.",
     ),
     ("product_held_to_cap", "按上限实收", "charged at the cap:"),
+    (
+        "product_not_chargeable",
+        "今日无生效的上限收费标准，暂不收费交付",
+        "no cap in force today: not delivered for a fee",
+    ),
     ("product_act", "办理", "Act on it"),
     ("product_review_step", "登记审核", "Registration step"),
     ("product_opinion", "意见", "Opinion"),

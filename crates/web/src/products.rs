@@ -58,6 +58,7 @@ fn product_json(lang: Lang, view: &ProductView, orgs: &std::collections::HashMap
         "cap": view.cap_now.as_ref().map(|c| price_json(lang, c)),
         "price": view.price_now.as_ref().map(|c| price_json(lang, c)),
         "upcoming": view.upcoming.iter().map(|c| price_json(lang, c)).collect::<Vec<_>>(),
+        "chargeable": view.charge_now.is_some(),
         "held_to_cap": match (&view.price_now, view.charge_now) {
             (Some(price), Some((_, fen))) if fen < price.amount_fen => Some(yuan(fen)),
             _ => None,
@@ -136,14 +137,14 @@ async fn product_view(
     product["mode"] = json!(view.product.draft.form.mode().code());
     let mut page = json!({ "section": "products", "product": product, "base_url": request.base_url });
     if *subject != Subject::Anonymous {
-        page["may"] = may(request.lang, subject, &view);
+        page["may"] = may(request.lang, subject, &view, state.app.today());
         page["errors"] = json!(errors);
     }
     Ok(page)
 }
 
 /// What `subject` may do on a product's page, by the policy and the states.
-fn may(lang: Lang, subject: &Subject, view: &ProductView) -> Value {
+fn may(lang: Lang, subject: &Subject, view: &ProductView, today: chrono::NaiveDate) -> Value {
     use gongshu_domain::{ChargingUnit, ListingAction, ListingState, RegistrationAction as A, RegistrationState};
     let product = &view.product;
     let allowed = |action| gongshu_policy::decide(subject, action).is_allowed();
@@ -160,11 +161,12 @@ fn may(lang: Lang, subject: &Subject, view: &ProductView) -> Value {
         .into_iter()
         .filter(|a| {
             product.listing.apply(*a).is_ok()
-                || (*a == ListingAction::Suspend && product.listing.apply(ListingAction::Halt).is_ok())
+                || (*a == ListingAction::Suspend && intervene && product.listing.apply(ListingAction::Halt).is_ok())
         })
         .filter(|a| match (a, product.listing) {
             // The bureau's suspension only the bureau lifts.
             (ListingAction::Resume, ListingState::Halted) => intervene,
+            (ListingAction::Resume, _) => operator,
             _ => operator || intervene,
         })
         .map(|a| json!({ "code": a.code(), "label": label(a.code(), a.label_zh()) }))
@@ -188,7 +190,8 @@ fn may(lang: Lang, subject: &Subject, view: &ProductView) -> Value {
     };
     json!({
         "review": if allowed(Action::Review) { review } else { vec![] },
-        "object": product.registration == RegistrationState::Publicity,
+        "object": matches!(product.registration, RegistrationState::Publicity | RegistrationState::ObjectionReview)
+            && product.publicity_end.is_none_or(|end| today <= end),
         "cap": charged && allowed(Action::SetPriceCap { implementing_org_id: &product.implementing_org_id }),
         "price": charged && operator,
         "listing": if product.registration == RegistrationState::Active { listing } else { vec![] },
@@ -308,6 +311,8 @@ pub(crate) async fn disclosures(State(state): State<WebState>, request: Request)
     let view = async {
         let this_year = state.app.today().year();
         let year = request.param("year").and_then(|y| y.trim().parse::<i32>().ok()).unwrap_or(this_year - 1);
+        // Years outside those the platform can have records for show the last one.
+        let year = if (2000..=this_year).contains(&year) { year } else { this_year - 1 };
         let status: Vec<Value> = state
             .app
             .disclosure_status(year)

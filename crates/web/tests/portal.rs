@@ -780,6 +780,7 @@ async fn the_public_reads_product_lists_prices_and_disclosures_and_a_customer_it
     assert!(sheet.contains("上限收费标准") && sheet.contains("试行") && sheet.contains("set_price"), "{sheet}");
     assert!(sheet.contains("iata、name、city、state、country"), "the output fields: {sheet}");
 
+    assert_eq!(portal.get("/disclosures?year=1999").await.status, StatusCode::OK, "out of range shows the last year");
     let list = portal.get("/disclosures?year=2026").await;
     let shown = text(&list.body);
     assert!(

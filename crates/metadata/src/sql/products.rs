@@ -402,7 +402,8 @@ impl SqlTransaction {
             at: ledger_time(d.at),
             product: d.product_id.clone(),
             // Who bought what is the parties' business: the customer appears as
-            // a keyed commitment, which its statement can be checked against.
+            // a keyed commitment (the same for all its purchases), which the
+            // instance can open to an auditor.
             customer: self.pseudonymizer().await?.commit(&d.customer_org_id),
             unit: d.unit.map(|u| u.code().to_owned()),
             units: d.units,
