@@ -344,8 +344,7 @@ impl App {
                 until: Some(until),
                 ..Default::default()
             };
-            let deliveries = tx.deliveries(&filter).await?;
-            let revenue_fen: i64 = deliveries.iter().map(|d| d.fee_fen).sum();
+            let (revenue_fen, deliveries, free_deliveries) = tx.delivery_totals(&filter).await?;
             let ceiling =
                 ceilings.iter().find(|c| c.year == y).map(|c| RevenueCeiling { deduction_fen: carried, ..c.clone() });
             let excess_fen = ceiling.as_ref().map_or(0, |c| c.excess_fen(revenue_fen));
@@ -356,8 +355,8 @@ impl App {
                 ceiling,
                 revenue_fen,
                 excess_fen,
-                deliveries: deliveries.len() as i64,
-                free_deliveries: deliveries.iter().filter(|d| d.free).count() as i64,
+                deliveries,
+                free_deliveries,
             });
         }
         Ok(revenue.expect("the range holds `year`"))

@@ -511,6 +511,9 @@ pub trait Transaction: Send {
     ) -> StoreResult<(bool, bool)>;
     /// Deliveries matching `filter`, in order.
     async fn deliveries(&mut self, filter: &DeliveryFilter) -> StoreResult<Vec<Delivery>>;
+    /// Totals of the deliveries matching `filter`: fees (fen), deliveries,
+    /// free deliveries; summed in the database.
+    async fn delivery_totals(&mut self, filter: &DeliveryFilter) -> StoreResult<(i64, i64, i64)>;
     /// Stores a published disclosure report, marking the one it supersedes.
     async fn insert_disclosure(&mut self, disclosure: &Disclosure) -> StoreResult<()>;
     /// One disclosure report.

@@ -2374,6 +2374,10 @@ impl Transaction for SqlTransaction {
         self.list_deliveries(filter).await
     }
 
+    async fn delivery_totals(&mut self, filter: &DeliveryFilter) -> StoreResult<(i64, i64, i64)> {
+        self.sum_deliveries(filter).await
+    }
+
     async fn insert_disclosure(&mut self, disclosure: &Disclosure) -> StoreResult<()> {
         self.put_disclosure(disclosure).await
     }

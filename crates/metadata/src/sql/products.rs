@@ -442,28 +442,47 @@ impl SqlTransaction {
     }
 
     pub(super) async fn list_deliveries(&mut self, f: &DeliveryFilter) -> StoreResult<Vec<Delivery>> {
-        let mut sql = DynSql::default();
-        sql.push("SELECT * FROM product_delivery WHERE 1 = 1");
-        if let Some(org) = &f.customer_org_id {
-            sql.push(" AND customer_org_id = ").bind(Bind::Text(org.clone()));
-        }
-        if let Some(org) = &f.operator_org_id {
-            sql.push(" AND operator_org_id = ").bind(Bind::Text(org.clone()));
-        }
-        if let Some(product) = &f.product_id {
-            sql.push(" AND product_id = ").bind(Bind::Text(product.clone()));
-        }
-        if let Some(since) = f.since {
-            sql.push(" AND day >= ").bind(Bind::Text(day(since)));
-        }
-        if let Some(until) = f.until {
-            sql.push(" AND day <= ").bind(Bind::Text(day(until)));
-        }
+        let mut sql = delivery_query("SELECT * FROM product_delivery", f);
         sql.push(" ORDER BY seq");
         let rows = sql.query().fetch_all(&mut *self.tx).await?;
         rows.iter().map(delivery_from_row).collect()
     }
 
+    pub(super) async fn sum_deliveries(&mut self, f: &DeliveryFilter) -> StoreResult<(i64, i64, i64)> {
+        // PostgreSQL sums BIGINT as NUMERIC; the casts keep one integer type on both.
+        let sql = delivery_query(
+            "SELECT CAST(COALESCE(SUM(fee_fen), 0) AS BIGINT) AS fees, COUNT(*) AS deliveries, \
+             CAST(COALESCE(SUM(free), 0) AS BIGINT) AS free FROM product_delivery",
+            f,
+        );
+        let row = sql.query().fetch_one(&mut *self.tx).await?;
+        Ok((row.try_get("fees")?, row.try_get("deliveries")?, row.try_get("free")?))
+    }
+}
+
+/// A query over deliveries with `filter`'s conditions appended.
+fn delivery_query(select: &str, f: &DeliveryFilter) -> DynSql {
+    let mut sql = DynSql::default();
+    sql.push(select).push(" WHERE 1 = 1");
+    if let Some(org) = &f.customer_org_id {
+        sql.push(" AND customer_org_id = ").bind(Bind::Text(org.clone()));
+    }
+    if let Some(org) = &f.operator_org_id {
+        sql.push(" AND operator_org_id = ").bind(Bind::Text(org.clone()));
+    }
+    if let Some(product) = &f.product_id {
+        sql.push(" AND product_id = ").bind(Bind::Text(product.clone()));
+    }
+    if let Some(since) = f.since {
+        sql.push(" AND day >= ").bind(Bind::Text(day(since)));
+    }
+    if let Some(until) = f.until {
+        sql.push(" AND day <= ").bind(Bind::Text(day(until)));
+    }
+    sql
+}
+
+impl SqlTransaction {
     pub(super) async fn put_disclosure(&mut self, d: &Disclosure) -> StoreResult<()> {
         if let Some(earlier) = &d.supersedes {
             sqlx::query("UPDATE disclosure SET superseded = 1 WHERE id = $1")
