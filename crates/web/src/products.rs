@@ -124,7 +124,14 @@ async fn product_view(
         .product_history(subject, id)
         .await?
         .iter()
-        .map(|h| json!({ "at": date(request.lang, h.at), "action": h.action, "to": h.to_state, "opinion": h.opinion }))
+        .map(|h| {
+            json!({
+                "at": date(request.lang, h.at),
+                "action": step_label(request.lang, &h.action),
+                "to": h.to_state.as_deref().map(|to| state_label(request.lang, to)),
+                "opinion": h.opinion,
+            })
+        })
         .collect();
     product["resources"] = json!(resources);
     product["input_fields"] = json!(spec.input_fields.join("、"));
@@ -141,6 +148,36 @@ async fn product_view(
         page["errors"] = json!(errors);
     }
     Ok(page)
+}
+
+/// A product history step's action, in the reader's language.
+fn step_label(lang: Lang, code: &str) -> String {
+    use gongshu_domain::{ListingAction, RegistrationAction};
+    if lang == Lang::En {
+        return code.replace('_', " ");
+    }
+    let zh = match code {
+        "submit" => Some("提交登记"),
+        "set_cap" => Some("制定上限收费标准"),
+        "set_price" => Some("公示收费标准"),
+        other => RegistrationAction::parse("", other)
+            .map(RegistrationAction::label_zh)
+            .or_else(|_| ListingAction::parse("", other).map(ListingAction::label_zh))
+            .ok(),
+    };
+    zh.map_or_else(|| code.to_owned(), str::to_owned)
+}
+
+/// A product's registration or listing state, in the reader's language.
+fn state_label(lang: Lang, code: &str) -> String {
+    use gongshu_domain::{ListingState, RegistrationState};
+    if lang == Lang::En {
+        return code.replace('_', " ");
+    }
+    RegistrationState::parse("", code)
+        .map(RegistrationState::label_zh)
+        .or_else(|_| ListingState::parse("", code).map(ListingState::label_zh))
+        .map_or_else(|_| code.to_owned(), str::to_owned)
 }
 
 /// What `subject` may do on a product's page, by the policy and the states.

@@ -777,7 +777,10 @@ async fn the_public_reads_product_lists_prices_and_disclosures_and_a_customer_it
     let api = portal.app.products(&gongshu_policy::Subject::Anonymous, None).await.unwrap();
     let api = api.iter().find(|v| v.product.draft.name == "机场基础信息查询接口").unwrap();
     let sheet = text(&portal.get(&format!("/products/{}", api.product.id)).await.body);
-    assert!(sheet.contains("上限收费标准") && sheet.contains("试行") && sheet.contains("set_price"), "{sheet}");
+    assert!(
+        sheet.contains("上限收费标准") && sheet.contains("试行") && sheet.contains("公示收费标准：具体收费标准"),
+        "{sheet}"
+    );
     assert!(sheet.contains("iata、name、city、state、country"), "the output fields: {sheet}");
 
     assert_eq!(portal.get("/disclosures?year=1999").await.status, StatusCode::OK, "out of range shows the last year");
