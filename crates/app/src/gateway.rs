@@ -208,12 +208,17 @@ fn params_text(params: &[(String, String)]) -> String {
     params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&")
 }
 
-/// SHA-256 of a result as JSON records: what the caller received, so a
-/// recorded result can be checked against a copy of it.
-fn batches_hash(batches: &[RecordBatch]) -> AppResult<String> {
+/// The rows of a result and the SHA-256 of it as JSON records: what the
+/// caller received, so a recorded result can be checked against a copy.
+fn rows_and_hash(batches: &[RecordBatch]) -> AppResult<(i64, String)> {
     let records = gongshu_query::records_json(batches).map_err(|e| AppError::Internal(Box::new(e)))?;
-    let digest = Sha256::digest(records.to_string().as_bytes());
-    Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
+    let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+    Ok((rows as i64, gongshu_ledger::sha256_hex(records.to_string().as_bytes())))
+}
+
+/// The SHA-256 of a verification's answer, as recorded.
+fn answer_hash(matched: bool) -> String {
+    gongshu_ledger::sha256_hex(if matched { b"true".as_slice() } else { b"false".as_slice() })
 }
 
 /// Which grant to use, when the caller names one (`_grant=`).
@@ -463,9 +468,8 @@ impl App {
         let page = self.failed_if_err(&ask, &decided, page).await?;
         // Open data is read by everyone on every page view: only recorded reads pay for the hash.
         if decided.is_recorded() {
-            let rows: usize = page.batches.iter().map(RecordBatch::num_rows).sum();
-            let hash = batches_hash(&page.batches)?;
-            self.record_read(&ask, &decided, Some(rows as i64), Some(hash), None).await?;
+            let (rows, hash) = rows_and_hash(&page.batches)?;
+            self.record_read(&ask, &decided, Some(rows), Some(hash), None).await?;
         }
         Ok(DataPage { version: decided.version.version, page, limit: query.limit, offset: query.offset })
     }
@@ -751,9 +755,7 @@ impl App {
         let matched =
             self.while_granted(keys, async { self.query.matches(&table, criteria).await.map_err(query_error) }).await;
         let matched = self.failed_if_err(&ask, &decided, matched).await?;
-        let hash = Sha256::digest(if matched { b"true".as_slice() } else { b"false".as_slice() });
-        let hash = hash.iter().map(|b| format!("{b:02x}")).collect();
-        self.record_read(&ask, &decided, Some(0), Some(hash), None).await?;
+        self.record_read(&ask, &decided, Some(0), Some(answer_hash(matched)), None).await?;
         Ok(matched)
     }
 
@@ -789,10 +791,9 @@ impl App {
         if !decided.iter().any(Decided::is_recorded) {
             return Ok(());
         }
-        let rows: usize = result.batches.iter().map(RecordBatch::num_rows).sum();
-        let hash = batches_hash(&result.batches)?;
+        let (rows, hash) = rows_and_hash(&result.batches)?;
         for read in decided {
-            self.record_read(ask, read, Some(rows as i64), Some(hash.clone()), None).await?;
+            self.record_read(ask, read, Some(rows), Some(hash.clone()), None).await?;
         }
         Ok(())
     }

@@ -17,6 +17,7 @@ use gongshu_domain::{
 use gongshu_metadata::{AgreementFilter, DeliveryFilter, Transaction};
 use gongshu_policy::{Action, Subject};
 
+use crate::sharing::parse_day;
 use crate::{App, AppError, AppResult, Step, actor_id, authorize};
 
 /// A cap or price as asked.
@@ -71,24 +72,14 @@ pub struct Revenue {
     pub free_deliveries: i64,
 }
 
-fn parse_date(field: &str, text: &str) -> Result<NaiveDate, ValidationError> {
-    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").map_err(|_| {
-        ValidationError::new(
-            field,
-            format!("`{text}` is not a date in the form YYYY-MM-DD"),
-            format!("`{text}` 不是 YYYY-MM-DD 格式的日期"),
-        )
-    })
-}
-
 impl PriceInput {
     fn validate(&self) -> Result<(NewPrice, String), Validations> {
         let mut problems = Validations::default();
         let unit = problems.check(ChargingUnit::parse("unit", &self.unit));
         let amount = problems.check(parse_yuan("amount", &self.amount));
-        let effective_from = problems.check(parse_date("effective_from", &self.effective_from));
+        let effective_from = problems.check(parse_day("effective_from", &self.effective_from));
         let trial_until = match self.trial_until.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            Some(text) => problems.check(parse_date("trial_until", text)),
+            Some(text) => problems.check(parse_day("trial_until", text)),
             None => None,
         };
         let basis = problems.check(required_text("basis", &self.basis, 2000));

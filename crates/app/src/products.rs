@@ -9,7 +9,7 @@ use gongshu_domain::registration::coding_blockers;
 use gongshu_domain::{
     AgreementKind, AgreementState, HistoryEntry, ListingAction, ListingState, PriceRecord, Product, ProductDraft,
     ProductForm, ProductResource, ProductSpec, RegistrationAction, RegistrationCode, RegistrationState, Subscription,
-    SubscriptionState, UseCategory, ValidationError, Validations,
+    SubscriptionAction, SubscriptionState, UseCategory, ValidationError, Validations,
 };
 use gongshu_metadata::{ProductFilter, SubscriptionFilter, Transaction};
 use gongshu_policy::{Action, Subject};
@@ -555,58 +555,36 @@ impl App {
         action: &str,
         opinion: Option<&str>,
     ) -> AppResult<SubscriptionView> {
+        let action = SubscriptionAction::parse("action", action)?;
         let opinion = optional_text("opinion", opinion, 2000)?;
+        if action == SubscriptionAction::Refuse && opinion.is_none() {
+            return Err(ValidationError::new("opinion", "a refusal says why", "不予确认须说明理由").into());
+        }
         let mut tx = self.store.write().await?;
         let subscription = tx.subscription(id).await?;
         let product = tx.product(&subscription.product_id).await?;
         let operator = Action::ManageProducts { operator_org_id: &product.operator_org_id };
         let customer = Action::SubscribeProducts { customer_org_id: &subscription.customer_org_id };
-        let is_party = gongshu_policy::decide(subject, operator).is_allowed()
-            || gongshu_policy::decide(subject, customer).is_allowed();
-        if !is_party && visible_orgs(subject).is_some() {
-            return Err(AppError::NotFound { entity: "subscription", id: id.to_owned() });
+        let is_operator = gongshu_policy::decide(subject, operator).is_allowed();
+        if !is_operator && !gongshu_policy::decide(subject, customer).is_allowed() {
+            return match visible_orgs(subject) {
+                // The bureau and auditors see it, but it is not theirs to change.
+                None => Err(authorize(subject, operator).expect_err("refused above")),
+                Some(_) => Err(AppError::NotFound { entity: "subscription", id: id.to_owned() }),
+            };
+        }
+        // Confirming or refusing a free use is the operator's; either side ends.
+        if action != SubscriptionAction::End {
+            authorize(subject, operator)?;
         }
         let from = subscription.state;
-        let to = match (action, from) {
-            ("confirm", SubscriptionState::Pending) => {
-                authorize(subject, operator)?;
-                SubscriptionState::Active
-            }
-            ("refuse", SubscriptionState::Pending) => {
-                authorize(subject, operator)?;
-                if opinion.is_none() {
-                    return Err(ValidationError::new("opinion", "a refusal says why", "不予确认须说明理由").into());
-                }
-                SubscriptionState::Refused
-            }
-            ("end", SubscriptionState::Pending | SubscriptionState::Active) => {
-                if !is_party {
-                    authorize(subject, operator)?;
-                }
-                SubscriptionState::Ended
-            }
-            ("confirm" | "refuse" | "end", _) => {
-                return Err(gongshu_domain::InvalidTransition {
-                    entity: "subscription",
-                    action: match action {
-                        "confirm" => "confirm",
-                        "refuse" => "refuse",
-                        _ => "end",
-                    },
-                    current: from.code(),
-                }
-                .into());
-            }
-            (other, _) => {
-                return Err(ValidationError::unknown_code("action", other, &["confirm", "refuse", "end"]).into());
-            }
-        };
+        let to = from.apply(action)?;
         let next = Subscription { state: to, opinion: opinion.clone(), updated_at: self.clock.now(), ..subscription };
         let next = tx.update_subscription(&next).await?;
         let step = Step {
             entity_kind: "subscription",
             entity_id: &next.id,
-            action,
+            action: action.code(),
             from_state: Some(from.code()),
             to_state: Some(to.code()),
             opinion: opinion.as_deref(),

@@ -48,7 +48,7 @@ pub use org::{OrgKind, Role};
 pub use pricing::{ChargingUnit, Delivery, NewPrice, PriceRecord, PriceTier, RevenueCeiling, StatementLine};
 pub use product::{
     ListingAction, ListingState, Product, ProductDraft, ProductForm, ProductResource, ProductSpec, Subscription,
-    SubscriptionState, UseCategory,
+    SubscriptionAction, SubscriptionState, UseCategory,
 };
 pub use registration::{ApplicationKind, RegistrationAction, RegistrationState};
 pub use request::{Answer, Outcome, PublicRequest, RequestKind, RequestState};

@@ -224,7 +224,7 @@ pub fn check_cap(context: CapContext<'_>, new: &NewPrice) -> Result<(), Validati
         return Err(ValidationError::new(
             "unit",
             format!(
-                "a {form} cannot be charged {}: per copy is for datasets, and a verification delivers no rows",
+                "a product of form `{form}` cannot be charged `{}`: per copy is for datasets, and a verification delivers no rows",
                 new.unit
             ),
             format!(

@@ -176,7 +176,7 @@ impl ProductDraft {
         if !grant.modes.contains(&mode) {
             problems.push(ValidationError::new(
                 "form",
-                format!("a {} is delivered as `{mode}`, which the grant does not allow", self.form),
+                format!("a product of form `{}` is delivered as `{mode}`, which the grant does not allow", self.form),
                 format!("“{}”以“{}”方式交付，该授权未允许此方式", self.form.label_zh(), mode.label_zh()),
             ));
         }
@@ -321,6 +321,32 @@ code_enum! {
         Refused = ("refused", "未予确认"),
         /// 已终止.
         Ended = ("ended", "已终止"),
+    }
+}
+
+code_enum! {
+    /// What may be done to a subscription.
+    pub enum SubscriptionAction {
+        /// The operator confirms a pending free use.
+        Confirm = ("confirm", "确认"),
+        /// The operator refuses a pending free use, saying why.
+        Refuse = ("refuse", "不予确认"),
+        /// Either side ends it.
+        End = ("end", "终止"),
+    }
+}
+
+impl SubscriptionState {
+    /// The state after `action`, or why it is not possible now.
+    pub fn apply(self, action: SubscriptionAction) -> Result<SubscriptionState, InvalidTransition> {
+        use SubscriptionAction as A;
+        use SubscriptionState as S;
+        match (self, action) {
+            (S::Pending, A::Confirm) => Ok(S::Active),
+            (S::Pending, A::Refuse) => Ok(S::Refused),
+            (S::Pending | S::Active, A::End) => Ok(S::Ended),
+            _ => Err(InvalidTransition { entity: "subscription", action: action.code(), current: self.code() }),
+        }
     }
 }
 
@@ -491,5 +517,8 @@ mod tests {
         assert_eq!(Subscription::initial_state(U::Industry, U::PublicWelfare), SubscriptionState::Pending);
         assert_eq!(Subscription::initial_state(U::Industry, U::Sector), SubscriptionState::Active);
         assert_eq!(Subscription::initial_state(U::PublicGovernance, U::PublicGovernance), SubscriptionState::Active);
+        assert_eq!(SubscriptionState::Pending.apply(SubscriptionAction::Confirm), Ok(SubscriptionState::Active));
+        assert!(SubscriptionState::Active.apply(SubscriptionAction::Refuse).is_err());
+        assert!(SubscriptionState::Ended.apply(SubscriptionAction::End).is_err());
     }
 }

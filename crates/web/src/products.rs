@@ -22,20 +22,21 @@ use crate::requests::session_subject;
 use crate::sharing::lines;
 use crate::{Lang, Page, WebState};
 
+/// A code list value for the reader: its Chinese label, or its code in words.
+fn label(lang: Lang, code: &str, zh: &str) -> String {
+    if lang == Lang::Zh { zh.to_owned() } else { code.replace('_', " ") }
+}
+
 fn price_json(lang: Lang, p: &PriceRecord) -> Value {
     json!({
-        "tier": if lang == Lang::Zh { p.tier.label_zh().to_owned() } else { p.tier.code().replace('_', " ") },
+        "tier": label(lang, p.tier.code(), p.tier.label_zh()),
         "amount": yuan(p.amount_fen),
-        "unit": if lang == Lang::Zh { p.unit.label_zh().to_owned() } else { p.unit.code().replace('_', " ") },
+        "unit": label(lang, p.unit.code(), p.unit.label_zh()),
         "effective_from": p.effective_from.to_string(),
         "announced_on": p.announced_on.to_string(),
         "trial_until": p.trial_until.map(|d| d.to_string()),
         "basis": p.basis,
     })
-}
-
-fn category_label(lang: Lang, category: UseCategory) -> String {
-    if lang == Lang::Zh { category.label_zh().to_owned() } else { category.code().replace('_', " ") }
 }
 
 fn product_json(lang: Lang, view: &ProductView, orgs: &std::collections::HashMap<String, String>) -> Value {
@@ -47,13 +48,13 @@ fn product_json(lang: Lang, view: &ProductView, orgs: &std::collections::HashMap
         "operator": orgs.get(&p.operator_org_id).cloned().unwrap_or_default(),
         "operator_id": p.operator_org_id,
         "implementing": orgs.get(&p.implementing_org_id).cloned().unwrap_or_default(),
-        "form": if lang == Lang::Zh { p.draft.form.label_zh().to_owned() } else { p.draft.form.code().replace('_', " ") },
-        "category": category_label(lang, p.draft.use_category),
+        "form": label(lang, p.draft.form.code(), p.draft.form.label_zh()),
+        "category": label(lang, p.draft.use_category.code(), p.draft.use_category.label_zh()),
         "free": p.draft.use_category.is_free(),
         "scenario": p.draft.scenario,
         "description": p.draft.spec.description,
-        "listing": if lang == Lang::Zh { p.listing.label_zh() } else { p.listing.code() },
-        "registration": if lang == Lang::Zh { p.registration.label_zh() } else { p.registration.code() },
+        "listing": label(lang, p.listing.code(), p.listing.label_zh()),
+        "registration": label(lang, p.registration.code(), p.registration.label_zh()),
         "publicity_end": p.publicity_end.map(|d| d.to_string()),
         "cap": view.cap_now.as_ref().map(|c| price_json(lang, c)),
         "price": view.price_now.as_ref().map(|c| price_json(lang, c)),
@@ -153,9 +154,6 @@ async fn product_view(
 /// A product history step's action, in the reader's language.
 fn step_label(lang: Lang, code: &str) -> String {
     use gongshu_domain::{ListingAction, RegistrationAction};
-    if lang == Lang::En {
-        return code.replace('_', " ");
-    }
     let zh = match code {
         "submit" => Some("提交登记"),
         "set_cap" => Some("制定上限收费标准"),
@@ -165,19 +163,17 @@ fn step_label(lang: Lang, code: &str) -> String {
             .or_else(|_| ListingAction::parse("", other).map(ListingAction::label_zh))
             .ok(),
     };
-    zh.map_or_else(|| code.to_owned(), str::to_owned)
+    label(lang, code, zh.unwrap_or(code))
 }
 
 /// A product's registration or listing state, in the reader's language.
 fn state_label(lang: Lang, code: &str) -> String {
     use gongshu_domain::{ListingState, RegistrationState};
-    if lang == Lang::En {
-        return code.replace('_', " ");
-    }
-    RegistrationState::parse("", code)
+    let zh = RegistrationState::parse("", code)
         .map(RegistrationState::label_zh)
         .or_else(|_| ListingState::parse("", code).map(ListingState::label_zh))
-        .map_or_else(|_| code.to_owned(), str::to_owned)
+        .unwrap_or(code);
+    label(lang, code, zh)
 }
 
 /// What `subject` may do on a product's page, by the policy and the states.
@@ -185,12 +181,11 @@ fn may(lang: Lang, subject: &Subject, view: &ProductView, today: chrono::NaiveDa
     use gongshu_domain::{ChargingUnit, ListingAction, ListingState, RegistrationAction as A, RegistrationState};
     let product = &view.product;
     let allowed = |action| gongshu_policy::decide(subject, action).is_allowed();
-    let label = |code: &str, zh: &str| if lang == Lang::Zh { zh.to_owned() } else { code.replace('_', " ") };
     let review: Vec<Value> = [A::Accept, A::RefuseAcceptance, A::Return, A::PassReview, A::Reject, A::AssignCode]
         .into_iter()
         .chain([A::DismissObjection, A::UpholdObjectionReturn, A::UpholdObjectionReject])
         .filter(|a| product.registration.apply(*a).is_ok())
-        .map(|a| json!({ "code": a.code(), "label": label(a.code(), a.label_zh()) }))
+        .map(|a| json!({ "code": a.code(), "label": label(lang, a.code(), a.label_zh()) }))
         .collect();
     let operator = allowed(Action::ManageProducts { operator_org_id: &product.operator_org_id });
     let intervene = allowed(Action::Intervene);
@@ -206,17 +201,17 @@ fn may(lang: Lang, subject: &Subject, view: &ProductView, today: chrono::NaiveDa
             (ListingAction::Resume, _) => operator,
             _ => operator || intervene,
         })
-        .map(|a| json!({ "code": a.code(), "label": label(a.code(), a.label_zh()) }))
+        .map(|a| json!({ "code": a.code(), "label": label(lang, a.code(), a.label_zh()) }))
         .collect();
     let units: Vec<Value> = ChargingUnit::ALL
         .iter()
         .filter(|u| u.fits(product.draft.form))
-        .map(|u| json!({ "code": u.code(), "label": label(u.code(), u.label_zh()) }))
+        .map(|u| json!({ "code": u.code(), "label": label(lang, u.code(), u.label_zh()) }))
         .collect();
     let categories: Vec<Value> = UseCategory::ALL
         .iter()
         .filter(|c| !product.draft.use_category.is_free() || c.is_free())
-        .map(|c| json!({ "code": c.code(), "label": category_label(lang, *c) }))
+        .map(|c| json!({ "code": c.code(), "label": label(lang, c.code(), c.label_zh()) }))
         .collect();
     let charged = !product.draft.use_category.is_free() && product.is_public();
     let customer = match subject {
@@ -314,7 +309,7 @@ fn report_json(lang: Lang, view: &DisclosureView) -> Value {
         "id": d.id,
         "year": d.year,
         "as_of": c.as_of.to_string(),
-        "role": if lang == Lang::Zh { c.role.label_zh() } else { c.role.code() },
+        "role": label(lang, c.role.code(), c.role.label_zh()),
         "discloser": c.discloser,
         "sha256": d.content_sha256,
         "published": date(lang, d.published_at),
@@ -358,10 +353,10 @@ pub(crate) async fn disclosures(State(state): State<WebState>, request: Request)
             .map(|d| {
                 json!({
                     "org": d.org.name_zh,
-                    "role": if request.lang == Lang::Zh { d.role.label_zh() } else { d.role.code() },
+                    "role": label(request.lang, d.role.code(), d.role.label_zh()),
                     "due": d.due.to_string(),
                     "status": d.status.code(),
-                    "status_label": if request.lang == Lang::Zh { d.status.label_zh() } else { d.status.code() },
+                    "status_label": label(request.lang, d.status.code(), d.status.label_zh()),
                     "report": d.published_id,
                 })
             })
@@ -431,7 +426,7 @@ pub(crate) async fn statements(State(state): State<WebState>, request: Request) 
                         "product": product.draft.name,
                         "product_id": product.id,
                         "operator": orgs.get(&product.operator_org_id).cloned().unwrap_or_default(),
-                        "unit": line.unit.map(|u| if request.lang == Lang::Zh { u.label_zh() } else { u.code() }),
+                        "unit": line.unit.map(|u| label(request.lang, u.code(), u.label_zh())),
                         "unit_price": yuan(line.unit_price_fen),
                         "deliveries": line.deliveries,
                         "units": line.units,
@@ -456,9 +451,9 @@ pub(crate) async fn statements(State(state): State<WebState>, request: Request) 
                     "product": s.product.draft.name,
                     "product_id": s.product.id,
                     "customer": orgs.get(&s.subscription.customer_org_id).cloned().unwrap_or_default(),
-                    "category": category_label(request.lang, s.subscription.use_category),
+                    "category": label(request.lang, s.subscription.use_category.code(), s.subscription.use_category.label_zh()),
                     "purpose": s.subscription.purpose,
-                    "state": if request.lang == Lang::Zh { s.subscription.state.label_zh() } else { s.subscription.state.code() },
+                    "state": label(request.lang, s.subscription.state.code(), s.subscription.state.label_zh()),
                     "free": s.free,
                 })
             })

@@ -797,7 +797,9 @@ async fn the_public_reads_product_lists_prices_and_disclosures_and_a_customer_it
     assert!(shown.contains("2026 年度授权运营信息披露报告") && shown.contains("16.20 元"), "{shown}");
     assert!(shown.contains("本报告为年度中期报告"), "{shown}");
     assert!(shown.contains(&report.disclosure.content_sha256) && page.body.contains("/ledger?entry="), "{shown}");
-    assert!(page.body.contains("@media print") || page.body.contains("/static/site.css"), "print-ready");
+    assert!(page.body.contains("<article class=\"report\">"), "the report is the printed part");
+    let css = portal.get("/static/site.css").await.body;
+    assert!(css.contains("@media print") && css.contains("article.report"), "print-ready");
 
     assert_eq!(portal.get("/console/statements").await.status, StatusCode::SEE_OTHER);
     let company = portal.sign_in("qy-admin").await;

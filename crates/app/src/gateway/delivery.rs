@@ -11,7 +11,6 @@
 //! for public governance and welfare. Its charge goes to the ledger beside
 //! the usage decision.
 
-use arrow_array::RecordBatch;
 use gongshu_domain::pricing::{Delivered, charge_on, units};
 use gongshu_domain::supervision::FreezeTarget;
 use gongshu_domain::{
@@ -20,11 +19,10 @@ use gongshu_domain::{
 use gongshu_metadata::Transaction;
 use gongshu_policy::{Action, Subject};
 use gongshu_query::{SandboxRules, SqlResult, TableQuery};
-use sha2::{Digest, Sha256};
 
 use super::{
-    Access, Ask, BUDGET_SPENT, Channel, DEFAULT_EPSILON, DataPage, Decided, batches_hash, frozen, params_text,
-    query_error, refusal, stop_keys,
+    Access, Ask, BUDGET_SPENT, Channel, DEFAULT_EPSILON, DataPage, Decided, answer_hash, frozen, params_text,
+    query_error, refusal, rows_and_hash, stop_keys,
 };
 use crate::{App, AppError, AppResult, authorize};
 
@@ -113,10 +111,6 @@ fn narrowed(grant: &Grant, product: &Product) -> Grant {
     grant
 }
 
-fn product_refusal(en: &'static str, zh: &'static str) -> AppError {
-    AppError::Forbidden { en, zh }
-}
-
 impl App {
     /// Delivers a product to a member of the subscribing customer.
     pub async fn deliver_product(
@@ -175,15 +169,14 @@ impl App {
                     }))
                     .await;
                 let page = self.failed_if_err(&ask, &decided[0], page).await?;
-                let rows: usize = page.batches.iter().map(RecordBatch::num_rows).sum();
-                let hash = batches_hash(&page.batches)?;
+                let (rows, hash) = rows_and_hash(&page.batches)?;
                 let answer = DeliveryAnswer::Rows(DataPage {
                     version: decided[0].version.version,
                     page,
                     limit: query.limit,
                     offset: query.offset,
                 });
-                (answer, rows as i64, hash, 0)
+                (answer, rows, hash, 0)
             }
             DeliveryRequest::Verify { criteria, .. } => {
                 if criteria.is_empty() {
@@ -212,8 +205,7 @@ impl App {
                     }))
                     .await;
                 let matched = self.failed_if_err(&ask, &decided[0], matched).await?;
-                let hash = Sha256::digest(if matched { b"true".as_slice() } else { b"false".as_slice() });
-                (DeliveryAnswer::Verified(matched), 0, hash.iter().map(|b| format!("{b:02x}")).collect(), 0)
+                (DeliveryAnswer::Verified(matched), 0, answer_hash(matched), 0)
             }
             DeliveryRequest::Aggregate { sql } => {
                 let tables: Vec<_> = decided.iter().map(|d| d.table(d.resource.id.clone())).collect();
@@ -239,12 +231,11 @@ impl App {
                     Box::pin(self.while_granted(keys, async { self.query.run(prepared).await.map_err(query_error) }))
                         .await;
                 let result = self.failed_if_err_all(&ask, &decided, result).await?;
-                let rows: usize = result.batches.iter().map(RecordBatch::num_rows).sum();
-                let hash = batches_hash(&result.batches)?;
+                let (rows, hash) = rows_and_hash(&result.batches)?;
                 for read in &decided[1..] {
-                    self.record_read(&ask, read, Some(rows as i64), Some(hash.clone()), None).await?;
+                    self.record_read(&ask, read, Some(rows), Some(hash.clone()), None).await?;
                 }
-                (DeliveryAnswer::Aggregate(result), rows as i64, hash, cost)
+                (DeliveryAnswer::Aggregate(result), rows, hash, cost)
             }
         };
         // The ε spent is on the delivery's own usage event too.
@@ -272,7 +263,7 @@ impl App {
             };
             return Err(ValidationError::new(
                 "request",
-                format!("a {} is delivered as `{request_kind}`", product.draft.form),
+                format!("a product of form `{}` is asked for with `{request_kind}`", product.draft.form),
                 format!("“{}”类产品须以 `{request_kind}` 方式获取", product.draft.form.label_zh()),
             )
             .into());
@@ -344,17 +335,17 @@ impl App {
         let Parties { subscription, product, grant } = parties;
         let internal = |error: gongshu_metadata::StoreError| (AppError::from(error), "failed".to_owned());
         if subscription.state != SubscriptionState::Active {
-            let error = product_refusal(
-                "the subscription is not in force (it awaits the operator's confirmation, was refused or ended)",
-                "该订购未生效（待运营机构确认、未予确认或已终止）",
-            );
+            let error = AppError::Forbidden {
+                en: "the subscription is not in force (it awaits the operator's confirmation, was refused or ended)",
+                zh: "该订购未生效（待运营机构确认、未予确认或已终止）",
+            };
             return Err((error, format!("subscription_{}", subscription.state)));
         }
         if !product.deliverable() {
-            let error = product_refusal(
-                "the product is not listed: it is not yet registered, or it is suspended or delisted",
-                "该产品未上架：尚未完成登记，或已暂停、已下架",
-            );
+            let error = AppError::Forbidden {
+                en: "the product is not listed: it is not yet registered, or it is suspended or delisted",
+                zh: "该产品未上架：尚未完成登记，或已暂停、已下架",
+            };
             return Err((error, format!("product_{}", product.listing)));
         }
         let now = self.clock.now();
