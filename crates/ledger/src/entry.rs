@@ -179,21 +179,34 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Lower-case hex.
 pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    // A table instead of `format!` per byte: every entry's leaf hash and
+    // every tree node is written through here.
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        out.push(DIGITS[usize::from(byte >> 4)] as char);
+        out.push(DIGITS[usize::from(byte & 0xf)] as char);
+    }
+    out
 }
 
-/// Parses 64 hex digits into a hash.
+/// Parses 64 hex digits (either case) into a hash.
 pub fn parse_hash(text: &str) -> Option<crate::Hash> {
+    fn digit(c: u8) -> Option<u8> {
+        match c {
+            b'0'..=b'9' => Some(c - b'0'),
+            b'a'..=b'f' => Some(c - b'a' + 10),
+            b'A'..=b'F' => Some(c - b'A' + 10),
+            _ => None,
+        }
+    }
+    let text = text.as_bytes();
     if text.len() != 64 {
         return None;
     }
     let mut hash = [0u8; 32];
-    for (i, byte) in hash.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    for (byte, pair) in hash.iter_mut().zip(text.chunks_exact(2)) {
+        *byte = digit(pair[0])? << 4 | digit(pair[1])?;
     }
     Some(hash)
 }
@@ -259,6 +272,27 @@ mod tests {
         assert_ne!(a.pseudonym("u-1"), a.pseudonym("u-2"));
         assert_ne!(a.pseudonym("u-1"), b.pseudonym("u-1"));
         assert!(a.pseudonym("u-1").starts_with("p:") && a.pseudonym("u-1").len() == 34);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn hashes_round_trip_through_hex(hash: [u8; 32]) {
+            let text = hex(&hash);
+            proptest::prop_assert_eq!(text.len(), 64);
+            proptest::prop_assert_eq!(parse_hash(&text), Some(hash));
+            proptest::prop_assert_eq!(parse_hash(&text.to_uppercase()), Some(hash));
+        }
+    }
+
+    #[test]
+    fn malformed_hashes_are_refused() {
+        let good = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+        assert!(parse_hash(good).is_some());
+        assert_eq!(parse_hash(&good[..62]), None);
+        assert_eq!(parse_hash(&format!("{good}00")), None);
+        assert_eq!(parse_hash(&good.replacen('5', "g", 1)), None);
+        assert_eq!(parse_hash(&good.replacen("5b", "+b", 1)), None);
+        assert_eq!(parse_hash(&good.replacen("5b", "é", 1)), None);
     }
 
     #[test]

@@ -2,7 +2,12 @@
 //! PostgreSQL, inclusion proofs from the stored tree, and the offline
 //! verification of an export.
 //!
-//! `GONGSHU_TEST_POSTGRES_URL=postgres://… cargo run --release -p gongshu-metadata --example ledger_bench -- [ENTRIES]`
+//! `GONGSHU_TEST_POSTGRES_URL=postgres://… cargo run --release -p gongshu-metadata --example ledger_bench -- [ENTRIES] [sqlite|postgres|both] [together|in-turn]`
+//!
+//! The second argument runs one backend only (both by default). By default
+//! two writers queue while the integrator runs, as on a server, and the
+//! figure is the time until the last entry is in the tree; `in-turn`
+//! queues everything and then integrates it, to show the split.
 //!
 //! Appends go through `queue_ledger_entries` (the path every history step
 //! and usage event takes, batched 1,000 per transaction) followed by
@@ -46,36 +51,74 @@ fn median(times: &mut [Duration]) -> Duration {
     times[times.len() / 2]
 }
 
-async fn appends(name: &str, store: &SqlStore, total: usize) {
-    let started = Instant::now();
-    let mut queued = 0usize;
-    while queued < total {
+/// Queues `count` entries from sequence number `from`, a transaction per batch.
+async fn queue(store: &SqlStore, from: usize, count: usize) {
+    let mut queued = from;
+    while queued < from + count {
         let batch: Vec<(Entry, i64)> =
-            (queued..(queued + BATCH).min(total)).map(|i| (entry(i as i64), i as i64)).collect();
+            (queued..(queued + BATCH).min(from + count)).map(|i| (entry(i as i64), i as i64)).collect();
         let mut tx = store.write().await.unwrap();
         tx.queue_ledger_entries(&batch, Utc::now()).await.unwrap();
         tx.commit().await.unwrap();
         queued += batch.len();
     }
+}
+
+/// One integration run (what `App::integrate_ledger` does per batch);
+/// answers how many entries still wait.
+async fn integrate(store: &SqlStore) -> u64 {
+    let mut tx = store.write().await.unwrap();
+    tx.integrate_ledger(20_000, Utc::now()).await.unwrap();
+    let pending = tx.ledger_pending().await.unwrap();
+    tx.commit().await.unwrap();
+    pending
+}
+
+/// Queueing everything, then integrating everything: shows the split.
+async fn appends_in_turn(name: &str, store: &SqlStore, total: usize) {
+    let started = Instant::now();
+    queue(store, 0, total).await;
     let queue_time = started.elapsed();
-    let integrate_start = Instant::now();
-    loop {
-        let mut tx = store.write().await.unwrap();
-        tx.integrate_ledger(20_000, Utc::now()).await.unwrap();
-        let pending = tx.ledger_pending().await.unwrap();
-        tx.commit().await.unwrap();
-        if pending == 0 {
-            break;
-        }
-    }
-    let integrate_time = integrate_start.elapsed();
+    while integrate(store).await > 0 {}
     let all = started.elapsed();
     println!(
-        "{name}: {total} entries appended in {:.2} s = {:.0} entries/s (queue {:.2} s, integrate {:.2} s)",
+        "{name}, in turn: {total} entries appended in {:.2} s = {:.0} entries/s (queue {:.2} s, integrate {:.2} s)",
         all.as_secs_f64(),
         total as f64 / all.as_secs_f64(),
         queue_time.as_secs_f64(),
-        integrate_time.as_secs_f64()
+        (all - queue_time).as_secs_f64()
+    );
+}
+
+/// Two writers queueing while the integrator runs, as a server does:
+/// the time until the last entry is in the tree.
+async fn appends_together(name: &str, store: &SqlStore, total: usize) {
+    let started = Instant::now();
+    let half = total / BATCH / 2 * BATCH;
+    let writers = [(0, half), (half, total - half)].map(|(from, count)| {
+        let store = store.clone();
+        tokio::spawn(async move { queue(&store, from, count).await })
+    });
+    let mut runs = 0;
+    loop {
+        let writing = writers.iter().any(|writer| !writer.is_finished());
+        let pending = integrate(store).await;
+        runs += 1;
+        if !writing && pending == 0 {
+            break;
+        }
+        if pending == 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let all = started.elapsed();
+    println!(
+        "{name}, together: {total} entries appended in {:.2} s = {:.0} entries/s (2 writers, {runs} integration runs)",
+        all.as_secs_f64(),
+        total as f64 / all.as_secs_f64(),
     );
 }
 
@@ -142,17 +185,33 @@ async fn verification(store: &SqlStore) {
 async fn main() {
     let mut args = std::env::args().skip(1);
     let total: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let only = args.next().filter(|backend| backend != "both");
+    let runs = |backend: &str| only.as_deref().is_none_or(|only| only == backend);
+    let sequential = args.next().as_deref() == Some("in-turn");
 
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
-    let sqlite = SqlStore::connect(&url).await.unwrap();
-    appends("sqlite", &sqlite, total).await;
-    proofs("sqlite", &sqlite).await;
-    verification(&sqlite).await;
+    if runs("sqlite") {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("bench.db").display());
+        let sqlite = SqlStore::connect(&url).await.unwrap();
+        if sequential {
+            appends_in_turn("sqlite", &sqlite, total).await;
+        } else {
+            appends_together("sqlite", &sqlite, total).await;
+        }
+        proofs("sqlite", &sqlite).await;
+        verification(&sqlite).await;
+    }
 
     // PostgreSQL in a schema of its own, when GONGSHU_TEST_POSTGRES_URL names a server.
+    if !runs("postgres") {
+        return;
+    }
     if let Some(test) = gongshu_metadata::testing::postgres().await {
-        appends("postgres", &test.store, total).await;
+        if sequential {
+            appends_in_turn("postgres", &test.store, total).await;
+        } else {
+            appends_together("postgres", &test.store, total).await;
+        }
         proofs("postgres", &test.store).await;
     }
 }

@@ -140,6 +140,7 @@ impl SqlStore {
                 Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
                 Backend::Postgres => self.pool.begin().await?,
             },
+            backend: self.backend,
             pseudonyms: self.pseudonyms.clone(),
         };
         if sqlx::query("SELECT 1 FROM ledger_entry LIMIT 1").fetch_optional(&mut *tx.tx).await?.is_some() {
@@ -193,11 +194,15 @@ impl MetadataStore for SqlStore {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         };
-        Ok(Box::new(SqlTransaction { tx, pseudonyms: self.pseudonyms.clone() }))
+        Ok(Box::new(SqlTransaction { tx, backend: self.backend, pseudonyms: self.pseudonyms.clone() }))
     }
 
     async fn read(&self) -> StoreResult<Box<dyn Transaction>> {
-        Ok(Box::new(SqlTransaction { tx: self.pool.begin().await?, pseudonyms: self.pseudonyms.clone() }))
+        Ok(Box::new(SqlTransaction {
+            tx: self.pool.begin().await?,
+            backend: self.backend,
+            pseudonyms: self.pseudonyms.clone(),
+        }))
     }
 
     fn backend(&self) -> Backend {
@@ -212,6 +217,8 @@ impl MetadataStore for SqlStore {
 
 struct SqlTransaction {
     tx: sqlx::Transaction<'static, Any>,
+    /// Which dialect bulk statements are written in.
+    backend: Backend,
     /// The instance's pseudonym key, read once per process.
     pseudonyms: Arc<OnceLock<Pseudonymizer>>,
 }
@@ -249,6 +256,17 @@ impl DynSql {
                 self.push(", ");
             }
             self.bind(Bind::Text(value));
+        }
+        self.push(")")
+    }
+
+    fn bind_ints(&mut self, values: impl IntoIterator<Item = i64>) -> &mut Self {
+        self.push("(");
+        for (i, value) in values.into_iter().enumerate() {
+            if i > 0 {
+                self.push(", ");
+            }
+            self.bind(Bind::Int(value));
         }
         self.push(")")
     }

@@ -6,7 +6,9 @@
 //! (SQLite), so one integrator runs at a time; writers only insert queue
 //! rows and never wait for it. An entry's row is written once: its place in
 //! the tree is a narrow row of `ledger_index`, and `ledger_pending` lists
-//! what waits, so integration never rewrites the entries themselves.
+//! what waits, both with the leaf hash, so integration and proofs never
+//! read or rewrite the entries themselves. Every statement writes a whole
+//! batch ([`BulkRows`]), so a thousand entries cost a few round trips.
 
 use std::collections::HashMap;
 
@@ -15,11 +17,111 @@ use gongshu_ledger::tree::{self, NodeId};
 use gongshu_ledger::{Entry, Hash, Pseudonymizer, hex, parse_hash};
 use sqlx::Row;
 
+use sqlx::AssertSqlSafe;
+
+use sqlx::Any;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+
 use super::{Bind, DynSql, SqlTransaction, parse_ts, ts};
+use crate::Backend;
 use crate::{LedgerHead, LedgerRecord, StoreError, StoreResult, StoredCheckpoint};
 
-/// Rows per multi-row insert: well under SQLite's and PostgreSQL's bind limits.
-const ROWS_PER_INSERT: usize = 500;
+/// Rows per bulk statement: 5,000 binds at most on SQLite (whose limit is
+/// 32,766), and a few hundred kilobytes per column on PostgreSQL.
+const ROWS_PER_STATEMENT: usize = 1_000;
+
+/// Rows written by one statement, in order.
+///
+/// SQLite gets a `VALUES` list of anonymous `?` parameters. Numbered ones
+/// (`$1`) are looked up by name for every bind, in a list, so thousands of
+/// them cost time quadratic in their number; anonymous ones are not.
+/// PostgreSQL gets one text per column, split on U+001E and cast: a
+/// statement of a few parameters is planned once, and splitting costs far
+/// less than parsing the same values as JSON (which unescapes character by
+/// character).
+struct BulkRows {
+    types: &'static [&'static str],
+    /// Row by row.
+    values: Vec<Bind>,
+}
+
+/// Separates the values of a column for PostgreSQL. Compact JSON, numbers,
+/// times and hex never contain it: JSON escapes every control character.
+const SEPARATOR: char = '\u{1e}';
+
+impl BulkRows {
+    /// Rows of columns of these SQL types.
+    fn new(types: &'static [&'static str]) -> BulkRows {
+        BulkRows { types, values: Vec::new() }
+    }
+
+    fn push(&mut self, row: impl IntoIterator<Item = Bind>) {
+        self.values.extend(row);
+        debug_assert_eq!(self.values.len() % self.types.len(), 0);
+    }
+
+    /// The rows as the source of an `INSERT`: a `VALUES` list or a
+    /// `SELECT`, whose parameters are all of the statement's.
+    fn source(&self, backend: Backend) -> String {
+        let columns = self.types.len();
+        match backend {
+            Backend::Sqlite => {
+                let row = format!("({})", vec!["?"; columns].join(", "));
+                format!("VALUES {}", vec![row; self.values.len() / columns].join(", "))
+            }
+            Backend::Postgres => {
+                let casts = (0..columns).map(|i| format!("CAST(c{i} AS {})", self.types[i])).collect::<Vec<_>>();
+                let arrays =
+                    (1..=columns).map(|i| format!("string_to_array(${i}, chr(30))")).collect::<Vec<_>>().join(", ");
+                let names = (0..columns).map(|i| format!("c{i}, ")).collect::<String>();
+                format!(
+                    "SELECT {} FROM unnest({arrays}) WITH ORDINALITY AS rows ({names}n) ORDER BY n",
+                    casts.join(", ")
+                )
+            }
+        }
+    }
+
+    /// `sql`, written around [`Self::source`], with the rows bound.
+    fn query(self, backend: Backend, sql: String) -> StoreResult<Query<'static, Any, AnyArguments>> {
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        match backend {
+            Backend::Sqlite => {
+                for value in self.values {
+                    query = match value {
+                        Bind::Text(text) => query.bind(text),
+                        Bind::Int(int) => query.bind(int),
+                    };
+                }
+            }
+            Backend::Postgres => {
+                let columns = self.types.len();
+                let mut texts = vec![String::new(); columns];
+                for (i, value) in self.values.into_iter().enumerate() {
+                    let text = &mut texts[i % columns];
+                    if i >= columns {
+                        text.push(SEPARATOR);
+                    }
+                    match value {
+                        // An empty value would vanish in the split.
+                        Bind::Text(value) if value.is_empty() || value.contains(SEPARATOR) => {
+                            return Err(StoreError::Corrupt(format!(
+                                "a bulk value is empty or holds U+001E: `{value}`"
+                            )));
+                        }
+                        Bind::Text(value) => text.push_str(&value),
+                        Bind::Int(value) => text.push_str(&value.to_string()),
+                    }
+                }
+                for text in texts {
+                    query = query.bind(text);
+                }
+            }
+        }
+        Ok(query)
+    }
+}
 
 fn stored_hash(text: &str) -> StoreResult<Hash> {
     parse_hash(text).ok_or_else(|| StoreError::Corrupt(format!("bad ledger hash `{text}`")))
@@ -41,93 +143,100 @@ impl SqlTransaction {
     }
 
     /// Queues entries, each with the sequence number of the record it
-    /// commits to, and marks them pending.
+    /// commits to, and marks them pending: two statements per batch.
     pub(super) async fn queue_ledger(&mut self, entries: &[(Entry, i64)], at: DateTime<Utc>) -> StoreResult<()> {
-        for chunk in entries.chunks(ROWS_PER_INSERT) {
-            let mut sql = DynSql::default();
-            sql.push("INSERT INTO ledger_entry (kind, ref_seq, body, leaf_hash, queued_at) VALUES ");
-            for (i, (entry, ref_seq)) in chunk.iter().enumerate() {
-                let body = entry.to_bytes();
-                let leaf = tree::leaf_hash(&body);
-                let body = String::from_utf8(body).expect("JSON is UTF-8");
-                sql.push(if i == 0 { "(" } else { ", (" });
-                sql.bind(Bind::Text(entry.kind().to_owned())).push(", ");
-                sql.bind(Bind::Int(*ref_seq)).push(", ");
-                sql.bind(Bind::Text(body)).push(", ");
-                sql.bind(Bind::Text(hex(&leaf))).push(", ");
-                sql.bind(Bind::Text(ts(at))).push(")");
+        let at = ts(at);
+        for chunk in entries.chunks(ROWS_PER_STATEMENT) {
+            let mut rows = BulkRows::new(&["TEXT", "BIGINT", "TEXT", "TEXT", "TEXT"]);
+            for (entry, ref_seq) in chunk {
+                let body = String::from_utf8(entry.to_bytes()).expect("JSON is UTF-8");
+                let leaf = hex(&tree::leaf_hash(body.as_bytes()));
+                rows.push([
+                    Bind::Text(entry.kind().to_owned()),
+                    Bind::Int(*ref_seq),
+                    Bind::Text(body),
+                    Bind::Text(leaf),
+                    Bind::Text(at.clone()),
+                ]);
             }
-            sql.push(" RETURNING queue_id");
-            let ids = sql.query().fetch_all(&mut *self.tx).await?;
-            let mut pending = DynSql::default();
-            pending.push("INSERT INTO ledger_pending (queue_id) VALUES ");
-            for (i, row) in ids.iter().enumerate() {
-                pending.push(if i == 0 { "(" } else { ", (" });
-                pending.bind(Bind::Int(row.try_get(0)?)).push(")");
+            let insert = format!(
+                "INSERT INTO ledger_entry (kind, ref_seq, body, leaf_hash, queued_at) {}",
+                rows.source(self.backend)
+            );
+            match self.backend {
+                // One round trip: the pending rows come from the insert.
+                Backend::Postgres => {
+                    let sql = format!(
+                        "WITH added AS ({insert} RETURNING queue_id, leaf_hash) \
+                         INSERT INTO ledger_pending (queue_id, leaf_hash) SELECT queue_id, leaf_hash FROM added"
+                    );
+                    rows.query(self.backend, sql)?.execute(&mut *self.tx).await?;
+                }
+                // The write lock is held from the first statement, so the
+                // rows above the highest id before the insert are this one's.
+                Backend::Sqlite => {
+                    let before: i64 = sqlx::query("SELECT COALESCE(MAX(queue_id), 0) FROM ledger_entry")
+                        .fetch_one(&mut *self.tx)
+                        .await?
+                        .try_get(0)?;
+                    rows.query(self.backend, insert)?.execute(&mut *self.tx).await?;
+                    sqlx::query(
+                        "INSERT INTO ledger_pending (queue_id, leaf_hash) \
+                         SELECT queue_id, leaf_hash FROM ledger_entry WHERE queue_id > $1",
+                    )
+                    .bind(before)
+                    .execute(&mut *self.tx)
+                    .await?;
+                }
             }
-            pending.query().execute(&mut *self.tx).await?;
         }
         Ok(())
     }
 
     pub(super) async fn ledger_head_row(&mut self) -> StoreResult<LedgerHead> {
-        let row = sqlx::query("SELECT size, root FROM ledger_head WHERE id = 1").fetch_one(&mut *self.tx).await?;
-        let size: i64 = row.try_get(0)?;
-        Ok(LedgerHead { size: size as u64, root: stored_hash(&row.try_get::<String, _>(1)?)? })
+        head_from_row(&sqlx::query("SELECT size, root FROM ledger_head WHERE id = 1").fetch_one(&mut *self.tx).await?)
     }
 
     pub(super) async fn integrate(&mut self, max: usize, now: DateTime<Utc>) -> StoreResult<LedgerHead> {
         // Taking the head row's lock first makes integrators take turns.
-        sqlx::query("UPDATE ledger_head SET updated_at = $1 WHERE id = 1").bind(ts(now)).execute(&mut *self.tx).await?;
-        let head = self.ledger_head_row().await?;
-        let rows = sqlx::query(
-            // The limit inside, so the planner joins only the batch and does
-            // not scan the whole ledger for it.
-            "SELECT ledger_entry.queue_id, leaf_hash, body \
-             FROM (SELECT queue_id FROM ledger_pending ORDER BY queue_id LIMIT $1) AS batch \
-             JOIN ledger_entry ON ledger_entry.queue_id = batch.queue_id ORDER BY batch.queue_id",
+        let head = head_from_row(
+            &sqlx::query("UPDATE ledger_head SET updated_at = $1 WHERE id = 1 RETURNING size, root")
+                .bind(ts(now))
+                .fetch_one(&mut *self.tx)
+                .await?,
+        )?;
+        // Their places, in the order of their queue ids (an entry that
+        // commits later with a lower queue id is simply taken by the next
+        // run), and their leaf hashes in that order. The limit is inside, so
+        // the planner reads only the batch. (One statement of three common
+        // table expressions was twice as slow on PostgreSQL.)
+        //
+        // The leaf hashes were computed from the entries' text when they were
+        // queued, in the same statement. An entry's text changed afterwards
+        // no longer matches the leaf the tree holds, which `ledger verify`
+        // names: reading every text back here would only name it sooner.
+        sqlx::query(
+            "INSERT INTO ledger_index (idx, queue_id, leaf_hash) \
+             SELECT $1 + ROW_NUMBER() OVER (ORDER BY queue_id) - 1, queue_id, leaf_hash \
+             FROM (SELECT queue_id, leaf_hash FROM ledger_pending ORDER BY queue_id LIMIT $2) AS batch",
         )
+        .bind(head.size as i64)
         .bind(max as i64)
-        .fetch_all(&mut *self.tx)
+        .execute(&mut *self.tx)
         .await?;
+        sqlx::query("DELETE FROM ledger_pending WHERE queue_id IN (SELECT queue_id FROM ledger_index WHERE idx >= $1)")
+            .bind(head.size as i64)
+            .execute(&mut *self.tx)
+            .await?;
+        let rows = sqlx::query("SELECT leaf_hash FROM ledger_index WHERE idx >= $1 ORDER BY idx")
+            .bind(head.size as i64)
+            .fetch_all(&mut *self.tx)
+            .await?;
         if rows.is_empty() {
             return Ok(head);
         }
-        let mut leaves = Vec::with_capacity(rows.len());
-        let mut queue_ids = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let last_queue_id: i64 = row.try_get(0)?;
-            queue_ids.push(last_queue_id);
-            let leaf = stored_hash(&row.try_get::<String, _>(1)?)?;
-            // What is signed is the entry's text: a queued row whose hash
-            // no longer matches it was changed after it was written.
-            if tree::leaf_hash(row.try_get::<String, _>(2)?.as_bytes()) != leaf {
-                return Err(StoreError::Corrupt(format!(
-                    "queued ledger entry {last_queue_id} does not match its leaf hash; it was changed after it was written"
-                )));
-            }
-            leaves.push(leaf);
-        }
-        // Their places, in the order read; an entry that commits later with a
-        // lower queue id is simply read by the next run.
-        for (chunk_number, chunk) in queue_ids.chunks(ROWS_PER_INSERT).enumerate() {
-            let mut index = DynSql::default();
-            index.push("INSERT INTO ledger_index (idx, queue_id) VALUES ");
-            let mut done = DynSql::default();
-            done.push("DELETE FROM ledger_pending WHERE queue_id IN (");
-            for (i, queue_id) in chunk.iter().enumerate() {
-                let idx = head.size + (chunk_number * ROWS_PER_INSERT + i) as u64;
-                index.push(if i == 0 { "(" } else { ", (" });
-                index.bind(Bind::Int(idx as i64)).push(", ").bind(Bind::Int(*queue_id)).push(")");
-                if i > 0 {
-                    done.push(", ");
-                }
-                done.bind(Bind::Int(*queue_id));
-            }
-            done.push(")");
-            index.query().execute(&mut *self.tx).await?;
-            done.query().execute(&mut *self.tx).await?;
-        }
+        let leaves =
+            rows.iter().map(|row| stored_hash(&row.try_get::<String, _>(0)?)).collect::<StoreResult<Vec<_>>>()?;
         let frontier = tree::frontier(head.size);
         let known = self.ledger_nodes(&frontier).await?;
         let frontier_hashes = frontier
@@ -137,14 +246,13 @@ impl SqlTransaction {
             })
             .collect::<StoreResult<Vec<_>>>()?;
         let completed = tree::completed_nodes(head.size, &frontier_hashes, &leaves);
-        for chunk in completed.chunks(ROWS_PER_INSERT) {
-            let mut sql = DynSql::default();
-            sql.push("INSERT INTO ledger_node (node_key, hash) VALUES ");
-            for (i, (id, hash)) in chunk.iter().enumerate() {
-                sql.push(if i == 0 { "(" } else { ", (" });
-                sql.bind(Bind::Int(id.key())).push(", ").bind(Bind::Text(hex(hash))).push(")");
+        for chunk in completed.chunks(ROWS_PER_STATEMENT) {
+            let mut rows = BulkRows::new(&["BIGINT", "TEXT"]);
+            for (id, hash) in chunk {
+                rows.push([Bind::Int(id.key()), Bind::Text(hex(hash))]);
             }
-            sql.query().execute(&mut *self.tx).await?;
+            let sql = format!("INSERT INTO ledger_node (node_key, hash) {}", rows.source(self.backend));
+            rows.query(self.backend, sql)?.execute(&mut *self.tx).await?;
         }
         let size = head.size + leaves.len() as u64;
         let mut nodes: HashMap<NodeId, Hash> = frontier.into_iter().zip(frontier_hashes).collect();
@@ -162,43 +270,39 @@ impl SqlTransaction {
         Ok(LedgerHead { size, root })
     }
 
+    /// The stored hashes of `ids`, leaves and perfect nodes, in one query
+    /// (a proof is this and the entry's own row).
     pub(super) async fn ledger_nodes(&mut self, ids: &[NodeId]) -> StoreResult<HashMap<NodeId, Hash>> {
-        let mut found = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(HashMap::new());
+        }
         let (leaves, inner): (Vec<NodeId>, Vec<NodeId>) = ids.iter().partition(|id| id.level == 0);
+        let inner_by_key: HashMap<i64, NodeId> = inner.iter().map(|id| (id.key(), *id)).collect();
+        let mut sql = DynSql::default();
+        let mut parts = 0;
         if !leaves.is_empty() {
-            let mut sql = DynSql::default();
-            sql.push(
-                "SELECT idx, leaf_hash FROM ledger_index \
-                 JOIN ledger_entry ON ledger_entry.queue_id = ledger_index.queue_id WHERE idx IN (",
-            );
-            for (i, id) in leaves.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(Bind::Int(id.index as i64));
-            }
-            sql.push(")");
-            for row in sql.query().fetch_all(&mut *self.tx).await? {
-                let index: i64 = row.try_get(0)?;
-                found.insert(NodeId { level: 0, index: index as u64 }, stored_hash(&row.try_get::<String, _>(1)?)?);
-            }
+            sql.push("SELECT 0, idx, leaf_hash FROM ledger_index WHERE idx IN ");
+            sql.bind_ints(leaves.iter().map(|id| id.index as i64));
+            parts += 1;
         }
         if !inner.is_empty() {
-            let by_key: HashMap<i64, NodeId> = inner.iter().map(|id| (id.key(), *id)).collect();
-            let mut sql = DynSql::default();
-            sql.push("SELECT node_key, hash FROM ledger_node WHERE node_key IN (");
-            for (i, id) in inner.iter().enumerate() {
-                if i > 0 {
-                    sql.push(", ");
-                }
-                sql.bind(Bind::Int(id.key()));
+            if parts > 0 {
+                sql.push(" UNION ALL ");
             }
-            sql.push(")");
-            for row in sql.query().fetch_all(&mut *self.tx).await? {
-                let key: i64 = row.try_get(0)?;
-                if let Some(id) = by_key.get(&key) {
-                    found.insert(*id, stored_hash(&row.try_get::<String, _>(1)?)?);
-                }
+            sql.push("SELECT 1, node_key, hash FROM ledger_node WHERE node_key IN ");
+            sql.bind_ints(inner.iter().map(|id| id.key()));
+        }
+        let mut found = HashMap::with_capacity(ids.len());
+        for row in sql.query().fetch_all(&mut *self.tx).await? {
+            let inner_node: i32 = row.try_get(0)?;
+            let key: i64 = row.try_get(1)?;
+            let id = if inner_node == 0 {
+                Some(NodeId { level: 0, index: key as u64 })
+            } else {
+                inner_by_key.get(&key).copied()
+            };
+            if let Some(id) = id {
+                found.insert(id, stored_hash(&row.try_get::<String, _>(2)?)?);
             }
         }
         Ok(found)
@@ -206,7 +310,7 @@ impl SqlTransaction {
 
     pub(super) async fn ledger_records(&mut self, from: u64, limit: u64) -> StoreResult<Vec<LedgerRecord>> {
         let rows = sqlx::query(
-            "SELECT idx, kind, ref_seq, body, leaf_hash, queued_at FROM ledger_index \
+            "SELECT idx, kind, ref_seq, body, ledger_index.leaf_hash, queued_at FROM ledger_index \
              JOIN ledger_entry ON ledger_entry.queue_id = ledger_index.queue_id \
              WHERE idx >= $1 ORDER BY idx LIMIT $2",
         )
@@ -219,7 +323,7 @@ impl SqlTransaction {
 
     pub(super) async fn ledger_record_of(&mut self, kind: &str, ref_seq: i64) -> StoreResult<Option<LedgerRecord>> {
         let row = sqlx::query(
-            "SELECT idx, kind, ref_seq, body, leaf_hash, queued_at FROM ledger_entry \
+            "SELECT idx, kind, ref_seq, body, ledger_index.leaf_hash, queued_at FROM ledger_entry \
              JOIN ledger_index ON ledger_index.queue_id = ledger_entry.queue_id \
              WHERE kind = $1 AND ref_seq = $2 ORDER BY idx LIMIT 1",
         )
@@ -266,6 +370,11 @@ impl SqlTransaction {
             })
             .collect()
     }
+}
+
+fn head_from_row(row: &sqlx::any::AnyRow) -> StoreResult<LedgerHead> {
+    let size: i64 = row.try_get(0)?;
+    Ok(LedgerHead { size: size as u64, root: stored_hash(&row.try_get::<String, _>(1)?)? })
 }
 
 fn record_from_row(row: &sqlx::any::AnyRow) -> StoreResult<LedgerRecord> {
