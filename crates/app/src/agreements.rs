@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 
 use crate::catalog::{page_bounds, visible_orgs};
 use crate::sharing::{Asked, asked_for, epsilon_micros, parse_day, parse_modes, random_key};
-use crate::{App, AppError, AppResult, GrantTerms, Step, actor_id, authorize, new_id};
+use crate::{App, AppError, AppResult, GrantTerms, Step, Stop, actor_id, authorize, new_id};
 
 /// A conditional-open application (有条件开放申请) as filed.
 #[derive(Debug, Clone, Default)]
@@ -860,14 +860,15 @@ impl App {
         if let Some(text) = &opinion {
             changed.opinion = Some(text.clone());
         }
-        let stopped = match (grant_change, &agreement.grant_id) {
+        // Reads under way learn the grant's state from the records.
+        let changed_grant = match (grant_change, &agreement.grant_id) {
             (Some(state), Some(grant_id)) => {
                 let grant = tx.grant(grant_id).await?;
                 if grant.state != state && grant.state != GrantState::Revoked {
                     let reason = opinion.clone().unwrap_or_default();
                     self.set_grant_state(&mut tx, subject, grant, state, action.code(), &reason).await?;
                 }
-                Some((grant_id.clone(), state != GrantState::Active))
+                Some(grant_id.clone())
             }
             _ => None,
         };
@@ -875,10 +876,8 @@ impl App {
         let note = note.or(opinion);
         self.record_agreement(&mut tx, subject, &changed, action.code(), Some(current), note.as_deref()).await?;
         let reports = tx.usage_reports(id).await?;
-        tx.commit().await?;
-        if let Some((grant_id, stopped)) = stopped {
-            self.grant_watch.set_stopped(&grant_id, stopped);
-        }
+        let stops = changed_grant.map(|id| Stop::Grant { id });
+        self.commit_with_stops(tx, stops.as_slice()).await?;
         Ok(self.view_agreement(subject, changed, &reports))
     }
 

@@ -16,7 +16,7 @@ use gongshu_policy::{Action, Subject};
 use crate::catalog::visible_orgs;
 use crate::sharing::requesting_department;
 use crate::{
-    App, AppError, AppResult, NewSharingRequest, SharingDecision, SharingView, Step, actor_id, authorize, new_id,
+    App, AppError, AppResult, NewSharingRequest, SharingDecision, SharingView, Step, Stop, actor_id, authorize, new_id,
 };
 
 /// Why a part's grant waits: shown on the grant and in its history.
@@ -321,10 +321,8 @@ impl App {
         };
         self.record(&mut tx, subject, step).await?;
         let parts = self.bundle_parts(&mut tx, id).await?;
-        tx.commit().await?;
-        for grant_id in revoked {
-            self.grant_watch.set_stopped(&grant_id, true);
-        }
+        let stops = revoked.into_iter().map(|id| Stop::Grant { id }).collect::<Vec<_>>();
+        self.commit_with_stops(tx, &stops).await?;
         Ok(self.view_bundle(subject, withdrawn, parts))
     }
 

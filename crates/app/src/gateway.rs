@@ -28,7 +28,7 @@ use gongshu_query::{DownloadFormat, QueryError, QueryPage, SandboxRules, Shape, 
 use sha2::{Digest, Sha256};
 
 use crate::catalog::visible_orgs;
-use crate::{App, AppError, AppResult};
+use crate::{App, AppError, AppResult, Stops};
 
 mod delivery;
 
@@ -154,6 +154,9 @@ struct Decided {
     resource: Resource,
     version: DatasetVersion,
     access: Access,
+    /// The stop channels of the read (its grant's, and the freezes that
+    /// could cover it), subscribed before the freezes were checked.
+    stops: Stops,
 }
 
 impl Decided {
@@ -343,6 +346,7 @@ impl App {
             Access::Granted(grant) => Some(grant.id.clone()),
             Access::Whole => None,
         };
+        let stops = self.subscribe_stops(subject, &[&resource.id], grant_id.as_deref());
         if let Some(freeze) = self.freeze_stopping(&mut tx, subject, &resource.id, grant_id.as_deref()).await? {
             drop(tx);
             let reason = Some(format!("frozen:{}", freeze.id));
@@ -356,7 +360,20 @@ impl App {
                 id: format!("{resource_id} (no data has been loaded)"),
             })?,
         };
-        Ok(Decided { resource, version, access })
+        Ok(Decided { resource, version, access, stops })
+    }
+
+    /// Listens, from now, to the stop channels of a read of `resource_ids`
+    /// (under `grant_id`): call it before checking the freezes, so one
+    /// recorded in between still stops the read.
+    pub(crate) fn subscribe_stops(&self, subject: &Subject, resource_ids: &[&str], grant_id: Option<&str>) -> Stops {
+        let mut keys: Vec<String> = grant_id.map(str::to_owned).into_iter().collect();
+        for resource_id in resource_ids {
+            keys.extend(App::freeze_keys(subject, resource_id, grant_id));
+        }
+        keys.sort();
+        keys.dedup();
+        self.grant_watch.subscribe(&keys)
     }
 
     async fn append_usage(&self, event: &UsageEvent) -> AppResult<i64> {
@@ -426,15 +443,8 @@ impl App {
     /// Runs `work` until it ends or one of its stop channels fires (a grant
     /// stops being in force, or a freeze covers the read), whichever comes
     /// first.
-    async fn while_granted<T>(&self, keys: Vec<String>, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
-        if keys.is_empty() {
-            return work.await;
-        }
-        let watch = self.grant_watch.clone();
-        let stopped = futures::future::select_all(keys.into_iter().map(|key| {
-            let watch = watch.clone();
-            Box::pin(async move { watch.stopped(&key).await })
-        }));
+    async fn while_granted<T>(&self, stops: Stops, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
+        let stopped = stops.fired();
         tokio::select! {
             result = work => result,
             _ = stopped => Err(grant_stopped()),
@@ -462,9 +472,11 @@ impl App {
         };
         let decided = self.readable(&ask, resource_id, query.version).await?;
         let table = decided.table("data".into());
-        let keys = stop_keys(subject, &[&decided]);
-        let page =
-            self.while_granted(keys, async { self.query.table_query(&table, &query).await.map_err(query_error) }).await;
+        let page = self
+            .while_granted(decided.stops.clone(), async {
+                self.query.table_query(&table, &query).await.map_err(query_error)
+            })
+            .await;
         let page = self.failed_if_err(&ask, &decided, page).await?;
         // Open data is read by everyone on every page view: only recorded reads pay for the hash.
         if decided.is_recorded() {
@@ -534,42 +546,20 @@ impl App {
                 (format!("{stem}.{}", format.extension()), format.content_type(), Box::pin(body))
             }
         };
+        let stops = decided.stops.clone();
         let body = match self.record_read(&ask, &decided, None, None, None).await? {
-            None => body,
-            Some(seq) => self.metered(body, decided.grant(), stop_keys(subject, &[&decided]), seq),
+            // Open data is not recorded, but a freeze of it stops it too.
+            None => self.stoppable(body, None, stops),
+            Some(seq) => self.metered(body, decided.grant(), stops, seq),
         };
         Ok(Download { filename, content_type, body })
     }
 
     /// A recorded download: counts the bytes that leave and records them
-    /// when the stream ends (or is dropped); under a grant, stops with an
-    /// error the moment the grant stops being in force, or its term ends.
-    fn metered(&self, body: ByteStream, grant: Option<&Grant>, keys: Vec<String>, seq: i64) -> ByteStream {
+    /// when the stream ends (or is dropped), and stops like any download.
+    fn metered(&self, body: ByteStream, grant: Option<&Grant>, stops: Stops, seq: i64) -> ByteStream {
         let sent = Arc::new(AtomicU64::new(0));
         let guard = MeterGuard { store: self.store.clone(), seq, sent: sent.clone() };
-        let left = grant.map(|grant| (grant.valid_until - self.clock.now()).to_std().unwrap_or_default());
-        let watch = self.grant_watch.clone();
-        let stopped = Arc::new(AtomicBool::new(false));
-        let flag = stopped.clone();
-        let stop = Box::pin(async move {
-            let fired = futures::future::select_all(
-                keys.into_iter()
-                    .map(|key| {
-                        let watch = watch.clone();
-                        Box::pin(async move { watch.stopped(&key).await })
-                            as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>
-                    })
-                    .chain(std::iter::once(Box::pin(async move {
-                        match left {
-                            Some(left) => tokio::time::sleep(left).await,
-                            None => futures::future::pending::<()>().await,
-                        }
-                    })
-                        as std::pin::Pin<Box<dyn Future<Output = ()> + Send>>)),
-            );
-            fired.await;
-            flag.store(true, Ordering::SeqCst);
-        });
         let counted = body.map(move |chunk| {
             let _keep = &guard;
             if let Ok(bytes) = &chunk {
@@ -577,9 +567,33 @@ impl App {
             }
             chunk
         });
+        self.stoppable(Box::pin(counted), grant, stops)
+    }
+
+    /// A download that ends with an error the moment one of its stop
+    /// channels fires (its grant stops being in force, or a freeze covers
+    /// it, on this server or another) or its grant's term ends.
+    fn stoppable(&self, body: ByteStream, grant: Option<&Grant>, stops: Stops) -> ByteStream {
+        let left = grant.map(|grant| (grant.valid_until - self.clock.now()).to_std().unwrap_or_default());
+        let any_stop = stops.fired();
+        let stopped = Arc::new(AtomicBool::new(false));
+        let flag = stopped.clone();
+        let stop = Box::pin(async move {
+            let term_ends = async move {
+                match left {
+                    Some(left) => tokio::time::sleep(left).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                () = any_stop => {}
+                () = term_ends => {}
+            }
+            flag.store(true, Ordering::SeqCst);
+        });
         let tail = futures::stream::once(async move { stopped.load(Ordering::SeqCst).then(|| Err(grant_stopped())) })
             .filter_map(|item| async move { item });
-        Box::pin(counted.take_until(stop).chain(tail))
+        Box::pin(body.take_until(stop).chain(tail))
     }
 
     /// Read-only SQL over resources' newest versions. Tables are named by
@@ -596,8 +610,8 @@ impl App {
             privacy_cost_micros: 0,
         };
         let (tables, decided) = self.sql_tables(&ask).await?;
-        let keys = stop_keys(subject, &decided.iter().collect::<Vec<_>>());
-        let result = self.while_granted(keys, async { self.query.sql(&tables, sql).await.map_err(query_error) }).await;
+        let stops = Stops::all(decided.iter().map(|read| read.stops.clone()));
+        let result = self.while_granted(stops, async { self.query.sql(&tables, sql).await.map_err(query_error) }).await;
         let result = self.failed_if_err_all(&ask, &decided, result).await?;
         self.record_sql(&ask, &decided, &result).await?;
         Ok(result)
@@ -625,7 +639,7 @@ impl App {
             privacy_cost_micros: 0,
         };
         let (tables, decided) = self.sql_tables(&ask).await?;
-        let keys = stop_keys(subject, &decided.iter().collect::<Vec<_>>());
+        let stops = Stops::all(decided.iter().map(|read| read.stops.clone()));
         let grants: Vec<&Grant> = decided.iter().filter_map(Decided::grant).collect();
         let min_group_size = grants.iter().map(|grant| u64::from(grant.min_group_size)).max().unwrap_or(1);
         let same_grant = grants.windows(2).all(|pair| pair[0].id == pair[1].id);
@@ -669,7 +683,7 @@ impl App {
         // From here the query runs: what it spends stays spent, even if it
         // fails, since failing is an answer too.
         let ask = Ask { privacy_cost_micros: cost, ..ask };
-        let result = self.while_granted(keys, async { self.query.run(prepared).await.map_err(query_error) }).await;
+        let result = self.while_granted(stops, async { self.query.run(prepared).await.map_err(query_error) }).await;
         let result = self.failed_if_err_all(&ask, &decided, result).await?;
         self.record_sql(&ask, &decided, &result).await?;
         Ok(result)
@@ -751,9 +765,11 @@ impl App {
                 }
             }
         }
-        let keys = stop_keys(subject, &[&decided]);
-        let matched =
-            self.while_granted(keys, async { self.query.matches(&table, criteria).await.map_err(query_error) }).await;
+        let matched = self
+            .while_granted(decided.stops.clone(), async {
+                self.query.matches(&table, criteria).await.map_err(query_error)
+            })
+            .await;
         let matched = self.failed_if_err(&ask, &decided, matched).await?;
         self.record_read(&ask, &decided, Some(0), Some(answer_hash(matched)), None).await?;
         Ok(matched)
@@ -836,20 +852,6 @@ fn refusal(
         privacy_cost_micros: 0,
         result_hash: None,
     }
-}
-
-/// The keys of the stop channels of reads: their grants' and the freezes
-/// that could cover them.
-fn stop_keys(subject: &Subject, decided: &[&Decided]) -> Vec<String> {
-    let mut keys = Vec::new();
-    for read in decided {
-        let grant_id = read.grant().map(|grant| grant.id.as_str());
-        keys.extend(grant_id.map(str::to_owned));
-        keys.extend(App::freeze_keys(subject, &read.resource.id, grant_id));
-    }
-    keys.sort();
-    keys.dedup();
-    keys
 }
 
 fn frozen() -> AppError {

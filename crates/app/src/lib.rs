@@ -36,7 +36,7 @@ use std::sync::Arc;
 
 use chrono::{FixedOffset, NaiveDate};
 use gongshu_datafiles::DataStore;
-use gongshu_domain::{HistoryEntry, RegionCode, WorkingCalendar};
+use gongshu_domain::{GrantState, HistoryEntry, RegionCode, WorkingCalendar};
 use gongshu_metadata::{MetadataStore, Transaction};
 use gongshu_policy::{Action, Decision, Subject};
 use gongshu_query::{QueryEngine, QueryLimits};
@@ -167,46 +167,116 @@ pub struct App {
     ledger: Arc<LedgerSettings>,
 }
 
-/// Tells reads under way that their grant stopped being in force. One
-/// channel per grant, kept for the life of the process: suspending or
-/// revoking sets it, resuming clears it, and a read subscribes after it
-/// has checked the stored grant, so a change between the check and the
-/// subscription is still seen.
+/// Tells reads under way that their grant stopped being in force, or that
+/// a freeze covers them. One channel per key, kept for the life of the
+/// process: a grant's channel holds whether the grant is out of force, a
+/// freeze's pulses when one is recorded. A read subscribes ([`Stops`])
+/// before it checks the records, so a stop in between is still seen.
+/// Other servers on the same database hear the same [`Stop`]s (see
+/// `App::follow_other_servers`).
 #[derive(Default)]
 struct GrantWatch {
     channels: std::sync::Mutex<std::collections::HashMap<String, tokio::sync::watch::Sender<bool>>>,
+    /// Held while a grant's state is read and set, so two refreshes cannot
+    /// set what they read in the wrong order.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 impl GrantWatch {
-    fn sender(&self, grant_id: &str) -> tokio::sync::watch::Sender<bool> {
+    fn sender(&self, key: &str) -> tokio::sync::watch::Sender<bool> {
         let mut channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        channels.entry(grant_id.to_owned()).or_insert_with(|| tokio::sync::watch::channel(false).0).clone()
+        channels.entry(key.to_owned()).or_insert_with(|| tokio::sync::watch::channel(false).0).clone()
     }
 
-    fn subscribe(&self, grant_id: &str) -> tokio::sync::watch::Receiver<bool> {
-        self.sender(grant_id).subscribe()
+    /// Listens, from now, to the channels of `keys`.
+    fn subscribe(&self, keys: &[String]) -> Stops {
+        Stops(keys.iter().map(|key| (key.starts_with(FREEZE_PREFIX), self.sender(key).subscribe())).collect())
     }
 
-    /// Wakes the reads under way that listen on `key` (a freeze's channel):
-    /// a pulse, not a state, so a release recorded on another server leaves
-    /// nothing stale behind here.
+    /// Wakes the reads a freeze covers: a pulse, not a state, so a release
+    /// recorded on another server leaves nothing stale behind here.
     fn pulse(&self, key: &str) {
         self.sender(key).send_modify(|value| *value = !*value);
     }
 
-    /// Waits until the channel of `key` says stop: a grant's channel when it
-    /// is set, a freeze's when it pulses.
-    async fn stopped(&self, key: &str) {
-        let mut watch = self.subscribe(key);
-        if key.starts_with("freeze:") {
-            let _ = watch.changed().await;
-        } else {
-            let _ = watch.wait_for(|stopped| *stopped).await;
+    fn set_in_force(&self, grant_id: &str, in_force: bool) {
+        self.sender(grant_id).send_replace(!in_force);
+    }
+
+    /// The keys worth reading again after messages may have been missed:
+    /// those a read under way listens to, and grants held out of force
+    /// (a missed resumption would cut every new read under them).
+    fn to_recheck(&self) -> Vec<String> {
+        let channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        channels
+            .iter()
+            .filter(|(key, sender)| {
+                sender.receiver_count() > 0 || (!key.starts_with(FREEZE_PREFIX) && *sender.borrow())
+            })
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+}
+
+/// The stop channels one or more reads listen to.
+#[derive(Clone, Default)]
+struct Stops(Vec<(bool, tokio::sync::watch::Receiver<bool>)>);
+
+impl Stops {
+    /// The channels of all of `reads`.
+    fn all(reads: impl IntoIterator<Item = Stops>) -> Stops {
+        Stops(reads.into_iter().flat_map(|stops| stops.0).collect())
+    }
+
+    /// Ends when one of the channels says stop: a grant's when it is set
+    /// (at once if it already is), a freeze's when it pulses after the
+    /// subscription. Never, without channels.
+    async fn fired(self) {
+        if self.0.is_empty() {
+            return std::future::pending().await;
+        }
+        futures::future::select_all(self.0.into_iter().map(|(pulse, mut channel)| {
+            Box::pin(async move {
+                if pulse {
+                    let _ = channel.changed().await;
+                } else {
+                    let _ = channel.wait_for(|stopped| *stopped).await;
+                }
+            })
+        }))
+        .await;
+    }
+}
+
+/// How a freeze's stop key begins (`freeze:<target>:<id>`).
+const FREEZE_PREFIX: &str = "freeze:";
+
+/// A change that stops reads under way (or lets them start again), as the
+/// servers on one database announce it to each other.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Stop {
+    /// A grant's state changed: whether it is in force is read from the
+    /// records, so messages heard out of order cannot leave it wrong.
+    Grant { id: String },
+    /// A freeze was recorded; `key` is its stop key.
+    Freeze { key: String },
+}
+
+impl Stop {
+    /// The announcement: `grant:<id>`, or the freeze's key.
+    fn message(&self) -> String {
+        match self {
+            Stop::Grant { id } => format!("grant:{id}"),
+            Stop::Freeze { key } => key.clone(),
         }
     }
 
-    fn set_stopped(&self, grant_id: &str, stopped: bool) {
-        self.sender(grant_id).send_replace(stopped);
+    fn parse(message: &str) -> Option<Stop> {
+        if message.starts_with(FREEZE_PREFIX) {
+            return Some(Stop::Freeze { key: message.to_owned() });
+        }
+        let id = message.strip_prefix("grant:").filter(|id| !id.is_empty() && !id.contains(':'))?;
+        Some(Stop::Grant { id: id.to_owned() })
     }
 }
 
@@ -307,8 +377,86 @@ impl App {
         tx.append_history(&entry).await?;
         Ok(())
     }
+
+    /// Commits `tx` and stops (or lets go on) the reads under way that
+    /// `stops` name: here at once, and on every other server on the
+    /// database when it commits.
+    async fn commit_with_stops(&self, mut tx: Box<dyn Transaction>, stops: &[Stop]) -> AppResult<()> {
+        for stop in stops {
+            tx.announce(&stop.message()).await?;
+        }
+        tx.commit().await?;
+        for stop in stops {
+            self.apply_stop(stop).await?;
+        }
+        Ok(())
+    }
+
+    /// Acts on a stop made here or heard from another server.
+    async fn apply_stop(&self, stop: &Stop) -> AppResult<()> {
+        match stop {
+            Stop::Freeze { key } => self.grant_watch.pulse(key),
+            Stop::Grant { id } => {
+                let _turn = self.grant_watch.refreshing.lock().await;
+                let mut tx = self.store.read().await?;
+                match tx.grant(id).await {
+                    Ok(grant) => self.grant_watch.set_in_force(id, grant.state == GrantState::Active),
+                    Err(gongshu_metadata::StoreError::NotFound { .. }) => {}
+                    Err(error) => return Err(error.into()),
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stops_read_back_as_announced() {
+        for stop in [
+            Stop::Grant { id: "0195c8a1-7b2e-7c3d-9e4f-000000000001".into() },
+            Stop::Freeze { key: "freeze:user:u-1".into() },
+        ] {
+            assert_eq!(Stop::parse(&stop.message()), Some(stop));
+        }
+        assert_eq!(Stop::parse("grant:"), None);
+        assert_eq!(Stop::parse("grant:g-1:stopped"), None);
+        assert_eq!(Stop::parse("something else"), None);
+    }
+
+    #[tokio::test]
+    async fn a_stop_between_subscribing_and_waiting_is_not_missed() {
+        let watch = GrantWatch::default();
+        let keys = ["g-1".to_owned(), "freeze:resource:r-1".to_owned()];
+        let stops = watch.subscribe(&keys);
+        watch.pulse(&keys[1]);
+        tokio::time::timeout(std::time::Duration::from_secs(5), stops.fired()).await.expect("the freeze is seen");
+        let stops = watch.subscribe(&keys);
+        watch.set_in_force("g-1", false);
+        tokio::time::timeout(std::time::Duration::from_secs(5), stops.fired()).await.expect("the grant's stop is seen");
+        // A grant out of force stops a new read at once; one back in force does not.
+        tokio::time::timeout(std::time::Duration::from_secs(5), watch.subscribe(&keys[..1]).fired()).await.unwrap();
+        watch.set_in_force("g-1", true);
+        let stops = watch.subscribe(&keys[..1]);
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), stops.fired()).await.is_err());
+    }
+
+    #[test]
+    fn rechecks_cover_reads_under_way_and_grants_held_out_of_force() {
+        let watch = GrantWatch::default();
+        let _listening = watch.subscribe(&["freeze:grant:g-1".to_owned(), "g-1".to_owned()]);
+        watch.set_in_force("g-2", false);
+        watch.set_in_force("g-3", true);
+        watch.pulse("freeze:resource:r-1");
+        let mut keys = watch.to_recheck();
+        keys.sort();
+        assert_eq!(keys, ["freeze:grant:g-1", "g-1", "g-2"]);
+    }
 }

@@ -20,7 +20,7 @@ use gongshu_metadata::{GrantFilter, SharingFilter, Transaction, UsageFilter};
 use gongshu_policy::{Action, Subject};
 
 use crate::catalog::{page_bounds, visible_orgs};
-use crate::{App, AppError, AppResult, Step, authorize, new_id};
+use crate::{App, AppError, AppResult, Step, Stop, authorize, new_id};
 
 /// A sharing request as filed.
 #[derive(Debug, Clone, Default)]
@@ -660,8 +660,7 @@ impl App {
         }
         let next = grant.state.apply(action)?;
         let changed = self.set_grant_state(&mut tx, subject, grant, next, action.code(), &reason).await?;
-        tx.commit().await?;
-        self.grant_watch.set_stopped(id, next != GrantState::Active);
+        self.commit_with_stops(tx, &[Stop::Grant { id: id.to_owned() }]).await?;
         Ok(self.view_grant(subject, changed))
     }
 }

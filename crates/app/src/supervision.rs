@@ -10,10 +10,10 @@ use gongshu_domain::supervision::{
     self, Alert, AlertState, Finding, Freeze, FreezeTarget, MonitorRules, TrackerExemption,
 };
 use gongshu_domain::{UsageEvent, ValidationError};
-use gongshu_metadata::{DailyUsage, StoreError, Transaction, UsageDimension};
+use gongshu_metadata::{Announcement, DailyUsage, StoreError, Transaction, UsageDimension};
 use gongshu_policy::{Action, Subject};
 
-use crate::{App, AppError, AppResult, Step, actor_id, authorize, new_id, system_subject};
+use crate::{App, AppError, AppResult, FREEZE_PREFIX, Step, Stop, actor_id, authorize, new_id, system_subject};
 
 /// Day, grant, organization, resource, purpose, mode, allowed: one daily total.
 type DailyKey = (NaiveDate, String, String, String, String, String, bool);
@@ -151,8 +151,7 @@ impl App {
             opinion: Some(&freeze.reason),
         };
         self.record(&mut tx, subject, step).await?;
-        tx.commit().await?;
-        self.grant_watch.pulse(&freeze_key(target, target_id));
+        self.commit_with_stops(tx, &[Stop::Freeze { key: freeze_key(target, target_id) }]).await?;
         Ok(freeze)
     }
 
@@ -199,6 +198,72 @@ impl App {
     ) -> AppResult<Option<Freeze>> {
         let targets = read_targets(subject, resource_id, grant_id);
         Ok(tx.active_freezes(&targets).await?.into_iter().next())
+    }
+
+    /// Hears what the other servers on the same database stop (grants
+    /// suspended, revoked or resumed, freezes) and stops the reads under way
+    /// here too. Runs for the life of the server; where a database serves
+    /// one server (SQLite) it returns at once. When the connection drops it
+    /// listens anew, then reads from the records what it may have missed.
+    pub async fn follow_other_servers(&self) {
+        use std::time::{Duration, Instant};
+        // A connection that lasted reconnects at once; one that keeps
+        // dropping waits longer each time, so it cannot spin.
+        const LASTED: Duration = Duration::from_secs(30);
+        let mut retry = Duration::ZERO;
+        loop {
+            let listening_since = Instant::now();
+            let outcome: AppResult<()> = match self.store.announcements().await {
+                Ok(None) => return,
+                Ok(Some(mut heard)) => {
+                    async {
+                        // What was announced before this listened is in the
+                        // records: read them only now, so nothing falls between.
+                        self.recheck_reads_under_way().await?;
+                        loop {
+                            match heard.next().await? {
+                                Announcement::Message(message) => {
+                                    if let Some(stop) = Stop::parse(&message) {
+                                        self.apply_stop(&stop).await?;
+                                    }
+                                }
+                                Announcement::Gap => {
+                                    return Err(AppError::Internal("the connection dropped".into()));
+                                }
+                            }
+                        }
+                    }
+                    .await
+                }
+                Err(error) => Err(error.into()),
+            };
+            if let Err(error) = outcome {
+                if listening_since.elapsed() >= LASTED {
+                    retry = Duration::ZERO;
+                }
+                tracing::warn!(%error, "lost the other servers' announcements; listening again in {} s", retry.as_secs());
+                tokio::time::sleep(retry).await;
+                retry = (retry * 2).clamp(Duration::from_secs(1), Duration::from_secs(60));
+            }
+        }
+    }
+
+    /// Stops the reads under way whose grant is out of force or that a
+    /// freeze now covers, and clears grants back in force, from the records.
+    async fn recheck_reads_under_way(&self) -> AppResult<()> {
+        let mut tx = self.store.read().await?;
+        for key in self.grant_watch.to_recheck() {
+            match key.strip_prefix(FREEZE_PREFIX).and_then(|rest| rest.split_once(':')) {
+                Some((target, id)) => {
+                    let Ok(target) = FreezeTarget::parse("target", target) else { continue };
+                    if !tx.active_freezes(&[(target, id.to_owned())]).await?.is_empty() {
+                        self.grant_watch.pulse(&key);
+                    }
+                }
+                None => self.apply_stop(&Stop::Grant { id: key }).await?,
+            }
+        }
+        Ok(())
     }
 
     /// The keys of the stop channels a read under way listens to.
@@ -531,5 +596,5 @@ fn read_targets(subject: &Subject, resource_id: &str, grant_id: Option<&str>) ->
 
 /// The stop channel of a frozen target (beside the grants' own channels).
 fn freeze_key(target: FreezeTarget, id: &str) -> String {
-    format!("freeze:{}:{id}", target.code())
+    format!("{FREEZE_PREFIX}{}:{id}", target.code())
 }

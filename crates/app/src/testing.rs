@@ -7,6 +7,7 @@ use std::sync::Arc;
 use chrono::{TimeZone, Utc};
 use gongshu_datafiles::DataStore;
 use gongshu_domain::{RegionCode, WorkingCalendar};
+use gongshu_metadata::SqlStore;
 use gongshu_metadata::testing::{self, TestStore};
 
 use crate::{App, CatalogIndex, ManualClock, RegistrationRules, Stores, demo};
@@ -41,10 +42,7 @@ impl DemoApp {
 
     async fn on(store: TestStore) -> DemoApp {
         let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 27, 2, 0, 0).unwrap()));
-        let rules = RegistrationRules {
-            registry_region: RegionCode::parse("region", "330100").expect("a valid code"),
-            ..RegistrationRules::default()
-        };
+        let rules = rules();
         let data = tempfile::tempdir().expect("temporary directory");
         let stores = Stores {
             metadata: Arc::new(store.store.clone()),
@@ -57,5 +55,42 @@ impl DemoApp {
         // Boxed: the demo's future is large, and test threads have small stacks.
         let summary = Box::pin(demo::load(&app)).await.expect("the demo loads");
         DemoApp { app, clock, admin_token: summary.admin_token, data: data_store, _store: store, _data: data }
+    }
+
+    /// Where its database is.
+    pub fn url(&self) -> &str {
+        &self._store.url
+    }
+
+    /// A second server on the same database and data files, as when the
+    /// platform is scaled out behind a load balancer (with a search index
+    /// of its own, like any server).
+    pub async fn another_server(&self) -> App {
+        let stores = Stores {
+            metadata: Arc::new(
+                SqlStore::connect(&second_server_url(&self._store.url)).await.expect("a second connection"),
+            ),
+            data: self.data.clone(),
+            scratch: self._data.path().to_owned(),
+            search: Arc::new(CatalogIndex::in_memory().expect("search index")),
+        };
+        App::new(stores, self.clock.clone(), WorkingCalendar::default(), rules())
+    }
+}
+
+/// A PostgreSQL server's connections are named, so a test can find them.
+fn second_server_url(url: &str) -> String {
+    if url.starts_with("postgres") {
+        let separator = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{separator}application_name=gongshu-second-server")
+    } else {
+        url.to_owned()
+    }
+}
+
+fn rules() -> RegistrationRules {
+    RegistrationRules {
+        registry_region: RegionCode::parse("region", "330100").expect("a valid code"),
+        ..RegistrationRules::default()
     }
 }

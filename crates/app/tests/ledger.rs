@@ -382,3 +382,100 @@ async fn the_tracker_shows_uses_but_not_exempt_grants() {
     let row = &tracker.rows[0];
     assert!(app.ledger_entry_of("usage", row.sample_seq).await.unwrap().is_some());
 }
+
+/// An open resource the public can read.
+async fn open_resource(app: &App) -> String {
+    let listed = app.resources(&Subject::Anonymous, gongshu_app::ResourceQuery::default()).await.unwrap();
+    for resource in listed.items {
+        if app.query_data(&Subject::Anonymous, &resource.id, &[]).await.is_ok() {
+            return resource.id;
+        }
+    }
+    panic!("the demo has open data")
+}
+
+/// Reads the first chunk of a download, lets `stop` run, then reads the
+/// rest: it must end with the error that says the read was stopped.
+async fn cut_mid_download(reader: &App, resource: &str, stop: impl Future<Output = ()>) {
+    use futures::StreamExt;
+    let mut download = reader.download_data(&Subject::Anonymous, resource, &[], "csv").await.unwrap();
+    let first = download.body.next().await.expect("a first chunk").unwrap();
+    assert!(!first.is_empty());
+    // The demo's files are small: the rest would be read before any stop
+    // arrives, so it is read only once the stop has been made (and heard).
+    stop.await;
+    let rest = tokio::time::timeout(std::time::Duration::from_secs(20), download.body.collect::<Vec<_>>())
+        .await
+        .expect("the download under way stops");
+    match rest.last() {
+        Some(Err(AppError::Forbidden { zh, .. })) => assert!(zh.contains("冻结"), "{zh}"),
+        other => panic!("the download under way went on: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_freeze_cuts_a_download_under_way() {
+    let demo = demo().await;
+    let app = &demo.app;
+    let reviewer = app.subject_of("sjj-reviewer").await.unwrap();
+    let open = open_resource(app).await;
+    cut_mid_download(app, &open, async {
+        app.freeze(&reviewer, FreezeTarget::Resource, &open, "发现含个人信息，紧急下架核查", None).await.unwrap();
+    })
+    .await;
+}
+
+/// Scaled out: a freeze recorded on one server stops a read under way on
+/// another, through the database, also after the other server's
+/// connection for listening was cut (it listens again and reads what it
+/// may have missed from the records).
+#[tokio::test]
+async fn a_freeze_on_one_server_cuts_reads_under_way_on_the_others() {
+    let Some(demo) = gongshu_app::testing::DemoApp::postgres().await else {
+        return;
+    };
+    let app = &demo.app;
+    let reviewer = app.subject_of("sjj-reviewer").await.unwrap();
+    let other = demo.another_server().await;
+    let following = other.clone();
+    let listening = tokio::spawn(async move { following.follow_other_servers().await });
+    // The test hears the announcements too, to know when one was sent; the
+    // other server heard it at the same moment, and is given ample time to
+    // act on it before the download is read further.
+    let test_listener = format!("{}&application_name=gongshu-test-listener", demo.url());
+    let mut heard =
+        gongshu_metadata::SqlStore::connect(&test_listener).await.unwrap().announcements().await.unwrap().unwrap();
+    let mut hear = async move || {
+        let announced = tokio::time::timeout(std::time::Duration::from_secs(20), heard.next()).await;
+        assert!(matches!(announced, Ok(Ok(gongshu_metadata::Announcement::Message(_)))), "{announced:?}");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    };
+    let open = open_resource(app).await;
+    cut_mid_download(&other, &open, async {
+        app.freeze(&reviewer, FreezeTarget::Resource, &open, "发现含个人信息，紧急下架核查", None).await.unwrap();
+        hear().await;
+    })
+    .await;
+
+    // Release it, cut the listening connection, and freeze again.
+    let freeze = app.freezes(&reviewer).await.unwrap().into_iter().find(|f| f.target_id == open).unwrap();
+    app.release_freeze(&reviewer, &freeze.id, "核查无误，恢复").await.unwrap();
+    cut_mid_download(&other, &open, async {
+        use sqlx::{Connection, Row};
+        let mut admin = sqlx::PgConnection::connect(demo.url()).await.unwrap();
+        let cut = sqlx::query(
+            "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN %' \
+             AND application_name = 'gongshu-second-server'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap()
+        .get::<i64, _>(0);
+        assert!(cut >= 1, "the other server was listening");
+        app.freeze(&reviewer, FreezeTarget::Resource, &open, "再次发现个人信息", None).await.unwrap();
+        hear().await;
+    })
+    .await;
+    listening.abort();
+}

@@ -525,6 +525,9 @@ async fn serve(config: &Config, app: App, load_demo: bool) -> anyhow::Result<()>
     let checkpoint = app.checkpoint().await.context("cannot sign a ledger checkpoint")?;
     eprintln!("ledger: {} entries, latest checkpoint signed by {}", checkpoint.size, app.ledger_verifier());
     tokio::spawn(ledger_on_schedule(app.clone(), config.ledger.checkpoint_interval_seconds));
+    // Servers sharing a PostgreSQL database stop each other's reads under way.
+    let following = app.clone();
+    tokio::spawn(async move { following.follow_other_servers().await });
     let router = gongshu_http_api::routes(app.clone())
         .merge(gongshu_ckan::router(app.clone()))
         .merge(gongshu_dcat::router(app.clone()))

@@ -2,7 +2,10 @@
 -- carries it from the queue, and the index row keeps it, so integration and
 -- proofs read the narrow tables alone instead of joining every entry's text.
 -- ledger_entry.leaf_hash stays as the hash computed when the entry was
--- queued.
+-- queued. On PostgreSQL the constraints keep the names they were created
+-- with (ledger_pending_next_pkey, ledger_index_next_pkey,
+-- ledger_index_next_queue_id_key). Servers of an earlier release cannot
+-- write entries once this has run: stop them all before upgrading.
 CREATE TABLE ledger_pending_next (
     queue_id BIGINT PRIMARY KEY,
     leaf_hash TEXT NOT NULL

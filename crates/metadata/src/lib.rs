@@ -16,6 +16,7 @@
 //!
 //! **Architecture Invariant:** nothing outside this crate writes SQL.
 
+mod announcements;
 mod error;
 mod migrations;
 mod sql;
@@ -34,6 +35,7 @@ use gongshu_domain::{
 };
 use gongshu_domain::{Delivery, Disclosure, PriceRecord, Product, RevenueCeiling, Subscription};
 
+pub use announcements::{Announcement, Announcements};
 pub use error::StoreError;
 pub use gongshu_ledger::{Entry, Hash, NodeId};
 pub use sql::{Backend, SqlStore};
@@ -53,6 +55,10 @@ pub trait MetadataStore: Send + Sync {
     fn backend(&self) -> Backend;
     /// Answers whether the database is reachable (for `/healthz`).
     async fn ping(&self) -> StoreResult<()>;
+    /// Starts listening to what the servers on this database announce
+    /// ([`Transaction::announce`]); `None` where a database serves one
+    /// server (SQLite).
+    async fn announcements(&self) -> StoreResult<Option<Announcements>>;
 }
 
 /// Which catalog entries a list returns.
@@ -197,6 +203,9 @@ pub struct ItemMatch {
 pub trait Transaction: Send {
     /// Makes every change of this transaction durable.
     async fn commit(self: Box<Self>) -> StoreResult<()>;
+    /// Tells every server on this database `message` when this transaction
+    /// commits, and nobody if it does not (see [`Announcements`]).
+    async fn announce(&mut self, message: &str) -> StoreResult<()>;
 
     /// Adds an organization.
     async fn insert_organization(&mut self, org: &Organization) -> StoreResult<()>;

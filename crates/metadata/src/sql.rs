@@ -33,9 +33,10 @@ use gongshu_domain::supervision::{Alert, Freeze, FreezeTarget, TrackerExemption}
 use gongshu_domain::{Delivery, Disclosure, PriceRecord, Product, RevenueCeiling, Subscription};
 
 use crate::{
-    AgreementFilter, DailyUsage, DeliveryFilter, GrantFilter, ItemMatch, LedgerHead, LedgerRecord, LedgeredUsage,
-    MetadataStore, Page, ProductFilter, RegistrationFilter, RequestFilter, ResourceFilter, SharingFilter, StoreError,
-    StoreResult, StoredCheckpoint, SubscriptionFilter, Transaction, UsageDimension, UsageFilter,
+    AgreementFilter, Announcements, DailyUsage, DeliveryFilter, GrantFilter, ItemMatch, LedgerHead, LedgerRecord,
+    LedgeredUsage, MetadataStore, Page, ProductFilter, RegistrationFilter, RequestFilter, ResourceFilter,
+    SharingFilter, StoreError, StoreResult, StoredCheckpoint, SubscriptionFilter, Transaction, UsageDimension,
+    UsageFilter,
 };
 
 /// Which database a [`SqlStore`] talks to.
@@ -53,6 +54,18 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     pseudonyms: Arc<OnceLock<Pseudonymizer>>,
+    /// Where it connected, for listening to announcements.
+    url: DatabaseUrl,
+}
+
+/// A database URL that shows without its password.
+#[derive(Clone)]
+struct DatabaseUrl(Arc<str>);
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&redact(&self.0))
+    }
 }
 
 impl SqlStore {
@@ -96,7 +109,7 @@ impl SqlStore {
             Backend::Postgres => options.max_connections(16).connect(url).await?,
         };
         crate::migrations::migrator(backend).run(&pool).await?;
-        let store = SqlStore { pool, backend, pseudonyms: Arc::default() };
+        let store = SqlStore { pool, backend, pseudonyms: Arc::default(), url: DatabaseUrl(url.into()) };
         store.fill_search_text().await?;
         store.ensure_pseudonym_key().await?;
         store.backfill_ledger().await?;
@@ -213,6 +226,17 @@ impl MetadataStore for SqlStore {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
+
+    async fn announcements(&self) -> StoreResult<Option<Announcements>> {
+        match self.backend {
+            Backend::Sqlite => Ok(None),
+            Backend::Postgres => {
+                let schema: String =
+                    sqlx::query("SELECT CAST(current_schema() AS TEXT)").fetch_one(&self.pool).await?.try_get(0)?;
+                Ok(Some(Announcements::listen(&self.url.0, &schema).await?))
+            }
+        }
+    }
 }
 
 struct SqlTransaction {
@@ -228,6 +252,18 @@ struct SqlTransaction {
 enum Bind {
     Text(String),
     Int(i64),
+}
+
+impl From<String> for Bind {
+    fn from(text: String) -> Bind {
+        Bind::Text(text)
+    }
+}
+
+impl From<i64> for Bind {
+    fn from(int: i64) -> Bind {
+        Bind::Int(int)
+    }
 }
 
 /// A query built at run time: its text and its binds, numbered `$1…`.
@@ -249,24 +285,14 @@ impl DynSql {
         self
     }
 
-    fn bind_list(&mut self, values: impl IntoIterator<Item = String>) -> &mut Self {
+    /// `(…)` of the values, each bound.
+    fn bind_list<T: Into<Bind>>(&mut self, values: impl IntoIterator<Item = T>) -> &mut Self {
         self.push("(");
         for (i, value) in values.into_iter().enumerate() {
             if i > 0 {
                 self.push(", ");
             }
-            self.bind(Bind::Text(value));
-        }
-        self.push(")")
-    }
-
-    fn bind_ints(&mut self, values: impl IntoIterator<Item = i64>) -> &mut Self {
-        self.push("(");
-        for (i, value) in values.into_iter().enumerate() {
-            if i > 0 {
-                self.push(", ");
-            }
-            self.bind(Bind::Int(value));
+            self.bind(value.into());
         }
         self.push(")")
     }
@@ -830,6 +856,20 @@ impl SqlTransaction {
 impl Transaction for SqlTransaction {
     async fn commit(self: Box<Self>) -> StoreResult<()> {
         self.tx.commit().await?;
+        Ok(())
+    }
+
+    async fn announce(&mut self, message: &str) -> StoreResult<()> {
+        if message.len() > crate::announcements::MAX_MESSAGE {
+            return Err(StoreError::Corrupt(format!("an announcement of {} bytes is too long", message.len())));
+        }
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_notify($1 || current_schema(), $2)")
+                .bind(crate::announcements::CHANNEL_PREFIX)
+                .bind(message.to_owned())
+                .execute(&mut *self.tx)
+                .await?;
+        }
         Ok(())
     }
 

@@ -14,6 +14,8 @@ use crate::SqlStore;
 pub struct TestStore {
     /// The store.
     pub store: SqlStore,
+    /// Where it is, for a second connection (a second server).
+    pub url: String,
     /// Keeps the SQLite file's directory alive.
     _directory: Option<tempfile::TempDir>,
 }
@@ -23,7 +25,7 @@ pub async fn sqlite() -> TestStore {
     let directory = tempfile::tempdir().expect("temporary directory");
     let url = format!("sqlite://{}?mode=rwc", directory.path().join("gongshu.db").display());
     let store = SqlStore::connect(&url).await.expect("sqlite store");
-    TestStore { store, _directory: Some(directory) }
+    TestStore { store, url, _directory: Some(directory) }
 }
 
 /// A fresh PostgreSQL store in a schema of its own, or `None` (with a
@@ -47,7 +49,7 @@ pub async fn postgres() -> Option<TestStore> {
     let separator = if base_url.contains('?') { '&' } else { '?' };
     let url = format!("{base_url}{separator}options=-c%20search_path%3D{schema}");
     let store = SqlStore::connect(&url).await.expect("postgres store");
-    Some(TestStore { store, _directory: None })
+    Some(TestStore { store, url, _directory: None })
 }
 
 /// Runs one async test body against both backends.

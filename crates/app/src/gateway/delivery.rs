@@ -22,7 +22,7 @@ use gongshu_query::{SandboxRules, SqlResult, TableQuery};
 
 use super::{
     Access, Ask, BUDGET_SPENT, Channel, DEFAULT_EPSILON, DataPage, Decided, answer_hash, frozen, params_text,
-    query_error, refusal, rows_and_hash, stop_keys,
+    query_error, refusal, rows_and_hash,
 };
 use crate::{App, AppError, AppResult, authorize};
 
@@ -134,6 +134,10 @@ impl App {
         // midnight is charged and dated on the same day.
         let day = self.today();
         let parties = Parties { subscription: &subscription, product: &product, grant: &grant };
+        // Listening before the check (which reads the freezes), so one
+        // recorded in between still stops the delivery.
+        let sources = resource_ids.iter().map(String::as_str).collect::<Vec<_>>();
+        let stops = self.subscribe_stops(subject, &sources, Some(&grant.id));
         let checked = self.delivery_check(&mut tx, subject, parties, &resource_ids, day).await;
         let pricing = match checked {
             Ok(pricing) => pricing,
@@ -155,19 +159,18 @@ impl App {
                 entity: "version",
                 id: format!("{resource_id} (no data has been loaded)"),
             })?;
-            decided.push(Decided { resource, version, access: Access::Granted(Box::new(narrowed.clone())) });
+            let access = Access::Granted(Box::new(narrowed.clone()));
+            decided.push(Decided { resource, version, access, stops: stops.clone() });
         }
         drop(tx);
-        let keys = stop_keys(subject, &decided.iter().collect::<Vec<_>>());
         let (answer, rows, hash, cost) = match request {
             DeliveryRequest::Rows { params, .. } => {
                 let query = TableQuery::from_params(&params).map_err(query_error)?;
                 let table = decided[0].table("data".into());
-                let page =
-                    Box::pin(self.while_granted(keys, async {
-                        self.query.table_query(&table, &query).await.map_err(query_error)
-                    }))
-                    .await;
+                let page = Box::pin(self.while_granted(stops.clone(), async {
+                    self.query.table_query(&table, &query).await.map_err(query_error)
+                }))
+                .await;
                 let page = self.failed_if_err(&ask, &decided[0], page).await?;
                 let (rows, hash) = rows_and_hash(&page.batches)?;
                 let answer = DeliveryAnswer::Rows(DataPage {
@@ -199,11 +202,10 @@ impl App {
                     }
                 }
                 let table = decided[0].unmasked_table("data".into());
-                let matched =
-                    Box::pin(self.while_granted(keys, async {
-                        self.query.matches(&table, &criteria).await.map_err(query_error)
-                    }))
-                    .await;
+                let matched = Box::pin(self.while_granted(stops.clone(), async {
+                    self.query.matches(&table, &criteria).await.map_err(query_error)
+                }))
+                .await;
                 let matched = self.failed_if_err(&ask, &decided[0], matched).await?;
                 (DeliveryAnswer::Verified(matched), 0, answer_hash(matched), 0)
             }
@@ -227,9 +229,10 @@ impl App {
                     return Err(error);
                 }
                 let ask = Ask { privacy_cost_micros: cost, ..ask };
-                let result =
-                    Box::pin(self.while_granted(keys, async { self.query.run(prepared).await.map_err(query_error) }))
-                        .await;
+                let result = Box::pin(
+                    self.while_granted(stops.clone(), async { self.query.run(prepared).await.map_err(query_error) }),
+                )
+                .await;
                 let result = self.failed_if_err_all(&ask, &decided, result).await?;
                 let (rows, hash) = rows_and_hash(&result.batches)?;
                 for read in &decided[1..] {

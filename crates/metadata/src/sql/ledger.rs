@@ -224,12 +224,21 @@ impl SqlTransaction {
         .bind(max as i64)
         .execute(&mut *self.tx)
         .await?;
-        sqlx::query("DELETE FROM ledger_pending WHERE queue_id IN (SELECT queue_id FROM ledger_index WHERE idx >= $1)")
+        // Both ends of the range: PostgreSQL reuses a generic plan for a
+        // prepared statement, which for an open range guessed a third of the
+        // table and scanned all of it (ten million pending rows).
+        let end = head.size + max as u64;
+        sqlx::query(
+            "DELETE FROM ledger_pending WHERE queue_id IN \
+             (SELECT queue_id FROM ledger_index WHERE idx >= $1 AND idx < $2)",
+        )
+        .bind(head.size as i64)
+        .bind(end as i64)
+        .execute(&mut *self.tx)
+        .await?;
+        let rows = sqlx::query("SELECT leaf_hash FROM ledger_index WHERE idx >= $1 AND idx < $2 ORDER BY idx")
             .bind(head.size as i64)
-            .execute(&mut *self.tx)
-            .await?;
-        let rows = sqlx::query("SELECT leaf_hash FROM ledger_index WHERE idx >= $1 ORDER BY idx")
-            .bind(head.size as i64)
+            .bind(end as i64)
             .fetch_all(&mut *self.tx)
             .await?;
         if rows.is_empty() {
@@ -282,7 +291,7 @@ impl SqlTransaction {
         let mut parts = 0;
         if !leaves.is_empty() {
             sql.push("SELECT 0, idx, leaf_hash FROM ledger_index WHERE idx IN ");
-            sql.bind_ints(leaves.iter().map(|id| id.index as i64));
+            sql.bind_list(leaves.iter().map(|id| id.index as i64));
             parts += 1;
         }
         if !inner.is_empty() {
@@ -290,7 +299,7 @@ impl SqlTransaction {
                 sql.push(" UNION ALL ");
             }
             sql.push("SELECT 1, node_key, hash FROM ledger_node WHERE node_key IN ");
-            sql.bind_ints(inner.iter().map(|id| id.key()));
+            sql.bind_list(inner.iter().map(|id| id.key()));
         }
         let mut found = HashMap::with_capacity(ids.len());
         for row in sql.query().fetch_all(&mut *self.tx).await? {
