@@ -28,7 +28,7 @@ use gongshu_query::{DownloadFormat, QueryError, QueryPage, SandboxRules, Shape, 
 use sha2::{Digest, Sha256};
 
 use crate::catalog::visible_orgs;
-use crate::{App, AppError, AppResult, Stops};
+use crate::{App, AppError, AppResult, Stop, Stops};
 
 mod delivery;
 
@@ -346,7 +346,20 @@ impl App {
             Access::Granted(grant) => Some(grant.id.clone()),
             Access::Whole => None,
         };
+        if let Some(id) = &grant_id
+            && self.grant_watch.is_out_of_force(id)
+        {
+            // Its resumption is not heard of here yet: the records say it is in force.
+            drop(tx);
+            self.apply_stop(&Stop::Grant { id: id.clone() }).await?;
+            tx = self.store.read().await?;
+        }
         let stops = self.subscribe_stops(subject, &[&resource.id], grant_id.as_deref());
+        // Checked in a transaction begun after the subscription: SQLite
+        // reads from the snapshot of a transaction's first query, which
+        // would not show a freeze recorded since.
+        drop(tx);
+        let mut tx = self.store.read().await?;
         if let Some(freeze) = self.freeze_stopping(&mut tx, subject, &resource.id, grant_id.as_deref()).await? {
             drop(tx);
             let reason = Some(format!("frozen:{}", freeze.id));

@@ -199,6 +199,12 @@ impl GrantWatch {
         self.sender(key).send_modify(|value| *value = !*value);
     }
 
+    /// Whether this server holds the grant out of force.
+    fn is_out_of_force(&self, grant_id: &str) -> bool {
+        let channels = self.channels.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        channels.get(grant_id).is_some_and(|sender| *sender.borrow())
+    }
+
     fn set_in_force(&self, grant_id: &str, in_force: bool) {
         self.sender(grant_id).send_replace(!in_force);
     }
@@ -386,8 +392,13 @@ impl App {
             tx.announce(&stop.message()).await?;
         }
         tx.commit().await?;
+        // The change is made: a failure to act on it here must not answer
+        // as if it were not. Other servers heard it; a read here that finds
+        // its grant held out of force against the records rechecks it.
         for stop in stops {
-            self.apply_stop(stop).await?;
+            if let Err(error) = self.apply_stop(stop).await {
+                tracing::error!(%error, ?stop, "cannot stop the reads under way here");
+            }
         }
         Ok(())
     }

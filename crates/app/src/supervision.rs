@@ -210,6 +210,7 @@ impl App {
         // A connection that lasted reconnects at once; one that keeps
         // dropping waits longer each time, so it cannot spin.
         const LASTED: Duration = Duration::from_secs(30);
+        const QUIET: Duration = Duration::from_secs(60);
         let mut retry = Duration::ZERO;
         loop {
             let listening_since = Instant::now();
@@ -221,7 +222,14 @@ impl App {
                         // records: read them only now, so nothing falls between.
                         self.recheck_reads_under_way().await?;
                         loop {
-                            match heard.next().await? {
+                            let Ok(next) = tokio::time::timeout(QUIET, heard.next()).await else {
+                                // Quiet for a while: make sure someone is still there.
+                                match tokio::time::timeout(Duration::from_secs(10), heard.ping()).await {
+                                    Ok(Ok(())) => continue,
+                                    _ => return Err(AppError::Internal("the connection stopped answering".into())),
+                                }
+                            };
+                            match next? {
                                 Announcement::Message(message) => {
                                     if let Some(stop) = Stop::parse(&message) {
                                         self.apply_stop(&stop).await?;
@@ -595,6 +603,6 @@ fn read_targets(subject: &Subject, resource_id: &str, grant_id: Option<&str>) ->
 }
 
 /// The stop channel of a frozen target (beside the grants' own channels).
-fn freeze_key(target: FreezeTarget, id: &str) -> String {
+pub(crate) fn freeze_key(target: FreezeTarget, id: &str) -> String {
     format!("{FREEZE_PREFIX}{}:{id}", target.code())
 }

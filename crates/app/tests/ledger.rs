@@ -397,8 +397,12 @@ async fn open_resource(app: &App) -> String {
 /// Reads the first chunk of a download, lets `stop` run, then reads the
 /// rest: it must end with the error that says the read was stopped.
 async fn cut_mid_download(reader: &App, resource: &str, stop: impl Future<Output = ()>) {
+    cut_mid_download_by(reader, &Subject::Anonymous, resource, stop).await;
+}
+
+async fn cut_mid_download_by(reader: &App, subject: &Subject, resource: &str, stop: impl Future<Output = ()>) {
     use futures::StreamExt;
-    let mut download = reader.download_data(&Subject::Anonymous, resource, &[], "csv").await.unwrap();
+    let mut download = reader.download_data(subject, resource, &[], "csv").await.unwrap();
     let first = download.body.next().await.expect("a first chunk").unwrap();
     assert!(!first.is_empty());
     // The demo's files are small: the rest would be read before any stop
@@ -408,7 +412,7 @@ async fn cut_mid_download(reader: &App, resource: &str, stop: impl Future<Output
         .await
         .expect("the download under way stops");
     match rest.last() {
-        Some(Err(AppError::Forbidden { zh, .. })) => assert!(zh.contains("冻结"), "{zh}"),
+        Some(Err(AppError::Forbidden { zh, .. })) => assert!(zh.contains("读取过程中"), "{zh}"),
         other => panic!("the download under way went on: {other:?}"),
     }
 }
@@ -477,5 +481,93 @@ async fn a_freeze_on_one_server_cuts_reads_under_way_on_the_others() {
         hear().await;
     })
     .await;
+
+    // A freeze recorded while the other server does not listen at all: it
+    // reads it from the records when it listens again.
+    listening.abort();
+    let _ = listening.await;
+    let active = app.freezes(&reviewer).await.unwrap().into_iter().find(|f| f.target_id == open && f.is_active());
+    app.release_freeze(&reviewer, &active.unwrap().id, "核查无误，再次恢复").await.unwrap();
+    let mut listening = None;
+    cut_mid_download(&other, &open, async {
+        app.freeze(&reviewer, FreezeTarget::Resource, &open, "第三次发现个人信息", None).await.unwrap();
+        hear().await;
+        let following = other.clone();
+        listening = Some(tokio::spawn(async move { following.follow_other_servers().await }));
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    })
+    .await;
+    listening.unwrap().abort();
+}
+
+/// The transport bureau's grant to download the smoking counts, approved
+/// by the health bureau: answers the reader, the resource and the grant.
+async fn download_grant(app: &App) -> (Subject, String, String) {
+    let statistics = app.subject_of("tj-editor").await.unwrap();
+    let smoking = app.grants(&statistics, None).await.unwrap().remove(0).grant.resources[0].resource_id.clone();
+    let transport = app.subject_of("jt-editor").await.unwrap();
+    let request = gongshu_app::NewSharingRequest {
+        resource_id: smoking.clone(),
+        requester_org_id: None,
+        columns: vec![],
+        modes: vec!["download".into()],
+        purpose: "公共交通场所控烟宣传选点".into(),
+        legal_basis: "《公共场所控制吸烟条例》".into(),
+        scenario: "交通场所控烟评估".into(),
+        needed_until: "2027-11-27".into(),
+    };
+    let id = app.submit_sharing_request(&transport, request).await.unwrap().request.id;
+    let reviewer = app.subject_of("sjj-reviewer").await.unwrap();
+    let pass = gongshu_app::SharingDecision { approve: true, ..Default::default() };
+    app.check_sharing_request(&reviewer, &id, pass.clone()).await.unwrap();
+    let health = app.subject_of("wj-editor").await.unwrap();
+    let granted = app.decide_sharing_request(&health, &id, pass).await.unwrap();
+    (transport, smoking, granted.request.grant_id.expect("granted"))
+}
+
+#[tokio::test]
+async fn a_suspended_grant_cuts_its_download_under_way_and_resumes() {
+    let demo = demo().await;
+    let app = &demo.app;
+    let (transport, smoking, grant) = download_grant(app).await;
+    let bureau = app.subject_of("sjj-reviewer").await.unwrap();
+    cut_mid_download_by(app, &transport, &smoking, async {
+        app.change_grant(&bureau, &grant, gongshu_domain::GrantAction::Suspend, "核查用途").await.unwrap();
+    })
+    .await;
+    app.change_grant(&bureau, &grant, gongshu_domain::GrantAction::Resume, "核查无误").await.unwrap();
+    let mut download = app.download_data(&transport, &smoking, &[], "csv").await.unwrap();
+    while let Some(chunk) = futures::StreamExt::next(&mut download.body).await {
+        chunk.expect("a resumed grant reads to the end");
+    }
+}
+
+/// Scaled out: a grant suspended on one server stops its download under
+/// way on another, and once resumed there, reads on the other run again.
+#[tokio::test]
+async fn a_grant_suspended_on_one_server_cuts_its_download_on_the_others() {
+    let Some(demo) = gongshu_app::testing::DemoApp::postgres().await else {
+        return;
+    };
+    let app = &demo.app;
+    let other = demo.another_server().await;
+    let following = other.clone();
+    let listening = tokio::spawn(async move { following.follow_other_servers().await });
+    let mut heard =
+        gongshu_metadata::SqlStore::connect(demo.url()).await.unwrap().announcements().await.unwrap().unwrap();
+    let (transport, smoking, grant) = download_grant(app).await;
+    let bureau = app.subject_of("sjj-reviewer").await.unwrap();
+    cut_mid_download_by(&other, &transport, &smoking, async {
+        app.change_grant(&bureau, &grant, gongshu_domain::GrantAction::Suspend, "核查用途").await.unwrap();
+        let announced = tokio::time::timeout(std::time::Duration::from_secs(20), heard.next()).await;
+        assert!(matches!(announced, Ok(Ok(gongshu_metadata::Announcement::Message(_)))), "{announced:?}");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    })
+    .await;
+    app.change_grant(&bureau, &grant, gongshu_domain::GrantAction::Resume, "核查无误").await.unwrap();
+    let mut download = other.download_data(&transport, &smoking, &[], "csv").await.unwrap();
+    while let Some(chunk) = futures::StreamExt::next(&mut download.body).await {
+        chunk.expect("a grant resumed elsewhere reads to the end here");
+    }
     listening.abort();
 }

@@ -6,10 +6,11 @@
 use crate::sql::redact;
 use crate::{StoreError, StoreResult};
 
-/// The channel every server listens on begins so and ends with the
-/// schema's name: instances kept in separate schemas of one database do
-/// not hear each other.
-pub(crate) const CHANNEL_PREFIX: &str = "gongshu_";
+/// The name of the channel the servers of one schema listen on, as SQL:
+/// `gongshu_` and a digest of the schema's name, so instances kept in
+/// separate schemas of one database do not hear each other, and a long
+/// schema name cannot exceed the 63 bytes of a channel's name.
+pub(crate) const CHANNEL_SQL: &str = "'gongshu_' || substr(md5(current_schema()), 1, 24)";
 
 /// The longest message `NOTIFY` carries (8,000 bytes) with room to spare.
 pub(crate) const MAX_MESSAGE: usize = 7_000;
@@ -37,9 +38,9 @@ impl std::fmt::Debug for Announcements {
 }
 
 impl Announcements {
-    pub(crate) async fn listen(url: &str, schema: &str) -> StoreResult<Announcements> {
+    pub(crate) async fn listen(url: &str, channel: &str) -> StoreResult<Announcements> {
         let mut listener = sqlx::postgres::PgListener::connect(url).await?;
-        listener.listen(&format!("{CHANNEL_PREFIX}{schema}")).await?;
+        listener.listen(channel).await?;
         Ok(Announcements { listener, url: url.to_owned() })
     }
 
@@ -52,5 +53,13 @@ impl Announcements {
             Ok(None) => Ok(Announcement::Gap),
             Err(error) => Err(StoreError::Database(error)),
         }
+    }
+
+    /// Asks the database for an answer on the listening connection: a
+    /// connection that died without a word (a firewall's idle timeout)
+    /// would otherwise wait for messages forever.
+    pub async fn ping(&mut self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&mut self.listener).await?;
+        Ok(())
     }
 }

@@ -231,9 +231,12 @@ impl MetadataStore for SqlStore {
         match self.backend {
             Backend::Sqlite => Ok(None),
             Backend::Postgres => {
-                let schema: String =
-                    sqlx::query("SELECT CAST(current_schema() AS TEXT)").fetch_one(&self.pool).await?.try_get(0)?;
-                Ok(Some(Announcements::listen(&self.url.0, &schema).await?))
+                let channel: String =
+                    sqlx::query(AssertSqlSafe(format!("SELECT CAST({} AS TEXT)", crate::announcements::CHANNEL_SQL)))
+                        .fetch_one(&self.pool)
+                        .await?
+                        .try_get(0)?;
+                Ok(Some(Announcements::listen(&self.url.0, &channel).await?))
             }
         }
     }
@@ -864,8 +867,7 @@ impl Transaction for SqlTransaction {
             return Err(StoreError::Corrupt(format!("an announcement of {} bytes is too long", message.len())));
         }
         if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_notify($1 || current_schema(), $2)")
-                .bind(crate::announcements::CHANNEL_PREFIX)
+            sqlx::query(AssertSqlSafe(format!("SELECT pg_notify({}, $1)", crate::announcements::CHANNEL_SQL)))
                 .bind(message.to_owned())
                 .execute(&mut *self.tx)
                 .await?;

@@ -24,7 +24,8 @@ use super::{
     Access, Ask, BUDGET_SPENT, Channel, DEFAULT_EPSILON, DataPage, Decided, answer_hash, frozen, params_text,
     query_error, refusal, rows_and_hash,
 };
-use crate::{App, AppError, AppResult, authorize};
+use crate::supervision::freeze_key;
+use crate::{App, AppError, AppResult, Stops, authorize};
 
 /// What a customer asks of a product.
 #[derive(Debug, Clone)]
@@ -137,7 +138,13 @@ impl App {
         // Listening before the check (which reads the freezes), so one
         // recorded in between still stops the delivery.
         let sources = resource_ids.iter().map(String::as_str).collect::<Vec<_>>();
-        let stops = self.subscribe_stops(subject, &sources, Some(&grant.id));
+        let stops = Stops::all([
+            self.subscribe_stops(subject, &sources, Some(&grant.id)),
+            self.grant_watch.subscribe(&[freeze_key(FreezeTarget::Organization, &product.operator_org_id)]),
+        ]);
+        // A transaction begun after the subscription (see `readable`).
+        drop(tx);
+        let mut tx = self.store.read().await?;
         let checked = self.delivery_check(&mut tx, subject, parties, &resource_ids, day).await;
         let pricing = match checked {
             Ok(pricing) => pricing,
