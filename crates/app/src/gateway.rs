@@ -354,7 +354,11 @@ impl App {
             self.apply_stop(&Stop::Grant { id: id.clone() }).await?;
             tx = self.store.read().await?;
         }
-        let stops = self.subscribe_stops(subject, &[&resource.id], grant_id.as_deref());
+        let grant = match &access {
+            Access::Granted(grant) => Some(grant.as_ref()),
+            Access::Whole => None,
+        };
+        let stops = self.subscribe_stops(subject, &[&resource.id], grant);
         // Checked in a transaction begun after the subscription: SQLite
         // reads from the snapshot of a transaction's first query, which
         // would not show a freeze recorded since.
@@ -379,14 +383,17 @@ impl App {
     /// Listens, from now, to the stop channels of a read of `resource_ids`
     /// (under `grant_id`): call it before checking the freezes, so one
     /// recorded in between still stops the read.
-    pub(crate) fn subscribe_stops(&self, subject: &Subject, resource_ids: &[&str], grant_id: Option<&str>) -> Stops {
+    pub(crate) fn subscribe_stops(&self, subject: &Subject, resource_ids: &[&str], grant: Option<&Grant>) -> Stops {
+        let grant_id = grant.map(|grant| grant.id.as_str());
         let mut keys: Vec<String> = grant_id.map(str::to_owned).into_iter().collect();
         for resource_id in resource_ids {
             keys.extend(App::freeze_keys(subject, resource_id, grant_id));
         }
         keys.sort();
         keys.dedup();
-        self.grant_watch.subscribe(&keys)
+        // A read under way also ends with its grant's term.
+        let term_left = grant.map(|grant| (grant.valid_until - self.clock.now()).to_std().unwrap_or_default());
+        self.grant_watch.subscribe(&keys).until(term_left)
     }
 
     async fn append_usage(&self, event: &UsageEvent) -> AppResult<i64> {
@@ -453,9 +460,9 @@ impl App {
         })
     }
 
-    /// Runs `work` until it ends or one of its stop channels fires (a grant
-    /// stops being in force, or a freeze covers the read), whichever comes
-    /// first.
+    /// Runs `work` until it ends or one of its stops fires (a grant stops
+    /// being in force or its term ends, or a freeze covers the read),
+    /// whichever comes first.
     async fn while_granted<T>(&self, stops: Stops, work: impl Future<Output = AppResult<T>>) -> AppResult<T> {
         let stopped = stops.fired();
         tokio::select! {
@@ -562,15 +569,15 @@ impl App {
         let stops = decided.stops.clone();
         let body = match self.record_read(&ask, &decided, None, None, None).await? {
             // Open data is not recorded, but a freeze of it stops it too.
-            None => self.stoppable(body, None, stops),
-            Some(seq) => self.metered(body, decided.grant(), stops, seq),
+            None => self.stoppable(body, stops),
+            Some(seq) => self.metered(body, stops, seq),
         };
         Ok(Download { filename, content_type, body })
     }
 
     /// A recorded download: counts the bytes that leave and records them
     /// when the stream ends (or is dropped), and stops like any download.
-    fn metered(&self, body: ByteStream, grant: Option<&Grant>, stops: Stops, seq: i64) -> ByteStream {
+    fn metered(&self, body: ByteStream, stops: Stops, seq: i64) -> ByteStream {
         let sent = Arc::new(AtomicU64::new(0));
         let guard = MeterGuard { store: self.store.clone(), seq, sent: sent.clone() };
         let counted = body.map(move |chunk| {
@@ -580,28 +587,17 @@ impl App {
             }
             chunk
         });
-        self.stoppable(Box::pin(counted), grant, stops)
+        self.stoppable(Box::pin(counted), stops)
     }
 
     /// A download that ends with an error the moment one of its stop
     /// channels fires (its grant stops being in force, or a freeze covers
     /// it, on this server or another) or its grant's term ends.
-    fn stoppable(&self, body: ByteStream, grant: Option<&Grant>, stops: Stops) -> ByteStream {
-        let left = grant.map(|grant| (grant.valid_until - self.clock.now()).to_std().unwrap_or_default());
-        let any_stop = stops.fired();
+    fn stoppable(&self, body: ByteStream, stops: Stops) -> ByteStream {
         let stopped = Arc::new(AtomicBool::new(false));
         let flag = stopped.clone();
         let stop = Box::pin(async move {
-            let term_ends = async move {
-                match left {
-                    Some(left) => tokio::time::sleep(left).await,
-                    None => std::future::pending::<()>().await,
-                }
-            };
-            tokio::select! {
-                () = any_stop => {}
-                () = term_ends => {}
-            }
+            stops.fired().await;
             flag.store(true, Ordering::SeqCst);
         });
         let tail = futures::stream::once(async move { stopped.load(Ordering::SeqCst).then(|| Err(grant_stopped())) })

@@ -190,7 +190,10 @@ impl GrantWatch {
 
     /// Listens, from now, to the channels of `keys`.
     fn subscribe(&self, keys: &[String]) -> Stops {
-        Stops(keys.iter().map(|key| (key.starts_with(FREEZE_PREFIX), self.sender(key).subscribe())).collect())
+        Stops {
+            channels: keys.iter().map(|key| (key.starts_with(FREEZE_PREFIX), self.sender(key).subscribe())).collect(),
+            term_left: None,
+        }
     }
 
     /// Wakes the reads a freeze covers: a pulse, not a state, so a release
@@ -224,33 +227,62 @@ impl GrantWatch {
     }
 }
 
-/// The stop channels one or more reads listen to.
+/// The stop channels one or more reads listen to, and how long until the
+/// first of their grants' terms ends.
 #[derive(Clone, Default)]
-struct Stops(Vec<(bool, tokio::sync::watch::Receiver<bool>)>);
+struct Stops {
+    channels: Vec<(bool, tokio::sync::watch::Receiver<bool>)>,
+    term_left: Option<std::time::Duration>,
+}
 
 impl Stops {
-    /// The channels of all of `reads`.
+    /// The channels of all of `reads`, ending with the first term.
     fn all(reads: impl IntoIterator<Item = Stops>) -> Stops {
-        Stops(reads.into_iter().flat_map(|stops| stops.0).collect())
+        reads.into_iter().fold(Stops::default(), |mut all, read| {
+            all.channels.extend(read.channels);
+            all.term_left = match (all.term_left, read.term_left) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            all
+        })
     }
 
-    /// Ends when one of the channels says stop: a grant's when it is set
-    /// (at once if it already is), a freeze's when it pulses after the
-    /// subscription. Never, without channels.
+    /// The same, also ending when `left` has passed (a grant's term).
+    fn until(mut self, left: Option<std::time::Duration>) -> Stops {
+        self.term_left = Stops::all([self.clone(), Stops { channels: Vec::new(), term_left: left }]).term_left;
+        self
+    }
+
+    /// Ends when one of the channels says stop (a grant's when it is set,
+    /// at once if it already is; a freeze's when it pulses after the
+    /// subscription) or a term ends. Never, without either.
     async fn fired(self) {
-        if self.0.is_empty() {
-            return std::future::pending().await;
+        let term_ends = async move {
+            match self.term_left {
+                Some(left) => tokio::time::sleep(left).await,
+                None => std::future::pending().await,
+            }
+        };
+        let any_channel = async move {
+            if self.channels.is_empty() {
+                return std::future::pending().await;
+            }
+            futures::future::select_all(self.channels.into_iter().map(|(pulse, mut channel)| {
+                Box::pin(async move {
+                    if pulse {
+                        let _ = channel.changed().await;
+                    } else {
+                        let _ = channel.wait_for(|stopped| *stopped).await;
+                    }
+                })
+            }))
+            .await;
+        };
+        tokio::select! {
+            () = term_ends => {}
+            () = any_channel => {}
         }
-        futures::future::select_all(self.0.into_iter().map(|(pulse, mut channel)| {
-            Box::pin(async move {
-                if pulse {
-                    let _ = channel.changed().await;
-                } else {
-                    let _ = channel.wait_for(|stopped| *stopped).await;
-                }
-            })
-        }))
-        .await;
     }
 }
 
@@ -457,6 +489,17 @@ mod tests {
         watch.set_in_force("g-1", true);
         let stops = watch.subscribe(&keys[..1]);
         assert!(tokio::time::timeout(std::time::Duration::from_millis(50), stops.fired()).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn reads_stop_when_the_first_term_ends() {
+        let watch = GrantWatch::default();
+        let short = watch.subscribe(&["g-1".to_owned()]).until(Some(std::time::Duration::from_millis(20)));
+        let long = watch.subscribe(&["g-2".to_owned()]).until(Some(std::time::Duration::from_secs(3600)));
+        tokio::time::timeout(std::time::Duration::from_secs(5), Stops::all([long.clone(), short]).fired())
+            .await
+            .expect("the first term ends the reads");
+        assert!(tokio::time::timeout(std::time::Duration::from_millis(50), long.fired()).await.is_err());
     }
 
     #[test]

@@ -139,7 +139,7 @@ impl App {
         // recorded in between still stops the delivery.
         let sources = resource_ids.iter().map(String::as_str).collect::<Vec<_>>();
         let stops = Stops::all([
-            self.subscribe_stops(subject, &sources, Some(&grant.id)),
+            self.subscribe_stops(subject, &sources, Some(&grant)),
             self.grant_watch.subscribe(&[freeze_key(FreezeTarget::Organization, &product.operator_org_id)]),
         ]);
         // A transaction begun after the subscription (see `readable`).
