@@ -203,9 +203,10 @@ impl App {
     pub async fn versions(&self, subject: &Subject, resource_id: &str) -> AppResult<Vec<DatasetVersion>> {
         let mut tx = self.store.read().await?;
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
+        let frozen = self.freeze_stopping(&mut tx, subject, resource_id, None).await?.is_some();
         let mut versions = tx.versions(resource_id).await?;
         for version in &mut versions {
-            redact(subject, &resource, version);
+            redact(subject, &resource, frozen, version);
         }
         Ok(versions)
     }
@@ -214,20 +215,22 @@ impl App {
     pub async fn version(&self, subject: &Subject, resource_id: &str, number: i64) -> AppResult<DatasetVersion> {
         let mut tx = self.store.read().await?;
         let resource = self.visible_resource(&mut tx, subject, resource_id).await?;
+        let frozen = self.freeze_stopping(&mut tx, subject, resource_id, None).await?.is_some();
         let mut version = tx.version(resource_id, number).await?;
-        redact(subject, &resource, &mut version);
+        redact(subject, &resource, frozen, &mut version);
         Ok(version)
     }
 }
 
 /// What of a version's description `subject` may see: who loaded it only
 /// if they may see actors; the quality profile's smallest and largest
-/// values only if they may read the data itself, since those are values.
-fn redact(subject: &Subject, resource: &gongshu_domain::Resource, version: &mut DatasetVersion) {
+/// values only if they may read the data itself, since those are values
+/// (and not while a freeze stops their reads).
+fn redact(subject: &Subject, resource: &gongshu_domain::Resource, frozen: bool, version: &mut DatasetVersion) {
     if !actor_may_see(subject, &resource.provider_org_id) {
         version.created_by = None;
     }
-    if whole_access(subject, resource).is_err()
+    if (frozen || whole_access(subject, resource).is_err())
         && let Ok(mut profile) = serde_json::from_str::<serde_json::Value>(&version.profile_json)
     {
         if let Some(columns) = profile.pointer_mut("/profile/columns").and_then(|c| c.as_array_mut()) {

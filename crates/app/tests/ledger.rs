@@ -303,8 +303,15 @@ async fn a_freeze_stops_reads_at_once_and_a_release_restores_them() {
         }
     }
     let open = open.expect("the demo has open data");
+    let profile_values = |versions: Vec<gongshu_domain::DatasetVersion>| {
+        let profile: serde_json::Value = serde_json::from_str(&versions[0].profile_json).unwrap();
+        profile["profile"]["columns"].as_array().unwrap().iter().filter(|c| !c["max"].is_null()).count()
+    };
+    assert!(profile_values(app.versions(&Subject::Anonymous, &open).await.unwrap()) > 0);
     app.freeze(&reviewer, FreezeTarget::Resource, &open, "发现含个人信息，紧急下架核查", None).await.unwrap();
     assert!(matches!(app.query_data(&Subject::Anonymous, &open, &[]).await, Err(AppError::Forbidden { .. })));
+    // Nor do its values show in its profile.
+    assert_eq!(profile_values(app.versions(&Subject::Anonymous, &open).await.unwrap()), 0);
 
     // A frozen account stops whatever it reads.
     let Subject::User { user_id, .. } = &analyst else { panic!("a user") };
