@@ -66,6 +66,15 @@ pub(crate) enum Access {
     Granted(Box<Grant>),
 }
 
+impl Access {
+    fn grant(&self) -> Option<&Grant> {
+        match self {
+            Access::Whole => None,
+            Access::Granted(grant) => Some(grant),
+        }
+    }
+}
+
 /// Whether `subject` may read all of `resource`'s data without a grant
 /// (its provider's own, or published and open to all), and if not, why.
 pub(crate) fn whole_access(subject: &Subject, resource: &Resource) -> Result<(), AppError> {
@@ -194,10 +203,7 @@ impl Decided {
     }
 
     fn grant(&self) -> Option<&Grant> {
-        match &self.access {
-            Access::Whole => None,
-            Access::Granted(grant) => Some(grant),
-        }
+        self.access.grant()
     }
 }
 
@@ -342,27 +348,19 @@ impl App {
                 return Err(error);
             }
         };
-        let grant_id = match &access {
-            Access::Granted(grant) => Some(grant.id.clone()),
-            Access::Whole => None,
-        };
+        drop(tx);
+        let grant = access.grant();
+        let grant_id = grant.map(|grant| grant.id.clone());
         if let Some(id) = &grant_id
             && self.grant_watch.is_out_of_force(id)
         {
             // Its resumption is not heard of here yet: the records say it is in force.
-            drop(tx);
             self.apply_stop(&Stop::Grant { id: id.clone() }).await?;
-            tx = self.store.read().await?;
         }
-        let grant = match &access {
-            Access::Granted(grant) => Some(grant.as_ref()),
-            Access::Whole => None,
-        };
         let stops = self.subscribe_stops(subject, &[&resource.id], grant);
         // Checked in a transaction begun after the subscription: SQLite
         // reads from the snapshot of a transaction's first query, which
         // would not show a freeze recorded since.
-        drop(tx);
         let mut tx = self.store.read().await?;
         if let Some(freeze) = self.freeze_stopping(&mut tx, subject, &resource.id, grant_id.as_deref()).await? {
             drop(tx);

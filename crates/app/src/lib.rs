@@ -240,17 +240,16 @@ impl Stops {
     fn all(reads: impl IntoIterator<Item = Stops>) -> Stops {
         reads.into_iter().fold(Stops::default(), |mut all, read| {
             all.channels.extend(read.channels);
-            all.term_left = match (all.term_left, read.term_left) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-            all
+            all.until(read.term_left)
         })
     }
 
     /// The same, also ending when `left` has passed (a grant's term).
     fn until(mut self, left: Option<std::time::Duration>) -> Stops {
-        self.term_left = Stops::all([self.clone(), Stops { channels: Vec::new(), term_left: left }]).term_left;
+        self.term_left = match (self.term_left, left) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         self
     }
 

@@ -257,6 +257,16 @@ enum Bind {
     Int(i64),
 }
 
+impl Bind {
+    /// `query` with this value bound as its next parameter.
+    fn bound<'q>(query: Query<'q, Any, AnyArguments>, value: Bind) -> Query<'q, Any, AnyArguments> {
+        match value {
+            Bind::Text(text) => query.bind(text),
+            Bind::Int(int) => query.bind(int),
+        }
+    }
+}
+
 impl From<String> for Bind {
     fn from(text: String) -> Bind {
         Bind::Text(text)
@@ -301,14 +311,8 @@ impl DynSql {
     }
 
     fn query(&self) -> Query<'_, Any, AnyArguments> {
-        let mut query = sqlx::query(AssertSqlSafe(self.text.clone()));
-        for bind in &self.binds {
-            query = match bind {
-                Bind::Text(text) => query.bind(text.clone()),
-                Bind::Int(int) => query.bind(*int),
-            };
-        }
-        query
+        let query = sqlx::query(AssertSqlSafe(self.text.clone()));
+        self.binds.iter().cloned().fold(query, Bind::bound)
     }
 }
 

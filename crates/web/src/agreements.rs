@@ -23,7 +23,7 @@ use gongshu_domain::{AccessMode, AgreementAction, OperationMode, OrgKind, PlanAp
 use gongshu_policy::Subject;
 use serde_json::{Value, json};
 
-use crate::pages::{Request, date, error_page, organization_names, render, respond};
+use crate::pages::{Request, after_post, date, error_page, organization_names, render, respond};
 use crate::requests::session_subject;
 use crate::sharing::{MASK_CHOICES, form_masks, history, lines};
 use crate::{Lang, WebState};
@@ -528,19 +528,9 @@ pub(crate) async fn act(
             Err(error) => Err(error.into()),
         },
     };
-    match result {
-        Ok(()) => Redirect::to(&format!("/console/agreements/{id}")).into_response(),
-        Err(error @ (AppError::NotFound { .. } | AppError::Internal(_))) => {
-            error_page(&state, &request, &error).into_response()
-        }
-        Err(error) => {
-            let errors = lines(request.lang, &error);
-            match detail_view(&state, &subject, &request, &id, errors).await {
-                Ok(view) => {
-                    render(&state, &request, StatusCode::UNPROCESSABLE_ENTITY, "agreement.html", view).into_response()
-                }
-                Err(error) => error_page(&state, &request, &error).into_response(),
-            }
-        }
-    }
+    let done = format!("/console/agreements/{id}");
+    after_post(&state, &request, result, &done, "agreement.html", |errors| {
+        detail_view(&state, &subject, &request, &id, errors)
+    })
+    .await
 }

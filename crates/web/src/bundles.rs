@@ -14,7 +14,7 @@ use gongshu_policy::Subject;
 use serde_json::{Value, json};
 
 use crate::agreements::field;
-use crate::pages::{Request, date, error_page, organization_names, render, respond};
+use crate::pages::{Request, after_post, date, error_page, organization_names, render, respond};
 use crate::requests::session_subject;
 use crate::sharing::{history, lines, sharing_card};
 use crate::{Lang, WebState};
@@ -189,19 +189,9 @@ pub(crate) async fn act(
                 .into(),
         )),
     };
-    match result {
-        Ok(_) => Redirect::to(&format!("/console/bundles/{id}")).into_response(),
-        Err(error @ (AppError::NotFound { .. } | AppError::Internal(_))) => {
-            error_page(&state, &request, &error).into_response()
-        }
-        Err(error) => {
-            let errors = lines(request.lang, &error);
-            match detail_view(&state, &subject, request.lang, &id, errors).await {
-                Ok(view) => {
-                    render(&state, &request, StatusCode::UNPROCESSABLE_ENTITY, "bundle.html", view).into_response()
-                }
-                Err(error) => error_page(&state, &request, &error).into_response(),
-            }
-        }
-    }
+    let done = format!("/console/bundles/{id}");
+    after_post(&state, &request, result.map(drop), &done, "bundle.html", |errors| {
+        detail_view(&state, &subject, request.lang, &id, errors)
+    })
+    .await
 }

@@ -113,6 +113,35 @@ pub(crate) fn respond(state: &WebState, request: &Request, template: &str, view:
     }
 }
 
+/// Answers a form posted from a record's console page: back to `done` when
+/// it worked; the error page for what that page cannot show (the record is
+/// gone, or the server failed); otherwise the page again (422), made by
+/// `page` with the error's lines above its forms.
+pub(crate) async fn after_post<F, Fut>(
+    state: &WebState,
+    request: &Request,
+    result: Result<(), AppError>,
+    done: &str,
+    template: &str,
+    page: F,
+) -> axum::response::Response
+where
+    F: FnOnce(Vec<String>) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, AppError>>,
+{
+    use axum::response::IntoResponse;
+    match result {
+        Ok(()) => axum::response::Redirect::to(done).into_response(),
+        Err(error @ (AppError::NotFound { .. } | AppError::Internal(_))) => {
+            error_page(state, request, &error).into_response()
+        }
+        Err(error) => match page(crate::sharing::lines(request.lang, &error)).await {
+            Ok(view) => render(state, request, StatusCode::UNPROCESSABLE_ENTITY, template, view).into_response(),
+            Err(error) => error_page(state, request, &error).into_response(),
+        },
+    }
+}
+
 pub(crate) fn error_page(state: &WebState, request: &Request, error: &AppError) -> Page {
     let (status, title, text) = match error {
         AppError::NotFound { .. } => (StatusCode::NOT_FOUND, "not_found_title", "not_found_text"),

@@ -7,7 +7,6 @@
 
 use axum::Form;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Datelike;
 use gongshu_app::{AppError, DisclosureView, PriceInput, ProductView};
@@ -17,9 +16,8 @@ use gongshu_policy::{Action, Subject};
 use serde_json::{Value, json};
 
 use crate::agreements::field;
-use crate::pages::{Request, date, error_page, organization_names, render, respond};
+use crate::pages::{Request, after_post, date, organization_names, respond};
 use crate::requests::session_subject;
-use crate::sharing::lines;
 use crate::{Lang, Page, WebState};
 
 /// A code list value for the reader: its Chinese label, or its code in words.
@@ -285,21 +283,11 @@ pub(crate) async fn act(
         )
         .into()),
     };
-    match result {
-        Ok(()) => Redirect::to(&format!("/console/products/{id}")).into_response(),
-        Err(error @ (AppError::NotFound { .. } | AppError::Internal(_))) => {
-            error_page(&state, &request, &error).into_response()
-        }
-        Err(error) => {
-            let errors = lines(request.lang, &error);
-            match product_view(&state, &request, &subject, &id, errors).await {
-                Ok(view) => {
-                    render(&state, &request, StatusCode::UNPROCESSABLE_ENTITY, "product.html", view).into_response()
-                }
-                Err(error) => error_page(&state, &request, &error).into_response(),
-            }
-        }
-    }
+    let done = format!("/console/products/{id}");
+    after_post(&state, &request, result, &done, "product.html", |errors| {
+        product_view(&state, &request, &subject, &id, errors)
+    })
+    .await
 }
 
 fn report_json(lang: Lang, view: &DisclosureView) -> Value {

@@ -22,7 +22,7 @@ use gongshu_domain::{AccessMode, GrantAction, HistoryEntry, Mask, Validations};
 use gongshu_policy::Subject;
 use serde_json::{Value, json};
 
-use crate::pages::{Request, date, error_page, organization_names, render, respond};
+use crate::pages::{Request, after_post, date, error_page, organization_names, render, respond};
 use crate::requests::session_subject;
 use crate::{Lang, WebState};
 
@@ -343,21 +343,11 @@ pub(crate) async fn act(
         }
     }
     .await;
-    match result {
-        Ok(_) => Redirect::to(&format!("/console/sharing/{id}")).into_response(),
-        Err(error @ (AppError::NotFound { .. } | AppError::Internal(_))) => {
-            error_page(&state, &request, &error).into_response()
-        }
-        Err(error) => {
-            let errors = lines(request.lang, &error);
-            match detail_view(&state, &subject, request.lang, &id, errors).await {
-                Ok(view) => {
-                    render(&state, &request, StatusCode::UNPROCESSABLE_ENTITY, "sharing.html", view).into_response()
-                }
-                Err(error) => error_page(&state, &request, &error).into_response(),
-            }
-        }
-    }
+    let done = format!("/console/sharing/{id}");
+    after_post(&state, &request, result.map(drop), &done, "sharing.html", |errors| {
+        detail_view(&state, &subject, request.lang, &id, errors)
+    })
+    .await
 }
 
 async fn grant_view(
@@ -463,19 +453,9 @@ pub(crate) async fn grant_act(
         Ok(action) => state.app.change_grant(&subject, &id, action, &field("reason")).await.map(|_| ()),
         Err(error) => Err(error.into()),
     };
-    match result {
-        Ok(()) => Redirect::to(&format!("/console/grants/{id}")).into_response(),
-        Err(error @ (AppError::NotFound { .. } | AppError::Internal(_))) => {
-            error_page(&state, &request, &error).into_response()
-        }
-        Err(error) => {
-            let errors = lines(request.lang, &error);
-            match grant_view(&state, &subject, request.lang, &id, None, errors).await {
-                Ok(view) => {
-                    render(&state, &request, StatusCode::UNPROCESSABLE_ENTITY, "grant.html", view).into_response()
-                }
-                Err(error) => error_page(&state, &request, &error).into_response(),
-            }
-        }
-    }
+    let done = format!("/console/grants/{id}");
+    after_post(&state, &request, result, &done, "grant.html", |errors| {
+        grant_view(&state, &subject, request.lang, &id, None, errors)
+    })
+    .await
 }

@@ -87,14 +87,7 @@ impl BulkRows {
     fn query(self, backend: Backend, sql: String) -> StoreResult<Query<'static, Any, AnyArguments>> {
         let mut query = sqlx::query(AssertSqlSafe(sql));
         match backend {
-            Backend::Sqlite => {
-                for value in self.values {
-                    query = match value {
-                        Bind::Text(text) => query.bind(text),
-                        Bind::Int(int) => query.bind(int),
-                    };
-                }
-            }
+            Backend::Sqlite => query = self.values.into_iter().fold(query, Bind::bound),
             Backend::Postgres => {
                 let columns = self.types.len();
                 let mut texts = vec![String::new(); columns];
@@ -143,7 +136,8 @@ impl SqlTransaction {
     }
 
     /// Queues entries, each with the sequence number of the record it
-    /// commits to, and marks them pending: two statements per batch.
+    /// commits to, and marks them pending: one statement per thousand
+    /// entries on PostgreSQL, three on SQLite.
     pub(super) async fn queue_ledger(&mut self, entries: &[(Entry, i64)], at: DateTime<Utc>) -> StoreResult<()> {
         let at = ts(at);
         for chunk in entries.chunks(ROWS_PER_STATEMENT) {
